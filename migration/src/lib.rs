@@ -1,0 +1,21 @@
+//! Bootstrap and migrations for the three service schemas.
+//!
+//! * [`bootstrap`] runs as the database admin: it creates the schemas and the
+//!   service users exactly as the original guide's SQL does, idempotently.
+//! * One sea-orm-migration migrator per schema, applied **as the service's own
+//!   user** on a connection whose `search_path` is that schema, so each keeps
+//!   its bookkeeping table (`seaql_migrations`) inside its own schema.
+//!
+//! Migrations are written in SQL and never depend on the services' entities:
+//! they are frozen in time.
+
+pub mod attendance;
+pub mod auth;
+pub mod bootstrap;
+pub mod event;
+mod ops;
+
+pub use ops::{
+    apply, fresh, migration_status, pending_count, readiness_probe, reset, rollback, MigrationState,
+};
+pub use sea_orm_migration;

@@ -1,0 +1,175 @@
+//! The public error model: one code list (the API contract's), one value that
+//! renders both as a GraphQL error (`extensions.code`) and as the REST body
+//! `{ "error": { "code", "message" } }`. Each service maps its own domain
+//! error enum into [`ApiError`] exactly once.
+
+use axum::{
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Json,
+};
+use serde::Serialize;
+use serde_json::json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    Unauthenticated,
+    Forbidden,
+    BadUserInput,
+    NotFound,
+    EmailTaken,
+    AlreadyCheckedIn,
+    EventFull,
+    EventCancelled,
+    CheckinClosed,
+    TooManyRequests,
+    ServiceUnavailable,
+    InternalServerError,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::EmailTaken => "EMAIL_TAKEN",
+            ErrorCode::AlreadyCheckedIn => "ALREADY_CHECKED_IN",
+            ErrorCode::EventFull => "EVENT_FULL",
+            ErrorCode::EventCancelled => "EVENT_CANCELLED",
+            ErrorCode::CheckinClosed => "CHECKIN_CLOSED",
+            ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// The REST status a code maps to unless a caller picks a more precise one
+    /// (e.g. 413 or 415 for `BAD_USER_INPUT`).
+    pub fn default_status(self) -> StatusCode {
+        match self {
+            ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::EmailTaken
+            | ErrorCode::AlreadyCheckedIn
+            | ErrorCode::EventFull
+            | ErrorCode::EventCancelled => StatusCode::CONFLICT,
+            ErrorCode::CheckinClosed => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// An error as clients see it. Deliberately not `Display`, so `?` in a
+/// resolver never silently falls back to async-graphql's code-less conversion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub status: StatusCode,
+    pub message: String,
+    /// Extra machine-readable data (e.g. the original record on a duplicate).
+    pub details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        ApiError {
+            code,
+            status: code.default_status(),
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadUserInput, message)
+    }
+
+    /// A field that parsed but is not acceptable (REST 422).
+    pub fn invalid_field(message: impl Into<String>) -> Self {
+        Self::bad_input(message).with_status(StatusCode::UNPROCESSABLE_ENTITY)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Unauthenticated, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ServiceUnavailable, message)
+    }
+
+    /// Logs the cause and returns a message that reveals nothing about it.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(ErrorCode::InternalServerError, "internal server error")
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        if crate::db::is_connection_error(&err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return ApiError::unavailable("the database is unavailable, try again shortly");
+        }
+        ApiError::internal(err)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({ "code": self.code, "message": self.message });
+        if let Some(details) = self.details {
+            error["details"] = details;
+        }
+        (self.status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        use async_graphql::ErrorExtensions;
+        let mut gql = async_graphql::Error::new(err.message);
+        let code = err.code.as_str();
+        let details = err
+            .details
+            .and_then(|d| async_graphql::Value::from_json(d).ok());
+        gql = gql.extend_with(|_, ext| {
+            ext.set("code", code);
+            if let Some(details) = details {
+                ext.set("details", details);
+            }
+        });
+        gql
+    }
+}
+
+/// `Result` for GraphQL resolvers and REST handlers alike.
+pub type ApiResult<T> = Result<T, ApiError>;

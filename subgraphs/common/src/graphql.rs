@@ -1,0 +1,224 @@
+//! GraphQL plumbing shared by the subgraphs: the `/graphql` endpoint (with
+//! token verification), federation SDL export, cursors and page sizes.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    http::GraphiQLSource, ObjectType, Request, SDLExportOptions, Schema, SimpleObject,
+    SubscriptionType,
+};
+use async_graphql_axum::{rejection::GraphQLRejection, GraphQLRequest, GraphQLResponse};
+use axum::{
+    extract::State,
+    http::{HeaderMap, StatusCode},
+    response::{Html, IntoResponse, Response},
+    routing::post,
+    Json, Router,
+};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{
+    auth::{Caller, TokenVerifier},
+    error::ApiError,
+};
+
+/// The federation SDL of a subgraph, as composition expects it.
+pub fn federation_sdl<Q, M, S>(schema: &Schema<Q, M, S>) -> String
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    schema.sdl_with_options(SDLExportOptions::new().federation())
+}
+
+/// Relay-style page info; defined identically by several subgraphs.
+#[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
+#[graphql(shareable)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub end_cursor: Option<String>,
+}
+
+/// Adds per-request data (e.g. the caller) to an operation before it runs.
+pub type RequestHook = Arc<dyn Fn(Request, &Caller) -> Request + Send + Sync>;
+
+struct Endpoint<Q, M, S> {
+    schema: Schema<Q, M, S>,
+    verifier: TokenVerifier,
+    hook: Option<RequestHook>,
+}
+
+/// `POST /graphql` (and `GET /graphql` with GraphiQL when `playground` is on).
+/// The caller's token is verified before execution; a token that is present
+/// but invalid fails the whole operation with `UNAUTHENTICATED`.
+pub fn router<Q, M, S>(
+    schema: Schema<Q, M, S>,
+    verifier: TokenVerifier,
+    hook: Option<RequestHook>,
+    playground: bool,
+) -> Router
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let endpoint = Arc::new(Endpoint {
+        schema,
+        verifier,
+        hook,
+    });
+    let mut route = post(execute::<Q, M, S>);
+    if playground {
+        route = route.get(graphiql);
+    }
+    Router::new().route("/graphql", route).with_state(endpoint)
+}
+
+async fn execute<Q, M, S>(
+    State(endpoint): State<Arc<Endpoint<Q, M, S>>>,
+    headers: HeaderMap,
+    request: Result<GraphQLRequest, GraphQLRejection>,
+) -> Response
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let request = match request {
+        Ok(request) => request.into_inner(),
+        Err(rejection) => {
+            let (status, message) = match rejection {
+                GraphQLRejection(async_graphql::ParseRequestError::PayloadTooLarge) => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "the request body is too large".to_owned(),
+                ),
+                GraphQLRejection(other) => (
+                    StatusCode::BAD_REQUEST,
+                    format!("malformed GraphQL request: {other}"),
+                ),
+            };
+            return error_response(ApiError::bad_input(message), status);
+        }
+    };
+    let caller = match endpoint.verifier.caller_from_headers(&headers).await {
+        Ok(caller) => caller,
+        // 200 with a GraphQL error, so that the router passes the code through.
+        Err(e) => return error_response(e.into(), StatusCode::OK),
+    };
+    let mut request = request;
+    if let Some(hook) = &endpoint.hook {
+        request = hook(request, &caller);
+    }
+    let response = endpoint.schema.execute(request.data(caller)).await;
+    GraphQLResponse::from(response).into_response()
+}
+
+fn error_response(err: ApiError, status: StatusCode) -> Response {
+    let server_error = async_graphql::Error::from(err).into_server_error(Default::default());
+    let body = async_graphql::Response::from_errors(vec![server_error]);
+    (status, Json(body)).into_response()
+}
+
+async fn graphiql() -> Html<String> {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// The caller of the current operation (set by [`router`]).
+pub fn caller<'a>(ctx: &async_graphql::Context<'a>) -> &'a Caller {
+    ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous)
+}
+
+/// Validates a `first` argument: 0..=max.
+pub fn page_size(first: i32, max: i32) -> Result<u64, ApiError> {
+    if first < 0 {
+        return Err(ApiError::bad_input("`first` must not be negative"));
+    }
+    if first > max {
+        return Err(ApiError::bad_input(format!(
+            "`first` must be at most {max}"
+        )));
+    }
+    Ok(first as u64)
+}
+
+/// An opaque keyset cursor: a timestamp and an id, both exact, so pages stay
+/// stable while rows are inserted between requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let raw = format!("v1|{}|{}", self.at.timestamp_micros(), self.id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub fn decode(cursor: &str) -> Result<Self, ApiError> {
+        let invalid = || ApiError::bad_input("`after` is not a cursor returned by this API");
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .map_err(|_| invalid())?;
+        let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let mut parts = raw.split('|');
+        let (Some("v1"), Some(micros), Some(id), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        let at = micros
+            .parse()
+            .ok()
+            .and_then(DateTime::from_timestamp_micros)
+            .ok_or_else(invalid)?;
+        let id = Uuid::parse_str(id).map_err(|_| invalid())?;
+        Ok(Cursor { at, id })
+    }
+}
+
+/// Parses a GraphQL `ID` that must be a UUID.
+pub fn parse_id(field: &str, id: &async_graphql::ID) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(id.as_str())
+        .map_err(|_| ApiError::bad_input(format!("`{field}` must be a UUID")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_exactly() {
+        let at = DateTime::from_timestamp_micros(1_705_309_200_123_456).unwrap();
+        let cursor = Cursor {
+            at,
+            id: Uuid::new_v4(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
+    }
+
+    #[test]
+    fn forged_cursors_are_bad_input() {
+        for forged in [
+            "",
+            "abc",
+            "djF8MXwy",
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("v1|x|y"),
+        ] {
+            assert_eq!(
+                Cursor::decode(forged).unwrap_err().code,
+                crate::ErrorCode::BadUserInput
+            );
+        }
+    }
+
+    #[test]
+    fn page_size_is_capped() {
+        assert_eq!(page_size(100, 100).unwrap(), 100);
+        assert!(page_size(101, 100).is_err());
+        assert!(page_size(-1, 100).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! The pieces every TitikTemu subgraph shares, so that each exists once:
+//! configuration, telemetry, database connections, the error model, JWT
+//! verification, GraphQL and REST helpers, health checks and server start-up.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod health;
+pub mod rest;
+pub mod server;
+pub mod service;
+pub mod telemetry;
+
+pub use error::{ApiError, ErrorCode};
+pub use service::ServiceKind;

@@ -1,0 +1,95 @@
+//! Extractors for the REST shim whose rejections are the contract's JSON
+//! errors (instead of axum's plain-text ones).
+
+use axum::{
+    extract::{
+        rejection::{JsonRejection, PathRejection, QueryRejection},
+        FromRequest, FromRequestParts, Request,
+    },
+    http::{request::Parts, StatusCode},
+};
+use serde::de::DeserializeOwned;
+
+use crate::error::ApiError;
+
+/// `Json<T>`: 415 without a JSON content type, 413 when too large, 400 for
+/// broken JSON, 422 for JSON of the wrong shape (missing fields, wrong types).
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::bad_input("expected `Content-Type: application/json`")
+                .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+        }
+        JsonRejection::JsonDataError(e) => ApiError::invalid_field(e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => {
+            ApiError::bad_input(format!("malformed JSON: {}", e.body_text()))
+        }
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::bad_input("the request body is too large")
+                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+        }
+        other => ApiError::bad_input(other.body_text()).with_status(other.status()),
+    }
+}
+
+/// `Path<T>`: 400 when a path segment does not parse (e.g. a malformed UUID).
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| ApiPath(value))
+            .map_err(|e: PathRejection| {
+                ApiError::bad_input(format!("invalid path parameter: {}", e.body_text()))
+            })
+    }
+}
+
+/// `Query<T>`: 400 for unknown values or wrong types in the query string.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|e: QueryRejection| {
+                ApiError::bad_input(format!("invalid query string: {}", e.body_text()))
+            })
+    }
+}
+
+/// Fallback for unknown routes: the contract's JSON error instead of an empty 404.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint")
+}

@@ -1,0 +1,84 @@
+//! HTTP server start-up shared by the services: common layers (request ids,
+//! request logs, body limits, panic safety) and graceful shutdown.
+
+use std::{future::Future, net::SocketAddr, time::Duration};
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{HeaderName, Request, Response},
+    Router,
+};
+use tokio::net::TcpListener;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    limit::RequestBodyLimitLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use tracing::Span;
+
+use crate::error::ApiError;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Wraps a service's routes with the layers every service needs.
+pub fn with_common_layers(app: Router, body_limit: usize) -> Router {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|req: &Request<_>| {
+            let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
+            // The path only: query strings and headers may carry tokens.
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = request_id.unwrap_or("-"))
+        })
+        .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
+            tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1e3, "response");
+        });
+    app.layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(CatchPanicLayer::custom(|_panic| {
+            axum::response::IntoResponse::into_response(ApiError::internal("a handler panicked"))
+        }))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+pub async fn bind(host: std::net::IpAddr, port: u16) -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::new(host, port)).await
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,167 @@
+//! Test harness: every integration test gets its own database, prepared by the
+//! same bootstrap and migrations users run, on a real PostgreSQL.
+//!
+//! The server is `DATABASE_ADMIN_URL` when set; otherwise a private cluster is
+//! started from the machine's PostgreSQL binaries (see [`cluster`]) and stops
+//! by itself when the test process ends.
+
+pub mod cluster;
+
+use std::sync::OnceLock;
+
+use common::{
+    config::DatabaseSettings,
+    db::{self, Db},
+    ServiceKind,
+};
+use migration::bootstrap::{bootstrap, BootstrapOptions};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use url::Url;
+
+pub use cluster::{ClusterOptions, PrivateCluster};
+
+/// The PostgreSQL server tests run against.
+pub struct PgServer {
+    admin_url: Url,
+    _private: Option<PrivateCluster>,
+}
+
+impl PgServer {
+    /// The admin URL pointing at database `name` on this server.
+    pub fn admin_url_for(&self, name: &str) -> String {
+        let mut url = self.admin_url.clone();
+        url.set_path(&format!("/{name}"));
+        url.into()
+    }
+}
+
+/// The shared server for this test process, started on first use.
+pub fn server() -> &'static PgServer {
+    static SERVER: OnceLock<PgServer> = OnceLock::new();
+    SERVER.get_or_init(|| {
+        init_test_logging();
+        match std::env::var("DATABASE_ADMIN_URL")
+            .ok()
+            .filter(|u| !u.trim().is_empty())
+        {
+            Some(url) => PgServer {
+                admin_url: Url::parse(&url).expect("DATABASE_ADMIN_URL is not a URL"),
+                _private: None,
+            },
+            None => {
+                let cluster =
+                    PrivateCluster::start(ClusterOptions::ephemeral()).unwrap_or_else(|e| {
+                        panic!("cannot start a private PostgreSQL for the tests: {e:#}")
+                    });
+                PgServer {
+                    admin_url: Url::parse(&cluster.admin_url()).expect("cluster URL"),
+                    _private: Some(cluster),
+                }
+            }
+        }
+    })
+}
+
+/// Logs of the code under test, shown when `TEST_LOG` is set.
+pub fn init_test_logging() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        common::telemetry::init("debug,sqlx=warn,hyper=info");
+    }
+}
+
+/// The password every service user gets on a test server. Roles are shared by
+/// all databases of a server, so all tests must agree on it; it protects
+/// nothing but throwaway test data.
+pub fn test_password(kind: ServiceKind) -> String {
+    format!("test-only-{}-password", kind.name())
+}
+
+pub fn test_bootstrap_options() -> BootstrapOptions {
+    BootstrapOptions {
+        passwords: ServiceKind::ALL
+            .into_iter()
+            .map(|k| (k, test_password(k)))
+            .collect(),
+        generate_missing: false,
+    }
+}
+
+/// One fresh database for one test.
+pub struct TestDb {
+    pub name: String,
+    server: &'static PgServer,
+}
+
+impl TestDb {
+    /// A new database, bootstrapped and with every service's migrations applied
+    /// (each as its own user), exactly as the `migrate` command does it.
+    pub async fn new() -> TestDb {
+        let db = Self::bootstrapped().await;
+        for kind in ServiceKind::ALL {
+            let conn = db.connect_as(kind).await;
+            migration::apply(kind, &conn.conn)
+                .await
+                .unwrap_or_else(|e| panic!("migrating {kind}: {e}"));
+            conn.conn.close().await.expect("close");
+        }
+        db
+    }
+
+    /// A new database with schemas and users, but no migrations applied.
+    pub async fn bootstrapped() -> TestDb {
+        let db = Self::empty().await;
+        bootstrap(&db.admin_url(), &test_bootstrap_options())
+            .await
+            .expect("bootstrap");
+        db
+    }
+
+    /// A new, empty database.
+    pub async fn empty() -> TestDb {
+        let server = server();
+        let name = format!("tt_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(server.admin_url_for("postgres"))
+            .await
+            .expect("connect as admin");
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create database");
+        admin.close().await.expect("close");
+        TestDb { name, server }
+    }
+
+    pub fn admin_url(&self) -> String {
+        self.server.admin_url_for(&self.name)
+    }
+
+    pub async fn admin(&self) -> DatabaseConnection {
+        Database::connect(self.admin_url())
+            .await
+            .expect("connect as admin")
+    }
+
+    /// The service's `DATABASE_URL`, in the guide's form (`?schema=...`).
+    pub fn service_url(&self, kind: ServiceKind) -> String {
+        let mut url = self.server.admin_url.clone();
+        url.set_path(&format!("/{}", self.name));
+        url.set_username(kind.db_user()).expect("username");
+        url.set_password(Some(&test_password(kind)))
+            .expect("password");
+        url.query_pairs_mut()
+            .clear()
+            .append_pair("schema", kind.schema());
+        url.into()
+    }
+
+    pub fn database_settings(&self, kind: ServiceKind) -> DatabaseSettings {
+        DatabaseSettings::parse("DATABASE_URL", &self.service_url(kind)).expect("valid test URL")
+    }
+
+    /// A pool connected as the service's own user, in its own schema.
+    pub async fn connect_as(&self, kind: ServiceKind) -> Db {
+        db::connect(&self.database_settings(kind))
+            .await
+            .unwrap_or_else(|e| panic!("connect as {kind}: {e}"))
+    }
+}
