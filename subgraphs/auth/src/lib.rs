@@ -1,1 +1,10 @@
+//! The auth service: users, passwords, tokens. A federated subgraph owning the
+//! `User` entity, plus the original guide's REST endpoints.
 
+pub mod config;
+pub mod domain;
+pub mod keys;
+pub mod rest;
+pub mod schema;
+pub mod startup;
+pub mod storage;

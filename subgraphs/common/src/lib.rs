@@ -12,6 +12,7 @@ pub mod rest;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod time;
 
 pub use error::{ApiError, ErrorCode};
 pub use service::ServiceKind;

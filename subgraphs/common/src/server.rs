@@ -82,3 +82,45 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down: finishing in-flight requests");
 }
+
+/// A service ready to serve: bound to its port, routes built, database connected.
+pub struct Application {
+    listener: TcpListener,
+    app: Router,
+    pub db: crate::db::Db,
+}
+
+impl Application {
+    pub async fn bind(
+        host: std::net::IpAddr,
+        port: u16,
+        app: Router,
+        db: crate::db::Db,
+    ) -> std::io::Result<Self> {
+        let listener = bind(host, port).await?;
+        Ok(Application { listener, app, db })
+    }
+
+    /// The bound port (useful when asked for port 0, as tests do).
+    pub fn port(&self) -> u16 {
+        self.listener
+            .local_addr()
+            .map(|a| a.port())
+            .unwrap_or_default()
+    }
+
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        tracing::info!(port = self.port(), "listening");
+        serve(self.listener, self.app, shutdown).await
+    }
+}
+
+/// Prints a start-up failure as one line and exits: what `main` does with
+/// configuration errors, an unreachable database or a port in use.
+pub fn exit_with(service: &str, err: impl std::fmt::Display) -> ! {
+    eprintln!("{service}: {err}");
+    std::process::exit(1)
+}

@@ -165,3 +165,87 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("connect as {kind}: {e}"))
     }
 }
+
+impl TestDb {
+    /// The environment a service would be started with against this database:
+    /// its own user and schema, any free port, development mode, migrations
+    /// already applied by [`TestDb::new`].
+    pub fn service_env(&self, kind: ServiceKind) -> common::config::Env {
+        common::config::Env::from_pairs([
+            ("DATABASE_URL", self.service_url(kind)),
+            ("PORT", "0".to_owned()),
+            ("APP_ENV", "development".to_owned()),
+            ("RUN_MIGRATIONS", "false".to_owned()),
+        ])
+    }
+}
+
+/// A service running inside the test's runtime on a random port.
+pub struct TestServer {
+    pub base_url: String,
+    pub port: u16,
+    pub statements: db::StatementCounter,
+    pub http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn spawn(app: common::server::Application) -> TestServer {
+        let port = app.port();
+        let statements = app.db.statements.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server error");
+        });
+        TestServer {
+            base_url: format!("http://127.0.0.1:{port}"),
+            port,
+            statements,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// Sends a GraphQL operation; returns the whole response body.
+    pub async fn graphql(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+        token: Option<&str>,
+    ) -> serde_json::Value {
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .json(&serde_json::json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("send GraphQL request");
+        response.json().await.expect("GraphQL response is JSON")
+    }
+
+    /// Graceful stop: waits for in-flight requests.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The `extensions.code` of the first GraphQL error, if any.
+pub fn error_code(response: &serde_json::Value) -> Option<&str> {
+    response["errors"][0]["extensions"]["code"].as_str()
+}

@@ -1,0 +1,114 @@
+//! Parse, don't validate: an [`Email`] or [`NewPassword`] that exists is valid.
+
+use super::AuthError;
+
+/// A syntactically valid email address, normalised (trimmed, lower case) so
+/// that uniqueness is case-insensitive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, AuthError> {
+        let email = raw.trim().to_lowercase();
+        let invalid = || AuthError::InvalidInput("`email` is not a valid email address".into());
+        if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid());
+        }
+        let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains('@')
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..");
+        let domain_ok = domain.len() <= 253
+            && domain.contains('.')
+            && domain.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+                    && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+            });
+        if local_ok && domain_ok {
+            Ok(Email(email))
+        } else {
+            Err(invalid())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that meets the policy: at least 8 characters, and at most
+/// 1024 bytes so that hashing cannot be turned into a denial of service.
+pub struct NewPassword(String);
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+impl NewPassword {
+    pub fn parse(raw: String) -> Result<Self, AuthError> {
+        if raw.len() > MAX_PASSWORD_BYTES {
+            return Err(AuthError::InvalidInput(format!(
+                "`password` must be at most {MAX_PASSWORD_BYTES} bytes"
+            )));
+        }
+        if raw.chars().count() < MIN_PASSWORD_CHARS {
+            return Err(AuthError::InvalidInput(format!(
+                "`password` must be at least {MIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        Ok(NewPassword(raw))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Never printed.
+impl std::fmt::Debug for NewPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewPassword(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  User@Example.COM ").unwrap().as_str(),
+            "user@example.com"
+        );
+        for bad in [
+            "",
+            "user",
+            "@example.com",
+            "user@",
+            "user@example",
+            "a b@example.com",
+            "user@exa mple.com",
+            "user@-x.com",
+            "user..x@example.com",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn password_policy() {
+        assert!(NewPassword::parse("securepass".into()).is_ok());
+        assert!(NewPassword::parse("short".into()).is_err());
+        assert!(NewPassword::parse("x".repeat(1025)).is_err());
+        assert_eq!(
+            format!("{:?}", NewPassword::parse("securepass".into()).unwrap()),
+            "NewPassword(***)"
+        );
+    }
+}

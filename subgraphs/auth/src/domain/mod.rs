@@ -1,0 +1,48 @@
+//! Use cases of the auth service, shared by GraphQL and REST so the two can
+//! never disagree. No HTTP, GraphQL or SeaORM types cross this boundary.
+
+mod credentials;
+mod password;
+mod service;
+
+pub use credentials::{Email, NewPassword};
+pub use password::PasswordHasher;
+pub use service::{AuthPayload, AuthService, TokenValidation, User};
+
+use common::{auth::TokenError, ApiError, ErrorCode};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("this email is already registered")]
+    EmailTaken,
+    /// Deliberately the same for an unknown email and a wrong password.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    #[error(transparent)]
+    InvalidToken(#[from] TokenError),
+    #[error("user not found")]
+    UserNotFound,
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    #[error("cannot sign the token: {0}")]
+    Signing(String),
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// The one mapping from auth errors to the public error model.
+impl From<AuthError> for ApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::InvalidInput(message) => ApiError::invalid_field(message),
+            AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken, err.to_string()),
+            AuthError::InvalidCredentials => ApiError::unauthenticated(err.to_string()),
+            AuthError::InvalidToken(e) => e.into(),
+            AuthError::UserNotFound => ApiError::not_found(err.to_string()),
+            AuthError::Hashing(_) | AuthError::Signing(_) => ApiError::internal(err),
+            AuthError::Database(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! Persistence of users in `auth_schema` (SeaORM).
+
+pub mod users;
+
+use chrono::Utc;
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set,
+};
+use uuid::Uuid;
+
+pub use users::Model as UserRow;
+
+/// Named in the migration; a violation means the email is taken.
+pub const EMAIL_UNIQUE: &str = "users_email_key";
+
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub password_hash: &'a str,
+    pub name: Option<&'a str>,
+}
+
+pub async fn insert_user(db: &DatabaseConnection, user: NewUser<'_>) -> Result<UserRow, DbErr> {
+    let now = Utc::now();
+    users::ActiveModel {
+        id: Set(user.id),
+        email: Set(user.email.to_owned()),
+        password_hash: Set(user.password_hash.to_owned()),
+        name: Set(user.name.map(str::to_owned)),
+        role: Set(users::ROLE_USER.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<UserRow>, DbErr> {
+    users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(db)
+        .await
+}
+
+pub async fn find_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<UserRow>, DbErr> {
+    users::Entity::find_by_id(id).one(db).await
+}
+
+/// Any number of users in one statement.
+pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<UserRow>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    users::Entity::find()
+        .filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()]))
+        .all(db)
+        .await
+}
+
+pub async fn update_password_hash(
+    db: &DatabaseConnection,
+    id: Uuid,
+    hash: &str,
+) -> Result<(), DbErr> {
+    users::Entity::update_many()
+        .col_expr(users::Column::PasswordHash, Expr::value(hash))
+        .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await
+        .map(|_| ())
+}
+
+/// Returns whether a user with that email existed.
+pub async fn set_role(db: &DatabaseConnection, email: &str, role: &str) -> Result<bool, DbErr> {
+    let result = users::Entity::update_many()
+        .col_expr(users::Column::Role, Expr::value(role))
+        .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(users::Column::Email.eq(email))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
