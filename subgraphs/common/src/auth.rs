@@ -366,13 +366,24 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, TokenError> {
 /// The contract's rule for writes: in production every write needs a valid
 /// token; in development anonymous writes are allowed so the guide's curl
 /// calls work verbatim. (An invalid token never gets this far.)
-pub fn require_writer(caller: &Caller, app_env: crate::config::AppEnv) -> Result<(), ApiError> {
+pub fn require_writer(
+    caller: &Caller,
+    app_env: crate::config::AppEnv,
+) -> Result<(), TokenRequired> {
     if app_env.is_production() && matches!(caller, Caller::Anonymous) {
-        return Err(ApiError::unauthenticated(
-            "a valid bearer token is required",
-        ));
+        return Err(TokenRequired);
     }
     Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a valid bearer token is required")]
+pub struct TokenRequired;
+
+impl From<TokenRequired> for ApiError {
+    fn from(err: TokenRequired) -> Self {
+        ApiError::unauthenticated(err.to_string())
+    }
 }
 
 /// Services whose state can verify tokens; lets [`Caller`] be an axum extractor.
@@ -396,4 +407,35 @@ where
             .await
             .map_err(ApiError::from)
     }
+}
+
+impl TokenRules {
+    /// `JWT_ISSUER` / `JWT_AUDIENCE`, defaulting to TitikTemu's own.
+    pub fn from_env(env: &crate::config::Env) -> Self {
+        let defaults = TokenRules::default();
+        TokenRules {
+            issuer: env
+                .get("JWT_ISSUER")
+                .map(str::to_owned)
+                .unwrap_or(defaults.issuer),
+            audience: env
+                .get("JWT_AUDIENCE")
+                .map(str::to_owned)
+                .unwrap_or(defaults.audience),
+            leeway: defaults.leeway,
+        }
+    }
+}
+
+/// A verifier for services other than auth: the auth service's JWKS from
+/// `AUTH_JWKS_URL` (default: auth on localhost), and the token rules.
+pub fn remote_verifier_from_env(
+    env: &crate::config::Env,
+) -> Result<TokenVerifier, crate::config::ConfigError> {
+    let url = env
+        .get("AUTH_JWKS_URL")
+        .unwrap_or("http://localhost:3001/.well-known/jwks.json");
+    url::Url::parse(url)
+        .map_err(|e| crate::config::ConfigError::invalid("AUTH_JWKS_URL", e.to_string()))?;
+    Ok(TokenVerifier::remote(url, TokenRules::from_env(env)))
 }

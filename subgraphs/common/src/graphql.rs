@@ -112,7 +112,16 @@ where
     if let Some(hook) = &endpoint.hook {
         request = hook(request, &caller);
     }
-    let response = endpoint.schema.execute(request.data(caller)).await;
+    let mut response = endpoint.schema.execute(request.data(caller)).await;
+    // Errors raised by our resolvers carry a code; the rest come from parsing,
+    // validation or input coercion (unknown enum values, bad scalars, limits):
+    // all the client's doing.
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", crate::ErrorCode::BadUserInput.as_str());
+        }
+    }
     GraphQLResponse::from(response).into_response()
 }
 

@@ -1,1 +1,9 @@
+//! The event service: events and their organizers. A federated subgraph
+//! owning the `Event` entity, plus the original guide's REST endpoints.
 
+pub mod config;
+pub mod domain;
+pub mod rest;
+pub mod schema;
+pub mod startup;
+pub mod storage;

@@ -1,0 +1,166 @@
+//! The original guide's REST endpoints (plus PATCH and cancel), over the same
+//! domain functions as GraphQL. `GET /events/{id}` is also how the attendance
+//! service learns an event's window, status and capacity.
+
+use axum::{
+    extract::State,
+    http::StatusCode,
+    routing::{get, post},
+    Json, Router,
+};
+use common::{
+    auth::{Caller, HasVerifier, TokenVerifier},
+    rest::{double_option, ApiJson, ApiPath, ApiQuery},
+    time::Timestamp,
+    ApiError,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::domain::{Event, EventFields, EventFilter, EventPatch, EventService, EventStatus};
+
+pub const MAX_LIMIT: u64 = 100;
+pub const MAX_OFFSET: u64 = 100_000;
+
+#[derive(Clone)]
+struct RestState {
+    service: EventService,
+    verifier: TokenVerifier,
+}
+
+impl HasVerifier for RestState {
+    fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
+    }
+}
+
+pub fn router(service: EventService, verifier: TokenVerifier) -> Router {
+    Router::new()
+        .route("/events", post(create).get(list))
+        .route("/events/{id}", get(show).patch(update))
+        .route("/events/{id}/cancel", post(cancel))
+        .with_state(RestState { service, verifier })
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateBody {
+    title: String,
+    description: Option<String>,
+    start_time: Timestamp,
+    end_time: Timestamp,
+    location: Option<String>,
+    capacity: Option<i32>,
+}
+
+async fn create(
+    State(state): State<RestState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<Event>), ApiError> {
+    let fields = EventFields {
+        title: body.title,
+        description: body.description,
+        start_time: body.start_time,
+        end_time: body.end_time,
+        location: body.location,
+        capacity: body.capacity,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(state.service.create(&caller, fields).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    status: Option<EventStatus>,
+    limit: Option<u64>,
+    offset: Option<u64>,
+}
+
+async fn list(
+    State(state): State<RestState>,
+    ApiQuery(query): ApiQuery<ListQuery>,
+) -> Result<Json<Vec<Event>>, ApiError> {
+    let limit = query.limit.unwrap_or(50);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(ApiError::bad_input(format!(
+            "`limit` must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let offset = query.offset.unwrap_or(0);
+    if offset > MAX_OFFSET {
+        return Err(ApiError::bad_input(format!(
+            "`offset` must be at most {MAX_OFFSET}"
+        )));
+    }
+    let filter = EventFilter {
+        from: query.from,
+        to: query.to,
+        status: query.status,
+        ..Default::default()
+    }
+    .validate()
+    .map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
+    Ok(Json(
+        state.service.list_by_offset(&filter, limit, offset).await?,
+    ))
+}
+
+async fn show(
+    State(state): State<RestState>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Event>, ApiError> {
+    state
+        .service
+        .get(id)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found("event not found"))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PatchBody {
+    #[serde(default, deserialize_with = "double_option")]
+    title: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    start_time: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "double_option")]
+    end_time: Option<Option<Timestamp>>,
+    #[serde(default, deserialize_with = "double_option")]
+    location: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    capacity: Option<Option<i32>>,
+}
+
+async fn update(
+    State(state): State<RestState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<PatchBody>,
+) -> Result<Json<Event>, ApiError> {
+    let patch = EventPatch {
+        title: body.title.into(),
+        description: body.description.into(),
+        start_time: body.start_time.into(),
+        end_time: body.end_time.into(),
+        location: body.location.into(),
+        capacity: body.capacity.into(),
+    };
+    Ok(Json(state.service.update(&caller, id, patch).await?))
+}
+
+async fn cancel(
+    State(state): State<RestState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Event>, ApiError> {
+    Ok(Json(state.service.cancel(&caller, id).await?))
+}

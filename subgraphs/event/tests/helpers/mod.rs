@@ -1,0 +1,111 @@
+#![allow(dead_code)]
+
+use common::ServiceKind;
+use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
+use sea_orm::ConnectionTrait;
+use serde_json::{json, Value};
+use test_support::{TestDb, TestServer};
+
+pub struct Stack {
+    pub db: TestDb,
+    pub auth: TestServer,
+    pub events: TestServer,
+}
+
+pub async fn spawn() -> Stack {
+    spawn_with(&[]).await
+}
+
+/// A real auth service (for tokens and its JWKS) and the event service under test.
+pub async fn spawn_with(event_env: &[(&str, &str)]) -> Stack {
+    let db = TestDb::new().await;
+    let pem = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng)
+        .to_pkcs8_pem(LineEnding::LF)
+        .unwrap()
+        .to_string();
+    let mut env = db.service_env(ServiceKind::Auth);
+    env.set("JWT_PRIVATE_KEY", pem);
+    let auth_settings = auth_service::config::AuthSettings::from_env(&env).unwrap();
+    let auth = TestServer::spawn(auth_service::startup::build(&auth_settings).await.unwrap());
+
+    let mut env = db.service_env(ServiceKind::Event);
+    env.set("AUTH_JWKS_URL", auth.url("/.well-known/jwks.json"));
+    for (k, v) in event_env {
+        env.set(*k, *v);
+    }
+    let settings = event_service::config::EventSettings::from_env(&env).unwrap();
+    let events = TestServer::spawn(event_service::startup::build(&settings).await.unwrap());
+    Stack { db, auth, events }
+}
+
+impl Stack {
+    /// Registers a user and returns (token, user id).
+    pub async fn user(&self, email: &str) -> (String, String) {
+        let response = self
+            .auth
+            .http
+            .post(self.auth.url("/auth/register"))
+            .json(&json!({"email": email, "password": "securepass"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        (
+            body["token"].as_str().unwrap().to_owned(),
+            body["user"]["id"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    pub async fn admin(&self, email: &str) -> String {
+        self.user(email).await;
+        let admin = self.db.admin().await;
+        admin
+            .execute_unprepared(&format!(
+                "UPDATE auth_schema.users SET role = 'ADMIN' WHERE email = '{email}'"
+            ))
+            .await
+            .unwrap();
+        let response = self
+            .auth
+            .http
+            .post(self.auth.url("/auth/login"))
+            .json(&json!({"email": email, "password": "securepass"}))
+            .send()
+            .await
+            .unwrap();
+        response.json::<Value>().await.unwrap()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    pub async fn create_event(&self, token: Option<&str>, body: Value) -> reqwest::Response {
+        let mut request = self
+            .events
+            .http
+            .post(self.events.url("/events"))
+            .json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        let admin = self.db.admin().await;
+        let row = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT count(*) AS n FROM event_schema.events",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<i64>("", "n").unwrap()
+    }
+}
+
+pub fn event_body(title: &str, start: &str, end: &str) -> Value {
+    json!({"title": title, "startTime": start, "endTime": end})
+}
