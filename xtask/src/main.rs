@@ -51,8 +51,55 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     ])?;
     let mut args = vec!["test", "--workspace"];
     args.extend(extra.iter().map(String::as_str));
-    cargo(&args)?;
-    no_stray_servers()
+    let outcome = cargo_test(&args);
+    let stray = no_stray_servers();
+    // The summary is the last line, whatever happened.
+    let (passed, failed, succeeded) = outcome?;
+    println!("tests: {passed} passed, {failed} failed");
+    if !succeeded {
+        bail!("`cargo {}` failed", args.join(" "));
+    }
+    stray?;
+    if passed == 0 {
+        bail!("no test ran");
+    }
+    Ok(())
+}
+
+/// Runs `cargo test`, passing its output through; counts the passed and
+/// failed tests of all test binaries, and says whether it succeeded.
+fn cargo_test(args: &[&str]) -> anyhow::Result<(u64, u64, bool)> {
+    use std::io::{BufRead, BufReader};
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    eprintln!("==> cargo {}", args.join(" "));
+    let mut child = Command::new(&cargo)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(child.stdout.take().context("cargo test stdout")?).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(result) = line.strip_prefix("test result: ") {
+            for part in result.split(';') {
+                let mut words = part.split_whitespace().rev();
+                let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                    continue;
+                };
+                let count: u64 = count
+                    .trim_start_matches(|c: char| !c.is_ascii_digit())
+                    .parse()
+                    .unwrap_or(0);
+                match label {
+                    "passed" => passed += count,
+                    "failed" => failed += count,
+                    _ => {}
+                }
+            }
+        }
+    }
+    let status = child.wait()?;
+    Ok((passed, failed, status.success()))
 }
 
 /// Test clusters stop when their test process ends; make sure they really did.

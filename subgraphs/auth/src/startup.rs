@@ -35,7 +35,7 @@ pub async fn build_with_keys(
         settings.token_ttl,
     );
     let graphql = common::graphql::router(
-        schema::build(service.clone()),
+        schema::build(service.clone(), common.batch_delay),
         service.verifier().clone(),
         None,
         !common.app_env.is_production(),

@@ -309,6 +309,9 @@ pub struct CommonSettings {
     pub run_migrations: bool,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// How long GraphQL DataLoaders wait to gather keys into one batch
+    /// (`GRAPHQL_BATCH_DELAY`, default 1ms).
+    pub batch_delay: Duration,
 }
 
 impl CommonSettings {
@@ -340,6 +343,7 @@ impl CommonSettings {
             database,
             run_migrations: env.bool_or("RUN_MIGRATIONS", !app_env.is_production())?,
             body_limit: env.parse_or("BODY_LIMIT_BYTES", 1024 * 1024)?,
+            batch_delay: env.duration_or("GRAPHQL_BATCH_DELAY", Duration::from_millis(1))?,
         })
     }
 }

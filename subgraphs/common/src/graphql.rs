@@ -34,6 +34,21 @@ where
     schema.sdl_with_options(SDLExportOptions::new().federation())
 }
 
+/// A DataLoader as every subgraph uses them: loads issued within `delay` of
+/// each other become one batch (one SQL statement).
+pub fn loader<T, K>(
+    inner: T,
+    delay: std::time::Duration,
+) -> async_graphql::dataloader::DataLoader<T>
+where
+    T: async_graphql::dataloader::Loader<K>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    async_graphql::dataloader::DataLoader::new(inner, tokio::spawn)
+        .delay(delay)
+        .max_batch_size(5_000)
+}
+
 /// Relay-style page info; defined identically by several subgraphs.
 #[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
 #[graphql(shareable)]
@@ -155,7 +170,7 @@ pub fn page_size(first: i32, max: i32) -> Result<u64, ApiError> {
 
 /// An opaque keyset cursor: a timestamp and an id, both exact, so pages stay
 /// stable while rows are inserted between requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Cursor {
     pub at: DateTime<Utc>,
     pub id: Uuid,

@@ -21,7 +21,7 @@ pub async fn build(settings: &EventSettings) -> anyhow::Result<Application> {
     }
     let service = EventService::new(db.conn.clone(), common.app_env);
     let graphql = common::graphql::router(
-        schema::build(service.clone()),
+        schema::build(service.clone(), common.batch_delay),
         settings.verifier.clone(),
         None,
         !common.app_env.is_production(),

@@ -176,6 +176,9 @@ impl TestDb {
             ("PORT", "0".to_owned()),
             ("APP_ENV", "development".to_owned()),
             ("RUN_MIGRATIONS", "false".to_owned()),
+            // Tests run in parallel on few cores: a wider batching window keeps
+            // the "one query per batch" assertions independent of timing.
+            ("GRAPHQL_BATCH_DELAY", "25ms".to_owned()),
         ])
     }
 }

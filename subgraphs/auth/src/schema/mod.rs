@@ -18,8 +18,8 @@ use crate::domain::{self, AuthService};
 
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
 
-pub fn build(service: AuthService) -> AuthSchema {
-    let users = DataLoader::new(UserLoader(service.clone()), tokio::spawn).max_batch_size(5_000);
+pub fn build(service: AuthService, batch_delay: std::time::Duration) -> AuthSchema {
+    let users = common::graphql::loader(UserLoader(service.clone()), batch_delay);
     Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .limit_depth(16)

@@ -20,8 +20,8 @@ pub type EventSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub const MAX_PAGE_SIZE: i32 = 100;
 
-pub fn build(service: EventService) -> EventSchema {
-    let events = DataLoader::new(EventLoader(service.clone()), tokio::spawn).max_batch_size(5_000);
+pub fn build(service: EventService, batch_delay: std::time::Duration) -> EventSchema {
+    let events = common::graphql::loader(EventLoader(service.clone()), batch_delay);
     Schema::build(Query, Mutation, EmptySubscription)
         .enable_federation()
         .limit_depth(16)

@@ -1,0 +1,118 @@
+//! Use cases of the attendance service, shared by GraphQL and REST.
+
+mod service;
+
+pub use service::{AttendanceService, CheckInRequest, Page, Rules};
+
+use common::{auth::TokenRequired, time::Timestamp, ApiError, ErrorCode};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::clients::Unavailable;
+
+/// One person checked in to one event.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attendance {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub user_id: Uuid,
+    pub check_in_time: Timestamp,
+    /// Who recorded the check-in (the organizer or admin who scanned it); none if anonymous.
+    pub recorded_by: Option<Uuid>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IntervalCount {
+    pub start: Timestamp,
+    pub count: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttendanceStats {
+    pub event_id: Uuid,
+    pub total_attendees: i32,
+    pub first_check_in: Option<Timestamp>,
+    pub last_check_in: Option<Timestamp>,
+    pub on_time: i32,
+    pub late: i32,
+    pub by_interval: Vec<IntervalCount>,
+}
+
+impl AttendanceStats {
+    pub fn empty(event_id: Uuid) -> Self {
+        AttendanceStats {
+            event_id,
+            total_attendees: 0,
+            first_check_in: None,
+            last_check_in: None,
+            on_time: 0,
+            late: 0,
+            by_interval: Vec::new(),
+        }
+    }
+}
+
+/// Whose check-ins a list is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ListBy {
+    Event,
+    User,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AttendanceError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("event not found")]
+    EventNotFound,
+    #[error("user not found")]
+    UserNotFound,
+    #[error("attendance not found")]
+    NotFound,
+    #[error("only the event's organizer or an admin may check in someone else")]
+    Forbidden,
+    #[error(transparent)]
+    TokenRequired(#[from] TokenRequired),
+    #[error("this person is already checked in to this event")]
+    AlreadyCheckedIn(Box<Attendance>),
+    #[error("the event is full")]
+    EventFull,
+    #[error("the event is cancelled")]
+    EventCancelled,
+    #[error("check-in is closed: it opens {opens_before_minutes} minutes before the event starts and closes when it ends")]
+    CheckinClosed { opens_before_minutes: u64 },
+    #[error(transparent)]
+    Unavailable(#[from] Unavailable),
+    #[error(transparent)]
+    Database(#[from] sea_orm::DbErr),
+}
+
+/// The one mapping from attendance errors to the public error model.
+impl From<AttendanceError> for ApiError {
+    fn from(err: AttendanceError) -> Self {
+        let message = err.to_string();
+        match err {
+            AttendanceError::Invalid(message) => ApiError::invalid_field(message),
+            AttendanceError::EventNotFound
+            | AttendanceError::UserNotFound
+            | AttendanceError::NotFound => ApiError::not_found(message),
+            AttendanceError::Forbidden => ApiError::forbidden(message),
+            AttendanceError::TokenRequired(e) => e.into(),
+            AttendanceError::AlreadyCheckedIn(original) => {
+                ApiError::new(ErrorCode::AlreadyCheckedIn, message)
+                    .with_details(serde_json::json!({ "attendance": original }))
+            }
+            AttendanceError::EventFull => ApiError::new(ErrorCode::EventFull, message),
+            AttendanceError::EventCancelled => ApiError::new(ErrorCode::EventCancelled, message),
+            AttendanceError::CheckinClosed { .. } => {
+                ApiError::new(ErrorCode::CheckinClosed, message)
+            }
+            AttendanceError::Unavailable(e) => ApiError::unavailable(e.to_string()),
+            AttendanceError::Database(e) => e.into(),
+        }
+    }
+}

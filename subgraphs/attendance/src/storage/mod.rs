@@ -1,0 +1,297 @@
+//! Persistence of check-ins in `attendance_schema`. Lists and statistics for
+//! many events (or users) are computed in one statement each, in SQL.
+
+mod attendances;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use common::{graphql::Cursor, time::Timestamp};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement,
+    TransactionTrait, Value,
+};
+use uuid::Uuid;
+
+use crate::domain::{Attendance, AttendanceStats, IntervalCount, ListBy};
+
+pub use attendances::Model as AttendanceRow;
+
+impl From<AttendanceRow> for Attendance {
+    fn from(row: AttendanceRow) -> Self {
+        Attendance {
+            id: row.id,
+            event_id: row.event_id,
+            user_id: row.user_id,
+            check_in_time: row.check_in_time.into(),
+            recorded_by: row.recorded_by,
+            created_at: row.created_at.into(),
+        }
+    }
+}
+
+pub struct NewCheckIn {
+    pub event_id: Uuid,
+    pub user_id: Uuid,
+    pub check_in_time: DateTime<Utc>,
+    pub recorded_by: Option<Uuid>,
+    pub capacity: Option<i32>,
+}
+
+pub enum CheckInOutcome {
+    Recorded(Attendance),
+    /// The person was already checked in: the original record.
+    Duplicate(Attendance),
+    Full,
+}
+
+fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+const COLUMNS: &str = "id, event_id, user_id, check_in_time, recorded_by, created_at";
+
+/// Records a check-in, exactly once per person and never beyond capacity.
+///
+/// The per-event counter row is incremented first; its row lock serialises
+/// check-ins to one event until commit, which makes the capacity check exact
+/// under concurrency. A duplicate rolls the increment back.
+pub async fn check_in(db: &DatabaseConnection, new: NewCheckIn) -> Result<CheckInOutcome, DbErr> {
+    let txn = db.begin().await?;
+    let counted = txn
+        .query_one_raw(stmt(
+            "INSERT INTO event_checkins AS c (event_id, checked_in) VALUES ($1, 1)
+             ON CONFLICT (event_id) DO UPDATE SET checked_in = c.checked_in + 1
+             WHERE $2::int IS NULL OR c.checked_in < $2::int
+             RETURNING checked_in",
+            [new.event_id.into(), new.capacity.into()],
+        ))
+        .await?;
+    if counted.is_none() {
+        txn.rollback().await?;
+        return Ok(match find_for(db, new.event_id, new.user_id).await? {
+            Some(existing) => CheckInOutcome::Duplicate(existing),
+            None => CheckInOutcome::Full,
+        });
+    }
+    let inserted = txn
+        .query_one_raw(stmt(
+            &format!(
+                "INSERT INTO attendances (id, event_id, user_id, check_in_time, recorded_by)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT ON CONSTRAINT attendances_event_user_key DO NOTHING
+                 RETURNING {COLUMNS}"
+            ),
+            [
+                Uuid::now_v7().into(),
+                new.event_id.into(),
+                new.user_id.into(),
+                new.check_in_time.into(),
+                new.recorded_by.into(),
+            ],
+        ))
+        .await?;
+    match inserted {
+        Some(row) => {
+            let attendance = AttendanceRow::from_query_result(&row, "")?.into();
+            txn.commit().await?;
+            Ok(CheckInOutcome::Recorded(attendance))
+        }
+        None => {
+            txn.rollback().await?;
+            let existing = find_for(db, new.event_id, new.user_id).await?;
+            // The row that conflicted exists unless it was deleted in between.
+            Ok(existing
+                .map(CheckInOutcome::Duplicate)
+                .unwrap_or(CheckInOutcome::Full))
+        }
+    }
+}
+
+async fn find_for(
+    db: &DatabaseConnection,
+    event_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<Attendance>, DbErr> {
+    let row = db
+        .query_one_raw(stmt(
+            &format!("SELECT {COLUMNS} FROM attendances WHERE event_id = $1 AND user_id = $2"),
+            [event_id.into(), user_id.into()],
+        ))
+        .await?;
+    row.map(|r| AttendanceRow::from_query_result(&r, "").map(Attendance::from))
+        .transpose()
+}
+
+/// Any number of check-ins by id, in one statement.
+pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Attendance>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = attendances::Entity::find()
+        .filter(sea_orm::sea_query::Expr::cust_with_values(
+            "id = ANY($1)",
+            [ids.to_vec()],
+        ))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(Attendance::from).collect())
+}
+
+use sea_orm::QueryFilter;
+
+fn owner_column(by: ListBy) -> &'static str {
+    match by {
+        ListBy::Event => "event_id",
+        ListBy::User => "user_id",
+    }
+}
+
+/// The first `limit` check-ins after `after` (by check-in time, then id) of
+/// each owner, for any number of owners, in one statement.
+pub async fn pages(
+    db: &DatabaseConnection,
+    by: ListBy,
+    owners: &[Uuid],
+    after: Option<Cursor>,
+    limit: u64,
+) -> Result<HashMap<Uuid, Vec<Attendance>>, DbErr> {
+    let column = owner_column(by);
+    let sql = format!(
+        "SELECT a.* FROM unnest($1::uuid[]) AS o(owner)
+         CROSS JOIN LATERAL (
+             SELECT {COLUMNS} FROM attendances
+             WHERE {column} = o.owner
+               AND ($2::timestamptz IS NULL OR (check_in_time, id) > ($2::timestamptz, $3::uuid))
+             ORDER BY check_in_time, id
+             LIMIT $4
+         ) a"
+    );
+    let (at, id) = match after {
+        Some(c) => (Some(c.at), Some(c.id)),
+        None => (None, None),
+    };
+    let rows = db
+        .query_all_raw(stmt(
+            &sql,
+            [
+                owners.to_vec().into(),
+                at.into(),
+                id.into(),
+                (limit as i64).into(),
+            ],
+        ))
+        .await?;
+    let mut pages: HashMap<Uuid, Vec<Attendance>> =
+        owners.iter().map(|o| (*o, Vec::new())).collect();
+    for row in rows {
+        let attendance: Attendance = AttendanceRow::from_query_result(&row, "")?.into();
+        let owner = match by {
+            ListBy::Event => attendance.event_id,
+            ListBy::User => attendance.user_id,
+        };
+        pages.entry(owner).or_default().push(attendance);
+    }
+    Ok(pages)
+}
+
+/// How many check-ins each owner has, in one statement.
+pub async fn counts(
+    db: &DatabaseConnection,
+    by: ListBy,
+    owners: &[Uuid],
+) -> Result<HashMap<Uuid, i64>, DbErr> {
+    let sql = match by {
+        // Kept exact by `check_in`, so no scan of the check-ins is needed.
+        ListBy::Event => "SELECT event_id AS owner, checked_in::bigint AS n FROM event_checkins WHERE event_id = ANY($1)",
+        ListBy::User => "SELECT user_id AS owner, count(*) AS n FROM attendances WHERE user_id = ANY($1) GROUP BY user_id",
+    };
+    let rows = db
+        .query_all_raw(stmt(sql, [owners.to_vec().into()]))
+        .await?;
+    let mut counts: HashMap<Uuid, i64> = owners.iter().map(|o| (*o, 0)).collect();
+    for row in rows {
+        counts.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
+    }
+    Ok(counts)
+}
+
+#[derive(FromQueryResult)]
+struct StatsRow {
+    event_id: Uuid,
+    total_attendees: i32,
+    first_check_in: Option<DateTime<Utc>>,
+    last_check_in: Option<DateTime<Utc>>,
+    on_time: i32,
+    late: i32,
+    by_interval: serde_json::Value,
+}
+
+#[derive(serde::Deserialize)]
+struct BucketRow {
+    start: f64,
+    count: i32,
+}
+
+/// Statistics of many events (each with its start time) in one statement,
+/// aggregated by PostgreSQL rather than by loading check-ins.
+pub async fn stats(
+    db: &DatabaseConnection,
+    events: &[(Uuid, DateTime<Utc>)],
+) -> Result<HashMap<Uuid, AttendanceStats>, DbErr> {
+    let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+    let starts: Vec<DateTime<Utc>> = events.iter().map(|(_, start)| *start).collect();
+    let sql = "
+        WITH wanted AS (SELECT * FROM unnest($1::uuid[], $2::timestamptz[]) AS w(event_id, start_time)),
+        totals AS (
+            SELECT a.event_id,
+                   count(DISTINCT a.user_id)::int AS total_attendees,
+                   min(a.check_in_time) AS first_check_in,
+                   max(a.check_in_time) AS last_check_in,
+                   (count(*) FILTER (WHERE a.check_in_time <= w.start_time))::int AS on_time,
+                   (count(*) FILTER (WHERE a.check_in_time > w.start_time))::int AS late
+            FROM attendances a JOIN wanted w USING (event_id)
+            GROUP BY a.event_id
+        ),
+        buckets AS (
+            SELECT event_id, floor(extract(epoch FROM check_in_time) / 900) * 900 AS bucket, count(*)::int AS n
+            FROM attendances WHERE event_id IN (SELECT event_id FROM wanted)
+            GROUP BY 1, 2
+        )
+        SELECT t.*,
+               coalesce((SELECT json_agg(json_build_object('start', b.bucket, 'count', b.n) ORDER BY b.bucket)
+                         FROM buckets b WHERE b.event_id = t.event_id), '[]'::json) AS by_interval
+        FROM totals t";
+    let rows = db
+        .query_all_raw(stmt(sql, [ids.into(), starts.into()]))
+        .await?;
+    let mut stats: HashMap<Uuid, AttendanceStats> = events
+        .iter()
+        .map(|(id, _)| (*id, AttendanceStats::empty(*id)))
+        .collect();
+    for row in rows {
+        let row = StatsRow::from_query_result(&row, "")?;
+        let buckets: Vec<BucketRow> = serde_json::from_value(row.by_interval)
+            .map_err(|e| DbErr::Custom(format!("bucket rows: {e}")))?;
+        let by_interval = buckets
+            .into_iter()
+            .map(|b| IntervalCount {
+                start: Timestamp(DateTime::from_timestamp(b.start as i64, 0).unwrap_or_default()),
+                count: b.count,
+            })
+            .collect();
+        stats.insert(
+            row.event_id,
+            AttendanceStats {
+                event_id: row.event_id,
+                total_attendees: row.total_attendees,
+                first_check_in: row.first_check_in.map(Timestamp),
+                last_check_in: row.last_check_in.map(Timestamp),
+                on_time: row.on_time,
+                late: row.late,
+                by_interval,
+            },
+        );
+    }
+    Ok(stats)
+}

@@ -1,0 +1,424 @@
+//! The guide's attendance calls and every check-in rule, over HTTP with the
+//! real auth and event services running.
+
+mod helpers;
+
+use serde_json::{json, Value};
+
+async fn code(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_guides_three_attendance_calls_work_with_real_ids() {
+    let stack = helpers::spawn().await;
+    let (_, user_id) = stack.user("user@example.com").await;
+    let event_id = stack
+        .event(None, json!({"title": "Tech Conference", "description": "Annual tech conference", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"}))
+        .await;
+    let http = &stack.attendance.http;
+
+    // curl -X POST http://localhost:3004/attendance -H "Content-Type: application/json" -d '{...}'
+    let body = format!(
+        r#"{{
+    "eventId":"{event_id}",
+    "userId":"{user_id}",
+    "checkInTime":"2024-01-15T09:15:00Z"
+  }}"#
+    );
+    let response = http
+        .post(stack.attendance.url("/attendance"))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let attendance: Value = response.json().await.unwrap();
+    assert_eq!(attendance["eventId"], event_id.as_str());
+    assert_eq!(attendance["userId"], user_id.as_str());
+    assert_eq!(attendance["checkInTime"], "2024-01-15T09:15:00Z");
+    assert!(attendance["id"].is_string());
+
+    // curl http://localhost:3004/attendance/event/{eventId}
+    let list: Value = http
+        .get(
+            stack
+                .attendance
+                .url(&format!("/attendance/event/{event_id}")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list, json!([attendance]));
+
+    // curl http://localhost:3004/attendance/stats/{eventId}
+    let stats: Value = http
+        .get(
+            stack
+                .attendance
+                .url(&format!("/attendance/stats/{event_id}")),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        stats,
+        json!({
+            "eventId": event_id, "totalAttendees": 1, "firstCheckIn": "2024-01-15T09:15:00Z", "lastCheckIn": "2024-01-15T09:15:00Z",
+            "onTime": 0, "late": 1, "byInterval": [{"start": "2024-01-15T09:15:00Z", "count": 1}]
+        })
+    );
+}
+
+#[tokio::test]
+async fn the_guides_placeholders_as_written_are_clear_client_errors() {
+    let stack = helpers::spawn().await;
+    let http = &stack.attendance.http;
+    let response = stack.check_in(None, json!({"eventId": "event-uuid", "userId": "user-uuid", "checkInTime": "2024-01-15T09:15:00Z"})).await;
+    let (status, body) = code(response).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("BAD_USER_INPUT")),
+        "{body}"
+    );
+    for path in ["/attendance/event/{eventId}", "/attendance/stats/{eventId}"] {
+        let (status, body) = code(http.get(stack.attendance.url(path)).send().await.unwrap()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("BAD_USER_INPUT")),
+            "{path}: {body}"
+        );
+    }
+    let unknown = uuid::Uuid::new_v4();
+    for path in [
+        format!("/attendance/event/{unknown}"),
+        format!("/attendance/stats/{unknown}"),
+    ] {
+        let (status, body) =
+            code(http.get(stack.attendance.url(&path)).send().await.unwrap()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (404, Some("NOT_FOUND")),
+            "{path}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_refused_check_in_has_its_code_and_writes_nothing() {
+    let stack = helpers::spawn().await;
+    let (organizer, _) = stack.user("org@example.com").await;
+    let (attendee, attendee_id) = stack.user("attendee@example.com").await;
+    let (stranger, _) = stack.user("stranger@example.com").await;
+    let event = stack.live_event(Some(&organizer), None).await;
+
+    let first = stack
+        .check_in(Some(&attendee), json!({"eventId": event}))
+        .await;
+    assert_eq!(first.status(), 201);
+    let original: Value = first.json().await.unwrap();
+    assert_eq!(
+        original["userId"],
+        attendee_id.as_str(),
+        "userId defaults to the caller"
+    );
+
+    let (status, duplicate) = code(
+        stack
+            .check_in(Some(&attendee), json!({"eventId": event}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, duplicate["error"]["code"].as_str()),
+        (409, Some("ALREADY_CHECKED_IN"))
+    );
+    assert_eq!(
+        duplicate["error"]["details"]["attendance"], original,
+        "the original record comes back"
+    );
+
+    let cancelled = stack.live_event(Some(&organizer), None).await;
+    let response = stack
+        .events
+        .http
+        .post(stack.events.url(&format!("/events/{cancelled}/cancel")))
+        .bearer_auth(&organizer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    let past = stack.event(None, json!({"title": "Past", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"})).await;
+    let in_an_hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let cases = [
+        (
+            "cancelled event",
+            json!({"eventId": cancelled}),
+            &attendee,
+            409,
+            "EVENT_CANCELLED",
+        ),
+        (
+            "unknown event",
+            json!({"eventId": uuid::Uuid::new_v4()}),
+            &attendee,
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            "before the window opens",
+            json!({"eventId": past, "checkInTime": "2024-01-15T07:59:59Z"}),
+            &attendee,
+            422,
+            "CHECKIN_CLOSED",
+        ),
+        (
+            "after the event",
+            json!({"eventId": past, "checkInTime": "2024-01-15T17:00:01Z"}),
+            &attendee,
+            422,
+            "CHECKIN_CLOSED",
+        ),
+        (
+            "now, long after the event",
+            json!({"eventId": past}),
+            &attendee,
+            422,
+            "CHECKIN_CLOSED",
+        ),
+        (
+            "future time",
+            json!({"eventId": event, "checkInTime": in_an_hour}),
+            &attendee,
+            422,
+            "BAD_USER_INPUT",
+        ),
+        (
+            "someone else without rights",
+            json!({"eventId": event, "userId": stack.seed_users(1).await[0]}),
+            &stranger,
+            403,
+            "FORBIDDEN",
+        ),
+        (
+            "unknown user, by the organizer",
+            json!({"eventId": event, "userId": uuid::Uuid::new_v4()}),
+            &organizer,
+            404,
+            "NOT_FOUND",
+        ),
+        (
+            "malformed event id",
+            json!({"eventId": "nope"}),
+            &attendee,
+            400,
+            "BAD_USER_INPUT",
+        ),
+        (
+            "missing eventId",
+            json!({"userId": attendee_id}),
+            &attendee,
+            422,
+            "BAD_USER_INPUT",
+        ),
+        (
+            "unparseable time",
+            json!({"eventId": event, "checkInTime": "9:15"}),
+            &attendee,
+            422,
+            "BAD_USER_INPUT",
+        ),
+    ];
+    for (case, body, token, status, error) in cases {
+        let (got, body) = code(stack.check_in(Some(token), body).await).await;
+        assert_eq!(
+            (got, body["error"]["code"].as_str()),
+            (status, Some(error)),
+            "{case}: {body}"
+        );
+    }
+    // Inside the window's edges it works: an hour before the start, and at the end.
+    for (email, time) in [
+        ("early@example.com", "2024-01-15T08:00:00Z"),
+        ("last@example.com", "2024-01-15T17:00:00Z"),
+    ] {
+        let (_, id) = stack.user(email).await;
+        let response = stack
+            .check_in(
+                None,
+                json!({"eventId": past, "userId": id, "checkInTime": time}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "{time}");
+    }
+    assert_eq!(stack.attendance_rows().await, 3);
+}
+
+#[tokio::test]
+async fn the_organizer_and_admins_may_check_in_others() {
+    let stack = helpers::spawn().await;
+    let (organizer, organizer_id) = stack.user("org@example.com").await;
+    let admin = stack.make_admin("admin@example.com").await;
+    let event = stack.live_event(Some(&organizer), None).await;
+    let guests = stack.seed_users(2).await;
+    let by_organizer = stack
+        .check_in(
+            Some(&organizer),
+            json!({"eventId": event, "userId": guests[0]}),
+        )
+        .await;
+    assert_eq!(by_organizer.status(), 201);
+    assert_eq!(
+        by_organizer.json::<Value>().await.unwrap()["userId"],
+        guests[0].as_str()
+    );
+    let by_admin = stack
+        .check_in(Some(&admin), json!({"eventId": event, "userId": guests[1]}))
+        .await;
+    assert_eq!(by_admin.status(), 201);
+    let myself = stack
+        .check_in(
+            Some(&organizer),
+            json!({"eventId": event, "userId": organizer_id}),
+        )
+        .await;
+    assert_eq!(myself.status(), 201);
+}
+
+#[tokio::test]
+async fn production_needs_a_token_and_anonymous_needs_a_user_id() {
+    let stack = helpers::spawn_with(&[("APP_ENV", "production")]).await;
+    let (token, _) = stack.user("u@example.com").await;
+    let event = stack.live_event(Some(&token), None).await;
+    let user = stack.seed_users(1).await.remove(0);
+    let (status, body) = code(
+        stack
+            .check_in(None, json!({"eventId": event, "userId": user}))
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("UNAUTHENTICATED"))
+    );
+    let (status, _) = code(
+        stack
+            .check_in(Some("forged.token.here"), json!({"eventId": event}))
+            .await,
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    let dev = helpers::spawn().await;
+    let event = dev.live_event(None, None).await;
+    let (status, body) = code(dev.check_in(None, json!({"eventId": event})).await).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("BAD_USER_INPUT")),
+        "{body}"
+    );
+    assert_eq!(
+        stack.attendance_rows().await + dev.attendance_rows().await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_event_service_refuses_the_check_in_with_503() {
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let stack = helpers::spawn_with(&[
+        ("EVENT_SERVICE_URL", &format!("http://127.0.0.1:{closed}")),
+        ("SERVICE_TIMEOUT", "1s"),
+    ])
+    .await;
+    let user = stack.seed_users(1).await.remove(0);
+    let (status, body) = code(
+        stack
+            .check_in(
+                None,
+                json!({"eventId": uuid::Uuid::new_v4(), "userId": user}),
+            )
+            .await,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (503, Some("SERVICE_UNAVAILABLE")),
+        "{body}"
+    );
+    assert_eq!(stack.attendance_rows().await, 0);
+}
+
+#[tokio::test]
+async fn two_hundred_simultaneous_check_ins_fill_a_capacity_of_fifty_exactly() {
+    let stack = helpers::spawn().await;
+    let event = stack.live_event(None, Some(50)).await;
+    let users = stack.seed_users(200).await;
+    let responses = futures::future::join_all(
+        users
+            .iter()
+            .map(|user| stack.check_in(None, json!({"eventId": event, "userId": user}))),
+    )
+    .await;
+    let mut created = 0;
+    for response in responses {
+        match response.status().as_u16() {
+            201 => created += 1,
+            409 => assert_eq!(
+                response.json::<Value>().await.unwrap()["error"]["code"],
+                "EVENT_FULL"
+            ),
+            other => panic!(
+                "unexpected status {other}: {}",
+                response.text().await.unwrap()
+            ),
+        }
+    }
+    assert_eq!(created, 50);
+    assert_eq!(stack.attendance_rows().await, 50);
+    // Someone already in still hears so, even though the event is full.
+    let (status, body) = code(
+        stack
+            .check_in(None, json!({"eventId": event, "userId": users[0]}))
+            .await,
+    )
+    .await;
+    assert!(status == 409, "{body}");
+}
+
+#[tokio::test]
+async fn concurrent_duplicate_check_ins_record_one() {
+    let stack = helpers::spawn().await;
+    let event = stack.live_event(None, None).await;
+    let user = stack.seed_users(1).await.remove(0);
+    let responses = futures::future::join_all(
+        (0..20).map(|_| stack.check_in(None, json!({"eventId": event, "userId": user}))),
+    )
+    .await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        19,
+        "{statuses:?}"
+    );
+    assert_eq!(stack.attendance_rows().await, 1);
+}
