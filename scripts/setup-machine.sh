@@ -2,7 +2,7 @@
 # Installs the system packages TitikTemu needs and a fresh machine may lack.
 # Debian/Ubuntu (apt-get); run as root or with sudo available. Idempotent.
 #   - PostgreSQL server binaries (initdb, postgres) for the private dev/test cluster
-#   - protoc, needed to build the Apollo Router
+#   - protoc and the protobuf well-known types, needed to build the Apollo Router
 set -euo pipefail
 
 missing=()
@@ -11,6 +11,9 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
 fi
 if ! command -v protoc >/dev/null 2>&1; then
   missing+=(protobuf-compiler)
+fi
+if [ ! -f /usr/include/google/protobuf/timestamp.proto ]; then
+  missing+=(libprotobuf-dev)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: system packages already present"

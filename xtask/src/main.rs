@@ -1,19 +1,43 @@
 //! Developer tasks, run as `cargo xtask <task>`:
 //!
-//! * `test`: every check CI runs: formatting, clippy, then the whole test suite
-//!   on real PostgreSQL (private clusters started from the machine's binaries
-//!   unless `DATABASE_ADMIN_URL` is set), then a check that no server was left behind.
+//! * `test`: every check CI runs: formatting, clippy, the supergraph being up
+//!   to date, then the whole test suite on real PostgreSQL (private clusters
+//!   started from the machine's binaries unless `DATABASE_ADMIN_URL` is set)
+//!   and the real Apollo Router, then a check that no server was left behind.
+//! * `compose [--check]`: subgraph SDLs and `supergraph.graphql`.
+//! * `dev`: the whole stack (PostgreSQL, services, Apollo Router); Ctrl-C stops it.
+//! * `check-compose-file`: docker-compose.yml against what the binaries read.
 
-use std::process::{Command, ExitCode};
+mod compose;
+mod compose_file;
+mod dev;
+
+use std::{
+    path::PathBuf,
+    process::{Command, ExitCode},
+};
 
 use anyhow::{bail, Context};
+
+const USAGE: &str =
+    "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file>";
+
+/// The repository root.
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
+        Some("dev") => dev::run(&root()),
+        Some("check-compose-file") => compose_file::run(&root()),
+        Some("compose") => {
+            compose::run(&root(), args.get(1).map(String::as_str) == Some("--check"))
+        }
         _ => {
-            eprintln!("usage: cargo xtask test [-- <cargo test args>]");
+            eprintln!("{USAGE}");
             return ExitCode::from(2);
         }
     };
@@ -39,17 +63,45 @@ fn cargo(args: &[&str]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The router crate is built on its own (release, own target dir): it is a
+/// 13-minute build that the rest of the workspace should never wait for.
+const ROUTER: &str = "titiktemu-router";
+
+/// Builds the service binaries (debug) and the router (release).
+pub fn build_binaries(quiet: bool) -> anyhow::Result<()> {
+    let router_target = test_support::stack::router_target_dir();
+    let router_target = router_target.to_str().context("target dir is not UTF-8")?;
+    if !test_support::stack::router_binary().exists() && !quiet {
+        eprintln!(
+            "==> building the Apollo Router (release; the first build takes about 15 minutes)"
+        );
+    }
+    cargo(&[
+        "build",
+        "--release",
+        "-p",
+        ROUTER,
+        "--target-dir",
+        router_target,
+    ])?;
+    cargo(&["build", "--workspace", "--exclude", ROUTER, "--bins"])
+}
+
 fn test(extra: &[String]) -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
     cargo(&[
         "clippy",
         "--workspace",
+        "--exclude",
+        ROUTER,
         "--all-targets",
         "--",
         "-D",
         "warnings",
     ])?;
-    let mut args = vec!["test", "--workspace"];
+    compose::run(&root(), true)?;
+    build_binaries(true)?;
+    let mut args = vec!["test", "--workspace", "--exclude", ROUTER];
     args.extend(extra.iter().map(String::as_str));
     let outcome = cargo_test(&args);
     let stray = no_stray_servers();

@@ -69,6 +69,14 @@ impl SigningKeys {
         Ok(SigningKeys { keys })
     }
 
+    /// A fresh key as PKCS#8 PEM, for `auth-service generate-key`.
+    pub fn generate_pem() -> String {
+        SigningKey::generate(&mut rand::rngs::OsRng)
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("an Ed25519 key always encodes as PKCS#8")
+            .to_string()
+    }
+
     /// A fresh key, kept only in memory.
     pub fn generate() -> Self {
         SigningKeys {

@@ -1,5 +1,6 @@
 //! `auth-service [serve]` runs the service; `auth-service print-schema` prints
-//! its federation SDL (no database needed); `auth-service promote <email>`
+//! its federation SDL (no database needed); `auth-service generate-key` prints
+//! a new Ed25519 signing key (PKCS#8 PEM); `auth-service promote <email>`
 //! makes a user ADMIN.
 
 use auth_service::{config::AuthSettings, domain::AuthService, keys::SigningKeys, schema, startup};
@@ -12,10 +13,13 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("print-schema") => return print!("{}", schema::sdl()),
+        Some("generate-key") => return print!("{}", SigningKeys::generate_pem()),
         None | Some("serve") | Some("promote") => {}
         Some(other) => server::exit_with(
             NAME,
-            format!("unknown command `{other}` (serve, print-schema, promote <email>)"),
+            format!(
+                "unknown command `{other}` (serve, print-schema, generate-key, promote <email>)"
+            ),
         ),
     }
     common::telemetry::init("info,sqlx=warn");

@@ -49,6 +49,9 @@ impl ConfigError {
 #[derive(Debug, Clone, Default)]
 pub struct Env {
     vars: HashMap<String, String>,
+    /// Names looked up so far, so a deployment file can be checked for
+    /// variables no binary reads (typos, leftovers).
+    asked: std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
 }
 
 impl Env {
@@ -63,9 +66,7 @@ impl Env {
     }
 
     pub fn from_process() -> Self {
-        Env {
-            vars: std::env::vars().collect(),
-        }
+        Self::from_pairs(std::env::vars())
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
@@ -76,6 +77,7 @@ impl Env {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            asked: Default::default(),
         }
     }
 
@@ -83,7 +85,21 @@ impl Env {
         self.vars.insert(name.into(), value.into());
     }
 
+    /// Variables that are set but that nothing has asked for.
+    pub fn unread(&self) -> Vec<String> {
+        let asked = self.asked.lock().expect("env lock");
+        let mut unread: Vec<String> = self
+            .vars
+            .keys()
+            .filter(|k| !asked.contains(*k))
+            .cloned()
+            .collect();
+        unread.sort();
+        unread
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
+        self.asked.lock().expect("env lock").insert(name.to_owned());
         self.vars
             .get(name)
             .map(|v| v.trim())

@@ -6,6 +6,8 @@
 //! by itself when the test process ends.
 
 pub mod cluster;
+pub mod process;
+pub mod stack;
 
 use std::sync::OnceLock;
 
@@ -251,4 +253,16 @@ impl TestServer {
 /// The `extensions.code` of the first GraphQL error, if any.
 pub fn error_code(response: &serde_json::Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// A service's `DATABASE_URL` in the guide's form, on the server and database
+/// of `admin_url`: `postgresql://auth_user:pw@host:port/db?schema=auth_schema`.
+pub fn service_database_url(admin_url: &str, kind: ServiceKind, password: &str) -> String {
+    let mut url = Url::parse(admin_url).expect("a valid admin URL");
+    url.set_username(kind.db_user()).expect("URL with a host");
+    url.set_password(Some(password)).expect("URL with a host");
+    url.query_pairs_mut()
+        .clear()
+        .append_pair("schema", kind.schema());
+    url.into()
 }

@@ -1,0 +1,81 @@
+//! Helpers for the end-to-end tests: a whole stack per test (its own
+//! database on the shared test server, its own ports), started exactly as
+//! `cargo xtask dev` starts it, and a GraphQL client for the router.
+
+use common::ServiceKind;
+use serde_json::{json, Value};
+use test_support::{
+    process::Output,
+    stack::{self, DatabaseChoice, Ports, Stack, StackConfig},
+    test_password,
+};
+
+pub struct E2e {
+    pub stack: Stack,
+    pub http: reqwest::Client,
+}
+
+/// Starts PostgreSQL (shared per test process), bootstrap and migrations,
+/// the three service binaries and the router, on free ports.
+pub async fn start() -> E2e {
+    let root = stack::workspace_root();
+    let server = test_support::server();
+    let database = format!("e2e_{}", uuid::Uuid::new_v4().simple());
+    let key_dir = std::env::temp_dir().join(format!("titiktemu-e2e-{database}"));
+    std::fs::create_dir_all(&key_dir).unwrap();
+    let config = StackConfig {
+        bin_dir: stack::target_dir().join("debug"),
+        router_bin: stack::router_binary(),
+        router_config: root.join("router/router.yaml"),
+        supergraph: root.join("supergraph.graphql"),
+        database: DatabaseChoice::External(server.admin_url_for("postgres")),
+        database_name: database,
+        passwords: ServiceKind::ALL
+            .into_iter()
+            .map(|k| (k, test_password(k)))
+            .collect(),
+        jwt_key_file: key_dir.join("jwt-signing-key.pem"),
+        ports: Ports::random().expect("free ports"),
+        app_env: "development".to_owned(),
+        output: Output::Quiet,
+        service_env: vec![("GRAPHQL_BATCH_DELAY".to_owned(), "25ms".to_owned())],
+    };
+    let stack = Stack::start(config)
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the stack: {e:#}"));
+    E2e {
+        stack,
+        http: reqwest::Client::new(),
+    }
+}
+
+impl E2e {
+    /// A GraphQL operation through the router.
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        self.graphql_with_headers(query, variables, token, &[])
+            .await
+            .1
+    }
+
+    pub async fn graphql_with_headers(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request = self
+            .http
+            .post(format!("{}/", self.stack.router_url()))
+            .json(&json!({"query": query, "variables": variables}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("router answers");
+        let status = response.status();
+        (status, response.json().await.expect("router answers JSON"))
+    }
+}

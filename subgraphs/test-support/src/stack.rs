@@ -1,0 +1,396 @@
+//! The whole system as separate processes: PostgreSQL, bootstrap and
+//! migrations, the three service binaries and the Apollo Router. One
+//! implementation serves `cargo xtask dev` and the end-to-end tests, so the
+//! tests exercise the same start-up path users run.
+
+use std::{
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+use common::ServiceKind;
+use migration::bootstrap::{bootstrap, BootstrapOptions};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+use crate::{
+    cluster::{ClusterOptions, PrivateCluster},
+    process::{Output, Supervised},
+};
+
+/// Where the database comes from.
+#[derive(Debug, Clone)]
+pub enum DatabaseChoice {
+    /// A superuser URL of an existing server (`DATABASE_ADMIN_URL`).
+    External(String),
+    /// A private cluster in this directory, kept between runs, on this port.
+    Persistent { data_dir: PathBuf, port: u16 },
+    /// A private throwaway cluster.
+    Ephemeral,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub auth: u16,
+    pub event: u16,
+    pub attendance: u16,
+    pub router: u16,
+    pub router_health: u16,
+}
+
+impl Ports {
+    /// The ports of the API contract.
+    pub fn standard() -> Self {
+        Ports {
+            auth: 3001,
+            event: 3002,
+            attendance: 3004,
+            router: 4000,
+            router_health: 8088,
+        }
+    }
+
+    /// Free ports, for tests running side by side.
+    pub fn random() -> anyhow::Result<Self> {
+        let mut listeners = Vec::new();
+        let mut ports = Vec::new();
+        for _ in 0..5 {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+            ports.push(listener.local_addr()?.port());
+            listeners.push(listener);
+        }
+        Ok(Ports {
+            auth: ports[0],
+            event: ports[1],
+            attendance: ports[2],
+            router: ports[3],
+            router_health: ports[4],
+        })
+    }
+
+    pub fn service(&self, kind: ServiceKind) -> u16 {
+        match kind {
+            ServiceKind::Auth => self.auth,
+            ServiceKind::Event => self.event,
+            ServiceKind::Attendance => self.attendance,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StackConfig {
+    /// Directory of the service binaries (`target/debug`).
+    pub bin_dir: PathBuf,
+    pub router_bin: PathBuf,
+    pub router_config: PathBuf,
+    pub supergraph: PathBuf,
+    pub database: DatabaseChoice,
+    pub database_name: String,
+    /// The service users' passwords.
+    pub passwords: Vec<(ServiceKind, String)>,
+    /// Where auth keeps its development signing key.
+    pub jwt_key_file: PathBuf,
+    pub ports: Ports,
+    pub app_env: String,
+    pub output: Output,
+    /// Extra variables for every service.
+    pub service_env: Vec<(String, String)>,
+}
+
+pub struct Stack {
+    pub config: StackConfig,
+    admin_url: String,
+    services: Vec<(ServiceKind, Supervised)>,
+    router: Option<Supervised>,
+    // Dropped last: the servers above stop before the database does.
+    _cluster: Option<PrivateCluster>,
+}
+
+const READY_TIMEOUT: Duration = Duration::from_secs(90);
+
+impl Stack {
+    pub async fn start(config: StackConfig) -> anyhow::Result<Stack> {
+        let (cluster, server_admin_url) = match &config.database {
+            DatabaseChoice::External(url) => (None, url.clone()),
+            DatabaseChoice::Persistent { data_dir, port } => {
+                let cluster =
+                    PrivateCluster::start(ClusterOptions::persistent(data_dir.clone(), *port))?;
+                let url = cluster.admin_url();
+                (Some(cluster), url)
+            }
+            DatabaseChoice::Ephemeral => {
+                let cluster = PrivateCluster::start(ClusterOptions::ephemeral())?;
+                let url = cluster.admin_url();
+                (Some(cluster), url)
+            }
+        };
+        let admin_url = with_database(&server_admin_url, &config.database_name)?;
+        ensure_database(&server_admin_url, &config.database_name).await?;
+        let options = BootstrapOptions {
+            passwords: config.passwords.clone(),
+            generate_missing: false,
+        };
+        let report = bootstrap(&admin_url, &options).await.context("bootstrap")?;
+        for action in &report.actions {
+            eprintln!("bootstrap: {action}");
+        }
+        let mut stack = Stack {
+            config,
+            admin_url,
+            services: Vec::new(),
+            router: None,
+            _cluster: cluster,
+        };
+        for kind in ServiceKind::ALL {
+            let settings =
+                common::config::DatabaseSettings::parse("DATABASE_URL", &stack.database_url(kind))?;
+            let db = common::db::connect(&settings)
+                .await
+                .with_context(|| format!("connect as {}", kind.db_user()))?;
+            migration::apply(kind, &db.conn)
+                .await
+                .with_context(|| format!("migrate {kind}"))?;
+            db.conn.close().await?;
+        }
+        for kind in ServiceKind::ALL {
+            stack.start_service(kind).await?;
+        }
+        stack.start_router().await?;
+        Ok(stack)
+    }
+
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
+    }
+
+    /// The service's `DATABASE_URL` in the guide's form.
+    pub fn database_url(&self, kind: ServiceKind) -> String {
+        let password = self
+            .config
+            .passwords
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, p)| p.as_str())
+            .unwrap_or("");
+        crate::service_database_url(&self.admin_url, kind, password)
+    }
+
+    pub fn service_url(&self, kind: ServiceKind) -> String {
+        format!("http://127.0.0.1:{}", self.config.ports.service(kind))
+    }
+
+    pub fn router_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.config.ports.router)
+    }
+
+    pub fn router_health_url(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}/health",
+            self.config.ports.router_health
+        )
+    }
+
+    fn service_env(&self, kind: ServiceKind) -> Vec<(String, String)> {
+        let auth = self.service_url(ServiceKind::Auth);
+        let mut env = vec![
+            ("DATABASE_URL".to_owned(), self.database_url(kind)),
+            (
+                "PORT".to_owned(),
+                self.config.ports.service(kind).to_string(),
+            ),
+            ("HOST".to_owned(), "127.0.0.1".to_owned()),
+            ("APP_ENV".to_owned(), self.config.app_env.clone()),
+            ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
+            (
+                "AUTH_JWKS_URL".to_owned(),
+                format!("{auth}/.well-known/jwks.json"),
+            ),
+            ("AUTH_SERVICE_URL".to_owned(), auth),
+            (
+                "EVENT_SERVICE_URL".to_owned(),
+                self.service_url(ServiceKind::Event),
+            ),
+            (
+                "JWT_DEV_KEY_FILE".to_owned(),
+                self.config.jwt_key_file.display().to_string(),
+            ),
+            (
+                "RUST_LOG".to_owned(),
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_owned()),
+            ),
+        ];
+        if let Ok(path) = std::env::var("PATH") {
+            env.push(("PATH".to_owned(), path));
+        }
+        env.extend(self.config.service_env.iter().cloned());
+        env
+    }
+
+    /// Starts (or restarts) one service and waits until it is ready.
+    pub async fn start_service(&mut self, kind: ServiceKind) -> anyhow::Result<()> {
+        self.stop_service(kind);
+        let binary = self.config.bin_dir.join(format!("{}-service", kind.name()));
+        let process = Supervised::spawn(
+            kind.name(),
+            &binary,
+            &["serve"],
+            &self.service_env(kind),
+            self.config.output,
+        )?;
+        self.services.push((kind, process));
+        let url = format!("{}/health/ready", self.service_url(kind));
+        self.wait_ready(kind.name(), &url).await
+    }
+
+    /// Stops one service gracefully (as SIGTERM does in production).
+    pub fn stop_service(&mut self, kind: ServiceKind) {
+        if let Some(index) = self.services.iter().position(|(k, _)| *k == kind) {
+            let (_, mut process) = self.services.remove(index);
+            process.stop();
+        }
+    }
+
+    async fn start_router(&mut self) -> anyhow::Result<()> {
+        let ports = self.config.ports;
+        let mut env = vec![
+            (
+                "ROUTER_LISTEN".to_owned(),
+                format!("127.0.0.1:{}", ports.router),
+            ),
+            (
+                "ROUTER_HEALTH_LISTEN".to_owned(),
+                format!("127.0.0.1:{}", ports.router_health),
+            ),
+            ("APOLLO_TELEMETRY_DISABLED".to_owned(), "true".to_owned()),
+        ];
+        for kind in ServiceKind::ALL {
+            env.push((
+                format!("{}_SUBGRAPH_URL", kind.env_prefix()),
+                format!("{}/graphql", self.service_url(kind)),
+            ));
+        }
+        if let Ok(path) = std::env::var("PATH") {
+            env.push(("PATH".to_owned(), path));
+        }
+        let config = self.config.router_config.display().to_string();
+        let supergraph = self.config.supergraph.display().to_string();
+        let args = [
+            "--config",
+            config.as_str(),
+            "--supergraph",
+            supergraph.as_str(),
+        ];
+        self.router = Some(Supervised::spawn(
+            "router",
+            &self.config.router_bin,
+            &args,
+            &env,
+            self.config.output,
+        )?);
+        let url = format!("{}?ready", self.router_health_url());
+        self.wait_ready("router", &url).await
+    }
+
+    async fn wait_ready(&mut self, name: &str, url: &str) -> anyhow::Result<()> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()?;
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Ok(response) = http.get(url).send().await {
+                if response.status().is_success() {
+                    return Ok(());
+                }
+            }
+            let running = match name {
+                "router" => self.router.as_mut().is_some_and(Supervised::is_running),
+                _ => self
+                    .services
+                    .iter_mut()
+                    .any(|(k, p)| k.name() == name && p.is_running()),
+            };
+            if !running {
+                bail!("{name} exited while starting (its output is above; with tests, set TEST_LOG=1)");
+            }
+            if Instant::now() > deadline {
+                bail!("{name} was not ready within {READY_TIMEOUT:?} ({url})");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Stops everything: router, services, then the database.
+    pub fn shutdown(mut self) {
+        self.stop_all();
+    }
+
+    fn stop_all(&mut self) {
+        if let Some(mut router) = self.router.take() {
+            router.stop();
+        }
+        for (_, mut process) in self.services.drain(..) {
+            process.stop();
+        }
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop_all();
+    }
+}
+
+fn with_database(admin_url: &str, database: &str) -> anyhow::Result<String> {
+    let mut url = url::Url::parse(admin_url).context("DATABASE_ADMIN_URL is not a URL")?;
+    url.set_path(&format!("/{database}"));
+    Ok(url.into())
+}
+
+async fn ensure_database(server_admin_url: &str, name: &str) -> anyhow::Result<()> {
+    if !common::config::is_identifier(name) {
+        bail!("database name `{name}` must be a plain identifier");
+    }
+    let admin = Database::connect(server_admin_url)
+        .await
+        .context("cannot connect as the database admin")?;
+    let exists = admin
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT 1 AS one FROM pg_database WHERE datname = $1",
+            [name.into()],
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        eprintln!("created database {name}");
+    }
+    admin.close().await?;
+    Ok(())
+}
+
+/// `target/` of this workspace (or `CARGO_TARGET_DIR`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// The router is built in release mode, in its own target directory so its
+/// long build never blocks (or is blocked by) the rest of the workspace.
+pub fn router_target_dir() -> PathBuf {
+    target_dir().join("router")
+}
+
+pub fn router_binary() -> PathBuf {
+    router_target_dir().join("release").join("titiktemu-router")
+}

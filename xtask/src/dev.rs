@@ -1,0 +1,154 @@
+//! `cargo xtask dev`: the whole stack on this machine, in one command.
+//!
+//! Builds the services and the router, starts PostgreSQL (a private cluster
+//! whose data survives restarts, or `DATABASE_ADMIN_URL`), runs bootstrap and
+//! migrations, starts the three services and the Apollo Router, waits until
+//! all are healthy and prints where everything is. Ctrl-C stops it all.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use common::ServiceKind;
+use test_support::{
+    process::Output,
+    stack::{self, DatabaseChoice, Ports, Stack, StackConfig},
+};
+
+/// Port of the private development PostgreSQL (not 5432, which a system
+/// server may already use); override with `DEV_PG_PORT`.
+const DEV_PG_PORT: u16 = 55432;
+
+pub fn run(root: &Path) -> anyhow::Result<()> {
+    crate::build_binaries(false)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(serve(root))
+}
+
+async fn serve(root: &Path) -> anyhow::Result<()> {
+    let dev_dir = root.join(".dev");
+    std::fs::create_dir_all(&dev_dir)?;
+    let database = match std::env::var("DATABASE_ADMIN_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
+        Some(url) => DatabaseChoice::External(url),
+        None => {
+            let port = std::env::var("DEV_PG_PORT")
+                .ok()
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(DEV_PG_PORT);
+            DatabaseChoice::Persistent {
+                data_dir: pg_data_dir(root, &dev_dir),
+                port,
+            }
+        }
+    };
+    let config = StackConfig {
+        bin_dir: stack::target_dir().join("debug"),
+        router_bin: stack::router_binary(),
+        router_config: root.join("router/router.yaml"),
+        supergraph: root.join("supergraph.graphql"),
+        database: database.clone(),
+        database_name: "titiktemu".to_owned(),
+        passwords: dev_passwords(&dev_dir.join("db-passwords.env"))?,
+        jwt_key_file: dev_dir.join("jwt-signing-key.pem"),
+        ports: Ports::standard(),
+        app_env: "development".to_owned(),
+        output: Output::Prefixed,
+        service_env: Vec::new(),
+    };
+    let stack = Stack::start(config).await?;
+    let where_data = match &database {
+        DatabaseChoice::Persistent { data_dir, port } => {
+            format!("127.0.0.1:{port}, data in {}", data_dir.display())
+        }
+        DatabaseChoice::External(_) => "DATABASE_ADMIN_URL".to_owned(),
+        DatabaseChoice::Ephemeral => "throwaway".to_owned(),
+    };
+    eprintln!(
+        r#"
+TitikTemu is up.
+  GraphQL (Apollo Router)  {router}/   (open it in a browser for Apollo Sandbox)
+  router health            {health}
+  auth                     {auth}   REST /auth/*, GraphQL /graphql
+  event                    {event}   REST /events*, GraphQL /graphql
+  attendance               {attendance}   REST /attendance*, GraphQL /graphql
+  PostgreSQL               {where_data}
+
+Try:
+  curl -X POST {auth}/auth/register -H "Content-Type: application/json" -d '{{"email":"user@example.com","password":"securepass"}}'
+  curl -X POST {router}/ -H "Content-Type: application/json" -d '{{"query":"{{ events {{ totalCount nodes {{ title }} }} }}"}}'
+
+Ctrl-C stops everything (data is kept).
+"#,
+        router = stack.router_url(),
+        health = stack.router_health_url(),
+        auth = stack.service_url(ServiceKind::Auth),
+        event = stack.service_url(ServiceKind::Event),
+        attendance = stack.service_url(ServiceKind::Attendance),
+    );
+    common::server::shutdown_signal().await;
+    eprintln!("stopping...");
+    stack.shutdown();
+    eprintln!("stopped");
+    Ok(())
+}
+
+/// `.dev/pgdata`, unless we are root and the `postgres` user (who runs the
+/// server) cannot reach the repository: then a directory under /var/tmp.
+fn pg_data_dir(root: &Path, dev_dir: &Path) -> PathBuf {
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let reachable = std::process::Command::new("runuser")
+        .args(["-u", "postgres", "--", "test", "-x"])
+        .arg(root)
+        .status()
+        .is_ok_and(|s| s.success());
+    if is_root && !reachable {
+        let name: String = root
+            .display()
+            .to_string()
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        return PathBuf::from("/var/tmp/titiktemu-dev")
+            .join(name)
+            .join("pgdata");
+    }
+    dev_dir.join("pgdata")
+}
+
+/// The service users' passwords, generated once and kept (mode 0600) in `path`.
+fn dev_passwords(path: &Path) -> anyhow::Result<Vec<(ServiceKind, String)>> {
+    let existing = std::fs::read_to_string(path).unwrap_or_default();
+    let mut passwords = Vec::new();
+    for kind in ServiceKind::ALL {
+        let key = format!("{}_DB_PASSWORD=", kind.env_prefix());
+        let found = existing
+            .lines()
+            .find_map(|line| line.strip_prefix(&key))
+            .map(str::to_owned);
+        passwords.push((
+            kind,
+            found.unwrap_or_else(migration::bootstrap::generate_password),
+        ));
+    }
+    let text: String = passwords
+        .iter()
+        .map(|(k, p)| format!("{}_DB_PASSWORD={p}\n", k.env_prefix()))
+        .collect();
+    if text != existing {
+        use std::{io::Write, os::unix::fs::OpenOptionsExt};
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(passwords)
+}
