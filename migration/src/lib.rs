@@ -16,6 +16,7 @@ pub mod event;
 mod ops;
 
 pub use ops::{
-    apply, fresh, migration_status, pending_count, readiness_probe, reset, rollback, MigrationState,
+    apply, connect_service, fresh, migration_status, pending_count, readiness_probe, reset,
+    rollback, MigrationState,
 };
 pub use sea_orm_migration;

@@ -1,7 +1,7 @@
 //! Migration operations dispatched by service, shared by the CLI, the
 //! services' start-up, readiness checks and the test harness.
 
-use common::{health::ReadinessProbe, ServiceKind};
+use common::{db::Db, health::ReadinessProbe, ServiceKind};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
@@ -117,4 +117,27 @@ async fn lock_schema(kind: ServiceKind, conn: &impl ConnectionTrait) -> Result<(
         kind.schema()
     );
     conn.execute_unprepared(&sql).await.map(|_| ())
+}
+
+/// Connects as the service's own user and, when the settings say so
+/// (development by default), applies its pending migrations.
+pub async fn connect_service(
+    kind: ServiceKind,
+    settings: &common::config::CommonSettings,
+) -> anyhow::Result<Db> {
+    use anyhow::Context;
+    let db = common::db::connect(&settings.database)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot connect to the database as {}",
+                settings.database.username()
+            )
+        })?;
+    if settings.run_migrations {
+        apply(kind, &db.conn)
+            .await
+            .context("cannot apply migrations")?;
+    }
+    Ok(db)
 }

@@ -1,8 +1,7 @@
 //! Builds the attendance service from its settings.
 
-use anyhow::Context;
 use axum::Router;
-use common::{db, server::Application, ServiceKind};
+use common::{server::Application, ServiceKind};
 
 use crate::{
     clients::{EventDirectory, UserDirectory},
@@ -13,17 +12,7 @@ use crate::{
 
 pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application> {
     let common = &settings.common;
-    let db = db::connect(&common.database).await.with_context(|| {
-        format!(
-            "cannot connect to the database as {}",
-            common.database.username()
-        )
-    })?;
-    if common.run_migrations {
-        migration::apply(ServiceKind::Attendance, &db.conn)
-            .await
-            .context("cannot apply migrations")?;
-    }
+    let db = migration::connect_service(ServiceKind::Attendance, common).await?;
     let events = EventDirectory::new(
         &settings.event_service_url,
         settings.service_timeout,
@@ -36,22 +25,13 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         clock_skew: settings.clock_skew,
     };
     let service = AttendanceService::new(db.conn.clone(), events, users, rules);
-    let graphql = common::graphql::router(
-        schema::build(service.clone(), common.batch_delay),
-        settings.verifier.clone(),
-        None,
-        !common.app_env.is_production(),
-    );
-    let app = Router::new()
-        .merge(graphql)
-        .merge(rest::router(service, settings.verifier.clone()))
-        .merge(common::health::router(migration::readiness_probe(
-            ServiceKind::Attendance,
-            db.conn.clone(),
-        )))
-        .fallback(common::rest::not_found);
-    let app = common::server::with_common_layers(app, common.body_limit);
-    Application::bind(common.host, common.port, app, db)
-        .await
-        .with_context(|| format!("cannot listen on port {}", common.port))
+    let routes = Router::new()
+        .merge(common::graphql::router(
+            schema::build(service.clone(), common.batch_delay),
+            settings.verifier.clone(),
+            !common.app_env.is_production(),
+        ))
+        .merge(rest::router(service, settings.verifier.clone()));
+    let readiness = migration::readiness_probe(ServiceKind::Attendance, db.conn.clone());
+    Application::for_service(common, routes, readiness, db).await
 }

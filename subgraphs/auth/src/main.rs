@@ -12,34 +12,29 @@ const NAME: &str = "auth-service";
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
-        Some("print-schema") => return print!("{}", schema::sdl()),
-        Some("generate-key") => return print!("{}", SigningKeys::generate_pem()),
-        None | Some("serve") | Some("promote") => {}
-        Some(other) => server::exit_with(
-            NAME,
-            format!(
-                "unknown command `{other}` (serve, print-schema, generate-key, promote <email>)"
-            ),
-        ),
-    }
-    common::telemetry::init("info,sqlx=warn");
-    let env = Env::load(Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))));
-    let settings = AuthSettings::from_env(&env).unwrap_or_else(|e| server::exit_with(NAME, e));
-    if args.first().map(String::as_str) == Some("promote") {
-        let email = args
-            .get(1)
-            .unwrap_or_else(|| server::exit_with(NAME, "usage: auth-service promote <email>"));
-        return promote(&settings, email).await;
-    }
-    let app = startup::build(&settings)
-        .await
-        .unwrap_or_else(|e| server::exit_with(NAME, format!("{e:#}")));
-    if let Err(e) = app.run_until(server::shutdown_signal()).await {
-        server::exit_with(NAME, e);
+        Some("generate-key") => print!("{}", SigningKeys::generate_pem()),
+        Some("promote") => {
+            let email = args
+                .get(1)
+                .unwrap_or_else(|| server::exit_with(NAME, "usage: auth-service promote <email>"));
+            promote(email).await
+        }
+        _ => {
+            server::service_main(
+                NAME,
+                env!("CARGO_MANIFEST_DIR"),
+                schema::sdl,
+                AuthSettings::from_env,
+                |s| async move { startup::build(&s).await },
+            )
+            .await
+        }
     }
 }
 
-async fn promote(settings: &AuthSettings, email: &str) {
+async fn promote(email: &str) {
+    let env = Env::load(Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))));
+    let settings = AuthSettings::from_env(&env).unwrap_or_else(|e| server::exit_with(NAME, e));
     let db = common::db::connect(&settings.common.database)
         .await
         .unwrap_or_else(|e| server::exit_with(NAME, e));

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    http::GraphiQLSource, ObjectType, Request, SDLExportOptions, Schema, SimpleObject,
-    SubscriptionType,
+    http::GraphiQLSource, ObjectType, SDLExportOptions, Schema, SimpleObject, SubscriptionType,
 };
 use async_graphql_axum::{rejection::GraphQLRejection, GraphQLRequest, GraphQLResponse};
 use axum::{
@@ -57,34 +56,21 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-/// Adds per-request data (e.g. the caller) to an operation before it runs.
-pub type RequestHook = Arc<dyn Fn(Request, &Caller) -> Request + Send + Sync>;
-
 struct Endpoint<Q, M, S> {
     schema: Schema<Q, M, S>,
     verifier: TokenVerifier,
-    hook: Option<RequestHook>,
 }
 
 /// `POST /graphql` (and `GET /graphql` with GraphiQL when `playground` is on).
 /// The caller's token is verified before execution; a token that is present
 /// but invalid fails the whole operation with `UNAUTHENTICATED`.
-pub fn router<Q, M, S>(
-    schema: Schema<Q, M, S>,
-    verifier: TokenVerifier,
-    hook: Option<RequestHook>,
-    playground: bool,
-) -> Router
+pub fn router<Q, M, S>(schema: Schema<Q, M, S>, verifier: TokenVerifier, playground: bool) -> Router
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    let endpoint = Arc::new(Endpoint {
-        schema,
-        verifier,
-        hook,
-    });
+    let endpoint = Arc::new(Endpoint { schema, verifier });
     let mut route = post(execute::<Q, M, S>);
     if playground {
         route = route.get(graphiql);
@@ -123,10 +109,6 @@ where
         // 200 with a GraphQL error, so that the router passes the code through.
         Err(e) => return error_response(e.into(), StatusCode::OK),
     };
-    let mut request = request;
-    if let Some(hook) = &endpoint.hook {
-        request = hook(request, &caller);
-    }
     let mut response = endpoint.schema.execute(request.data(caller)).await;
     // Errors raised by our resolvers carry a code; the rest come from parsing,
     // validation or input coercion (unknown enum values, bad scalars, limits):

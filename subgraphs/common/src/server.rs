@@ -124,3 +124,57 @@ pub fn exit_with(service: &str, err: impl std::fmt::Display) -> ! {
     eprintln!("{service}: {err}");
     std::process::exit(1)
 }
+
+impl Application {
+    /// A service's routes (GraphQL and REST) plus the health routes, JSON 404s
+    /// and the common layers, bound to the configured address.
+    pub async fn for_service(
+        settings: &crate::config::CommonSettings,
+        routes: Router,
+        readiness: crate::health::ReadinessProbe,
+        db: crate::db::Db,
+    ) -> anyhow::Result<Self> {
+        use anyhow::Context;
+        let app = routes
+            .merge(crate::health::router(readiness))
+            .fallback(crate::rest::not_found);
+        let app = with_common_layers(app, settings.body_limit);
+        Application::bind(settings.host, settings.port, app, db)
+            .await
+            .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))
+    }
+}
+
+/// What every service's `main` does with its command line: `print-schema`
+/// prints the federation SDL (no database needed); `serve` (the default) sets
+/// up logging, loads the settings from the environment and the service's
+/// `.env`, builds the service and serves until SIGTERM or Ctrl-C. Any start-up
+/// failure is one line on stderr and exit status 1.
+pub async fn service_main<S, B, F>(
+    name: &str,
+    manifest_dir: &str,
+    sdl: fn() -> String,
+    load: fn(&crate::config::Env) -> Result<S, crate::config::ConfigError>,
+    build: B,
+) where
+    B: FnOnce(S) -> F,
+    F: Future<Output = anyhow::Result<Application>>,
+{
+    match std::env::args().nth(1).as_deref() {
+        Some("print-schema") => return print!("{}", sdl()),
+        None | Some("serve") => {}
+        Some(other) => exit_with(
+            name,
+            format!("unknown command `{other}` (serve, print-schema)"),
+        ),
+    }
+    crate::telemetry::init("info,sqlx=warn");
+    let env = crate::config::Env::load(Some(std::path::Path::new(manifest_dir)));
+    let settings = load(&env).unwrap_or_else(|e| exit_with(name, e));
+    let app = build(settings)
+        .await
+        .unwrap_or_else(|e| exit_with(name, format!("{e:#}")));
+    if let Err(e) = app.run_until(shutdown_signal()).await {
+        exit_with(name, e);
+    }
+}

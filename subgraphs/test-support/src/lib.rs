@@ -266,3 +266,58 @@ pub fn service_database_url(admin_url: &str, kind: ServiceKind, password: &str) 
         .append_pair("schema", kind.schema());
     url.into()
 }
+
+impl TestDb {
+    /// `SELECT count(*)` of a schema-qualified table, as the admin.
+    pub async fn count(&self, table: &str) -> i64 {
+        let admin = self.admin().await;
+        let row = admin
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                format!("SELECT count(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count")
+            .expect("a count row");
+        row.try_get("", "n").expect("count value")
+    }
+}
+
+/// Registers a user through the auth service's REST API; returns (token, user id).
+pub async fn register_user(auth: &TestServer, email: &str) -> (String, String) {
+    let response = auth
+        .http
+        .post(auth.url("/auth/register"))
+        .json(&serde_json::json!({ "email": email, "password": "securepass" }))
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(response.status(), 201, "register {email}");
+    let body: serde_json::Value = response.json().await.expect("register body");
+    (
+        body["token"].as_str().expect("token").to_owned(),
+        body["user"]["id"].as_str().expect("id").to_owned(),
+    )
+}
+
+/// Registers a user, makes them ADMIN (as `auth-service promote` does, in
+/// SQL) and logs in again; returns an ADMIN token.
+pub async fn admin_token(db: &TestDb, auth: &TestServer, email: &str) -> String {
+    register_user(auth, email).await;
+    let admin = db.admin().await;
+    admin
+        .execute_unprepared(&format!(
+            "UPDATE auth_schema.users SET role = 'ADMIN' WHERE email = '{email}'"
+        ))
+        .await
+        .expect("promote");
+    let response = auth
+        .http
+        .post(auth.url("/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": "securepass" }))
+        .send()
+        .await
+        .expect("login");
+    let body: serde_json::Value = response.json().await.expect("login body");
+    body["token"].as_str().expect("token").to_owned()
+}

@@ -64,20 +64,7 @@ pub async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
 impl Stack {
     /// Registers a user; returns (token, id).
     pub async fn user(&self, email: &str) -> (String, String) {
-        let response = self
-            .auth
-            .http
-            .post(self.auth.url("/auth/register"))
-            .json(&json!({"email": email, "password": "securepass"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let body: Value = response.json().await.unwrap();
-        (
-            body["token"].as_str().unwrap().to_owned(),
-            body["user"]["id"].as_str().unwrap().to_owned(),
-        )
+        test_support::register_user(&self.auth, email).await
     }
 
     /// Many users at once, straight into auth's table (hashing 200 passwords
@@ -101,26 +88,7 @@ impl Stack {
     }
 
     pub async fn make_admin(&self, email: &str) -> String {
-        self.user(email).await;
-        let admin = self.db.admin().await;
-        admin
-            .execute_unprepared(&format!(
-                "UPDATE auth_schema.users SET role = 'ADMIN' WHERE email = '{email}'"
-            ))
-            .await
-            .unwrap();
-        let login = self
-            .auth
-            .http
-            .post(self.auth.url("/auth/login"))
-            .json(&json!({"email": email, "password": "securepass"}))
-            .send()
-            .await
-            .unwrap();
-        login.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        test_support::admin_token(&self.db, &self.auth, email).await
     }
 
     /// Creates an event through the event service; returns its id.
@@ -168,15 +136,6 @@ impl Stack {
     }
 
     pub async fn attendance_rows(&self) -> i64 {
-        let admin = self.db.admin().await;
-        let row = admin
-            .query_one_raw(Statement::from_string(
-                DbBackend::Postgres,
-                "SELECT count(*) AS n FROM attendance_schema.attendances",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get("", "n").unwrap()
+        self.db.count("attendance_schema.attendances").await
     }
 }

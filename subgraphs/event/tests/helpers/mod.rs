@@ -2,7 +2,6 @@
 
 use common::ServiceKind;
 use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
-use sea_orm::ConnectionTrait;
 use serde_json::{json, Value};
 use test_support::{TestDb, TestServer};
 
@@ -41,43 +40,11 @@ pub async fn spawn_with(event_env: &[(&str, &str)]) -> Stack {
 impl Stack {
     /// Registers a user and returns (token, user id).
     pub async fn user(&self, email: &str) -> (String, String) {
-        let response = self
-            .auth
-            .http
-            .post(self.auth.url("/auth/register"))
-            .json(&json!({"email": email, "password": "securepass"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 201);
-        let body: Value = response.json().await.unwrap();
-        (
-            body["token"].as_str().unwrap().to_owned(),
-            body["user"]["id"].as_str().unwrap().to_owned(),
-        )
+        test_support::register_user(&self.auth, email).await
     }
 
     pub async fn admin(&self, email: &str) -> String {
-        self.user(email).await;
-        let admin = self.db.admin().await;
-        admin
-            .execute_unprepared(&format!(
-                "UPDATE auth_schema.users SET role = 'ADMIN' WHERE email = '{email}'"
-            ))
-            .await
-            .unwrap();
-        let response = self
-            .auth
-            .http
-            .post(self.auth.url("/auth/login"))
-            .json(&json!({"email": email, "password": "securepass"}))
-            .send()
-            .await
-            .unwrap();
-        response.json::<Value>().await.unwrap()["token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        test_support::admin_token(&self.db, &self.auth, email).await
     }
 
     pub async fn create_event(&self, token: Option<&str>, body: Value) -> reqwest::Response {
@@ -93,16 +60,7 @@ impl Stack {
     }
 
     pub async fn event_count(&self) -> i64 {
-        let admin = self.db.admin().await;
-        let row = admin
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT count(*) AS n FROM event_schema.events",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get::<i64>("", "n").unwrap()
+        self.db.count("event_schema.events").await
     }
 }
 
