@@ -50,13 +50,40 @@ fn main() -> ExitCode {
     }
 }
 
+/// `cargo` as if run from the shell. `cargo run` hands xtask variables such as
+/// `CARGO_PKG_NAME` and `CARGO_MANIFEST_DIR`; build scripts (e.g. ring's) ask
+/// to rerun when those change, so passing them on would rebuild half the
+/// router whenever it is built through xtask instead of by hand.
+fn cargo_command() -> Command {
+    const KEEP: [&str; 9] = [
+        "CARGO_HOME",
+        "CARGO_TARGET_DIR",
+        "CARGO_TERM_",
+        "CARGO_BUILD_",
+        "CARGO_NET_",
+        "CARGO_HTTP_",
+        "CARGO_REGISTR",
+        "CARGO_PROFILE_",
+        "CARGO_INCREMENTAL",
+    ];
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        let cargo_internal =
+            name.starts_with("CARGO_") && !KEEP.iter().any(|keep| name.starts_with(keep));
+        if cargo_internal || name == "OUT_DIR" {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("==> cargo {}", args.join(" "));
-    let status = Command::new(&cargo)
+    let status = cargo_command()
         .args(args)
         .status()
-        .with_context(|| format!("cannot run {cargo}"))?;
+        .context("cannot run cargo")?;
     if !status.success() {
         bail!("`cargo {}` failed ({status})", args.join(" "));
     }
@@ -122,9 +149,8 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
 /// failed tests of all test binaries, and says whether it succeeded.
 fn cargo_test(args: &[&str]) -> anyhow::Result<(u64, u64, bool)> {
     use std::io::{BufRead, BufReader};
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     eprintln!("==> cargo {}", args.join(" "));
-    let mut child = Command::new(&cargo)
+    let mut child = cargo_command()
         .args(args)
         .stdout(std::process::Stdio::piped())
         .spawn()?;

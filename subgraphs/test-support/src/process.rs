@@ -12,11 +12,15 @@ use std::{
 
 use anyhow::Context;
 
+// Background jobs of a non-interactive shell read /dev/null unless told
+// otherwise, hence fd 3 to hand our pipe to the watcher.
 const SUPERVISOR: &str = r#"
-"$@" </dev/null &
+exec 3<&0
+"$@" </dev/null 3<&- &
 child=$!
-cat >/dev/null &
+cat <&3 >/dev/null 3<&- &
 watcher=$!
+exec 3<&-
 wait -n "$child" "$watcher"
 if kill -0 "$child" 2>/dev/null; then
   kill -TERM "$child" 2>/dev/null
