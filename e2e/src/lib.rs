@@ -39,6 +39,7 @@ pub async fn start() -> E2e {
         app_env: "development".to_owned(),
         output: Output::Quiet,
         service_env: vec![("GRAPHQL_BATCH_DELAY".to_owned(), "25ms".to_owned())],
+        pg_settings: Vec::new(),
     };
     let stack = Stack::start(config)
         .await

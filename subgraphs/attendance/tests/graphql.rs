@@ -113,7 +113,7 @@ async fn event_attendance_pages_by_check_in_time() {
     let over = stack
         .attendance
         .graphql(
-            "query($e: ID!) { eventAttendance(eventId: $e, first: 101) { totalCount } }",
+            "query($e: ID!) { eventAttendance(eventId: $e, first: 1001) { totalCount } }",
             json!({"e": event}),
             None,
         )

@@ -28,6 +28,8 @@ pub struct ClusterOptions {
     pub port: Option<u16>,
     /// Trade durability for speed (fsync off): for throwaway test clusters.
     pub fast_unsafe: bool,
+    /// Extra server settings, `name=value` (e.g. `shared_preload_libraries=pg_stat_statements`).
+    pub settings: Vec<String>,
 }
 
 impl ClusterOptions {
@@ -36,6 +38,7 @@ impl ClusterOptions {
             data_dir: None,
             port: None,
             fast_unsafe: true,
+            settings: Vec::new(),
         }
     }
 
@@ -44,6 +47,7 @@ impl ClusterOptions {
             data_dir: Some(data_dir),
             port: Some(port),
             fast_unsafe: false,
+            settings: Vec::new(),
         }
     }
 }
@@ -129,6 +133,7 @@ impl PrivateCluster {
                 .map(str::to_owned),
             );
         }
+        server_args.extend(options.settings.iter().map(|s| format!("-c {s}")));
         let script = format!(
             r#"set -u
 "$PG_BIN/postgres" -D "$PG_DATA" {args} >>"$PG_BASE/postgres.log" 2>&1 </dev/null &

@@ -95,6 +95,8 @@ pub struct StackConfig {
     pub output: Output,
     /// Extra variables for every service.
     pub service_env: Vec<(String, String)>,
+    /// Extra settings of a private PostgreSQL (`name=value`).
+    pub pg_settings: Vec<String>,
 }
 
 pub struct Stack {
@@ -119,7 +121,8 @@ impl Stack {
                 (Some(cluster), url)
             }
             DatabaseChoice::Ephemeral => {
-                let cluster = PrivateCluster::start(ClusterOptions::ephemeral())?;
+                let options = ClusterOptions { settings: config.pg_settings.clone(), ..ClusterOptions::ephemeral() };
+                let cluster = PrivateCluster::start(options)?;
                 let url = cluster.admin_url();
                 (Some(cluster), url)
             }

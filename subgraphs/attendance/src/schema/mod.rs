@@ -21,7 +21,8 @@ use loaders::{AttendanceLoader, CountLoader, PageKey, PageLoader, StatsLoader};
 
 pub type AttendanceSchema = Schema<Query, Mutation, EmptySubscription>;
 
-pub const MAX_PAGE_SIZE: i32 = 100;
+/// Attendance lists may be long (a whole door list at once); events pages are 100 at most.
+pub const MAX_PAGE_SIZE: i32 = 1_000;
 const DEFAULT_PAGE_SIZE: i32 = 50;
 
 pub fn build(service: AttendanceService, batch_delay: std::time::Duration) -> AttendanceSchema {

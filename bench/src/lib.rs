@@ -1,0 +1,436 @@
+//! The benchmark: starts the stack as `cargo xtask dev` does, seeds data,
+//! drives each scenario over loopback and reports requests/s, latency
+//! percentiles, errors and SQL statements per request, each next to a
+//! reference measured in the same run (pgbench, argon2).
+
+pub mod load;
+pub mod reference;
+pub mod seed;
+
+use std::{
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use anyhow::Context;
+use common::ServiceKind;
+use load::{drive, graphql, rest, LoadResult};
+use reference::{Argon2Result, PgbenchResult};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use serde::Serialize;
+use serde_json::json;
+use test_support::{
+    process::Output,
+    stack::{self, DatabaseChoice, Ports, Stack, StackConfig},
+    test_password,
+};
+
+#[derive(Debug, Clone)]
+pub struct BenchConfig {
+    /// How long each scenario runs.
+    pub duration: Duration,
+    /// Directory of the service binaries (release for real figures).
+    pub bin_dir: PathBuf,
+    pub users: usize,
+    pub events: usize,
+    pub big_attendees: usize,
+    /// Scale concurrency down (smoke runs in CI).
+    pub smoke: bool,
+}
+
+impl BenchConfig {
+    pub fn full(bin_dir: PathBuf) -> Self {
+        BenchConfig { duration: Duration::from_secs(10), bin_dir, users: 10_000, events: 200, big_attendees: 1_000, smoke: false }
+    }
+
+    pub fn smoke(bin_dir: PathBuf) -> Self {
+        BenchConfig { duration: Duration::from_secs(1), bin_dir, users: 1_200, events: 20, big_attendees: 1_000, smoke: true }
+    }
+
+    fn clients(&self, n: usize) -> usize {
+        if self.smoke {
+            n.min(2)
+        } else {
+            n
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub load: LoadResult,
+    /// SQL statements the services ran, per request (pg_stat_statements).
+    pub sql_per_request: f64,
+    pub reference: String,
+    /// This scenario's figure divided by its reference figure.
+    pub ratio: Option<f64>,
+    pub target: String,
+    pub met: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub machine: String,
+    pub scenarios: Vec<Scenario>,
+    pub insert_reference: PgbenchResult,
+    pub join_reference: PgbenchResult,
+    pub argon2: Argon2Result,
+    pub health_during_logins: LoadResult,
+    pub idle_rss_mib: Vec<(String, f64)>,
+}
+
+const BIG_ATTENDANCE: &str = "query($id: ID!) { event(id: $id) { attendance(first: 1000) { nodes { user { email } } } } }";
+const EVENTS_WITH_STATS: &str = "query($n: Int) { events(first: $n) { nodes { id title attendanceStats { totalAttendees onTime late } } } }";
+
+pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
+    let root = stack::workspace_root();
+    let key_dir = std::env::temp_dir().join(format!("titiktemu-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&key_dir)?;
+    let stack = Stack::start(StackConfig {
+        bin_dir: config.bin_dir.clone(),
+        router_bin: stack::router_binary(),
+        router_config: root.join("router/router.yaml"),
+        supergraph: root.join("supergraph.graphql"),
+        database: DatabaseChoice::Ephemeral,
+        database_name: "bench".to_owned(),
+        passwords: ServiceKind::ALL.into_iter().map(|k| (k, test_password(k))).collect(),
+        jwt_key_file: key_dir.join("jwt.pem"),
+        ports: Ports::random()?,
+        app_env: "development".to_owned(),
+        output: Output::Quiet,
+        service_env: vec![("RUST_LOG".to_owned(), "warn".to_owned())],
+        pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
+    })
+    .await?;
+    let admin = Database::connect(stack.admin_url()).await?;
+    admin.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
+    let idle_rss_mib = ServiceKind::ALL
+        .into_iter()
+        .map(|k| (k.name().to_owned(), rss_mib(stack.config.ports.service(k)).unwrap_or(f64::NAN)))
+        .collect();
+    let seeded = seed::seed(&admin, config.users, config.events, config.big_attendees).await?;
+    let bin = test_support::cluster::find_bin_dir().context("pgbench not found")?;
+    let admin_url = url::Url::parse(stack.admin_url())?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let router = format!("{}/", stack.router_url());
+    let big = seeded.events[0];
+    let users = Arc::new(seeded.users);
+    let mut scenarios = Vec::new();
+
+    // References first, on a quiet stack.
+    let insert_reference = reference::pgbench(
+        &bin,
+        &with_user(&admin_url, ServiceKind::Attendance),
+        "INSERT INTO attendance_schema.attendances (id, event_id, user_id, check_in_time) \
+         VALUES (gen_random_uuid(), gen_random_uuid(), gen_random_uuid(), now());\n",
+        config.clients(32),
+        config.duration,
+    )?;
+    let s1_clients = config.clients(8);
+    let join_reference = reference::pgbench(
+        &bin,
+        &admin_url,
+        &format!(
+            "SELECT u.email FROM attendance_schema.attendances a JOIN auth_schema.users u ON u.id = a.user_id \
+             WHERE a.event_id = '{big}' ORDER BY a.check_in_time, a.id LIMIT 1000;\n"
+        ),
+        s1_clients,
+        config.duration,
+    )?;
+    let argon2 = tokio::task::spawn_blocking({
+        let d = config.duration.min(Duration::from_secs(5));
+        move || reference::argon2_limit(d)
+    })
+    .await?;
+
+    // 1. A 1,000-attendee door list with emails, through the router.
+    let body = json!({"query": BIG_ATTENDANCE, "variables": {"id": big}});
+    let load = measure(&admin, s1_clients, config.duration, {
+        let (http, url) = (http.clone(), router.clone());
+        move |_| {
+            let (http, url, body) = (http.clone(), url.clone(), body.clone());
+            async move { graphql(&http, &url, &body).await }
+        }
+    })
+    .await?;
+    let ratio = load.0.p50_ms / join_reference.latency_average_ms;
+    scenarios.push(Scenario {
+        name: "1. door list of 1,000 with emails (router)".into(),
+        sql_per_request: load.1,
+        reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
+        ratio: Some(ratio),
+        target: "≤ 3 SQL/request; p50 ≤ 5× join".into(),
+        met: Some(load.1 <= 3.0 && ratio <= 5.0),
+        load: load.0,
+    });
+
+    // 2. The same list straight from the attendance subgraph, no user data.
+    let body = json!({
+        "query": "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance(first: 1000) { nodes { id userId } } } } }",
+        "variables": {"r": [{"__typename": "Event", "id": big}]},
+    });
+    let url = format!("{}/graphql", stack.service_url(ServiceKind::Attendance));
+    let load = measure(&admin, s1_clients, config.duration, {
+        let http = http.clone();
+        move |_| {
+            let (http, url, body) = (http.clone(), url.clone(), body.clone());
+            async move { graphql(&http, &url, &body).await }
+        }
+    })
+    .await?;
+    scenarios.push(Scenario {
+        name: "2. same list, attendance subgraph only".into(),
+        sql_per_request: load.1,
+        reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
+        ratio: Some(load.0.p50_ms / join_reference.latency_average_ms),
+        target: "router overhead = scenario 1 / scenario 2".into(),
+        met: None,
+        load: load.0,
+    });
+
+    // 3. Check-ins at 32 clients, through the router and through REST.
+    let check_in_clients = config.clients(32);
+    for (name, event, via_router) in
+        [("3a. check-in (router)", seeded.events[1], true), ("3b. check-in (REST POST /attendance)", seeded.events[2], false)]
+    {
+        // Each check-in is a different person (events differ, so lists may repeat).
+        let next_user = Arc::new(AtomicU64::new(config.big_attendees as u64));
+        let (http, users) = (http.clone(), users.clone());
+        let (router, rest_url) = (router.clone(), format!("{}/attendance", stack.service_url(ServiceKind::Attendance)));
+        let load = measure(&admin, check_in_clients, config.duration, move |_| {
+            let (http, users, router, rest_url) = (http.clone(), users.clone(), router.clone(), rest_url.clone());
+            let user = users[(next_user.fetch_add(1, Ordering::Relaxed) as usize) % (users.len() - 5)].0;
+            async move {
+                if via_router {
+                    let body = json!({
+                        "query": "mutation($e: ID!, $u: ID!) { checkIn(input: {eventId: $e, userId: $u}) { id } }",
+                        "variables": {"e": event, "u": user},
+                    });
+                    graphql(&http, &router, &body).await
+                } else {
+                    rest(http.post(&rest_url).json(&json!({"eventId": event, "userId": user}))).await
+                }
+            }
+        })
+        .await?;
+        let ratio = load.0.requests_per_second / insert_reference.transactions_per_second;
+        scenarios.push(Scenario {
+            name: name.into(),
+            sql_per_request: load.1,
+            reference: format!("pgbench single INSERT: {:.0} tps", insert_reference.transactions_per_second),
+            ratio: Some(ratio),
+            target: "≥ 50% of INSERT tps, 0 errors".into(),
+            met: Some(ratio >= 0.5 && load.0.errors == 0),
+            load: load.0,
+        });
+    }
+
+    // 4. Logins (argon2-bound), with /health/live probed alongside.
+    let login_url = format!("{}/auth/login", stack.service_url(ServiceKind::Auth));
+    let live_url = format!("{}/health/live", stack.service_url(ServiceKind::Auth));
+    let probe = tokio::spawn({
+        let http = http.clone();
+        let duration = config.duration;
+        async move {
+            drive(1, duration, move |_| {
+                let (http, url) = (http.clone(), live_url.clone());
+                async move {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    rest(http.get(&url)).await
+                }
+            })
+            .await
+        }
+    });
+    let load = measure(&admin, config.clients(16), config.duration, {
+        let (http, users) = (http.clone(), users.clone());
+        move |i| {
+            let (http, url) = (http.clone(), login_url.clone());
+            let email = users[i as usize % users.len()].1.clone();
+            async move { rest(http.post(&url).json(&json!({"email": email, "password": seed::PASSWORD}))).await }
+        }
+    })
+    .await?;
+    let health_during_logins = probe.await?;
+    let ratio = load.0.requests_per_second / argon2.hashes_per_second;
+    scenarios.push(Scenario {
+        name: "4. login (REST)".into(),
+        sql_per_request: load.1,
+        reference: format!("argon2id × {} cores: {:.1} hashes/s", argon2.threads, argon2.hashes_per_second),
+        ratio: Some(ratio),
+        target: format!("≥ 80% of argon2; /health/live p99 {:.1} ms < 10 ms", health_during_logins.p99_ms),
+        met: Some(ratio >= 0.8 && health_during_logins.p99_ms < 10.0),
+        load: load.0,
+    });
+
+    // 5. A page of events with their attendance stats, at two page sizes.
+    let mut per_request = Vec::new();
+    for n in [10, 100] {
+        let body = json!({"query": EVENTS_WITH_STATS, "variables": {"n": n}});
+        let load = measure(&admin, config.clients(8), config.duration, {
+            let (http, url) = (http.clone(), router.clone());
+            move |_| {
+                let (http, url, body) = (http.clone(), url.clone(), body.clone());
+                async move { graphql(&http, &url, &body).await }
+            }
+        })
+        .await?;
+        per_request.push(load.1);
+        if n == 100 {
+            scenarios.push(Scenario {
+                name: "5. events(first: 100) with attendanceStats (router)".into(),
+                sql_per_request: load.1,
+                reference: format!("first: 10 costs {:.2} SQL/request", per_request[0]),
+                ratio: Some(load.1 / per_request[0].max(f64::EPSILON)),
+                target: "SQL/request constant in the number of events".into(),
+                met: Some((load.1 - per_request[0]).abs() < 0.5),
+                load: load.0,
+            });
+        }
+    }
+
+    // 6. Mixed: 4 reads (a door list of 50 with emails) for every check-in.
+    let mixed_event = seeded.events[3];
+    let load = measure(&admin, config.clients(16), config.duration, {
+        let (http, users, router) = (http.clone(), users.clone(), router.clone());
+        let next_user = Arc::new(AtomicU64::new(config.big_attendees as u64));
+        move |i| {
+            let (http, router) = (http.clone(), router.clone());
+            let body = if i % 5 == 4 {
+                let user = users[(next_user.fetch_add(1, Ordering::Relaxed) as usize) % (users.len() - 5)].0;
+                json!({"query": "mutation($e: ID!, $u: ID!) { checkIn(input: {eventId: $e, userId: $u}) { id } }", "variables": {"e": mixed_event, "u": user}})
+            } else {
+                json!({"query": "query($id: ID!) { event(id: $id) { title attendance(first: 50) { totalCount nodes { checkInTime user { email } } } } }", "variables": {"id": big}})
+            };
+            async move { graphql(&http, &router, &body).await }
+        }
+    })
+    .await?;
+    scenarios.push(Scenario {
+        name: "6. mixed 80% reads / 20% check-ins (router)".into(),
+        sql_per_request: load.1,
+        reference: "-".into(),
+        ratio: None,
+        target: "0 errors".into(),
+        met: Some(load.0.errors == 0),
+        load: load.0,
+    });
+
+    admin.close().await?;
+    stack.shutdown();
+    Ok(Report {
+        machine: machine(),
+        scenarios,
+        insert_reference,
+        join_reference,
+        argon2,
+        health_during_logins,
+        idle_rss_mib,
+    })
+}
+
+/// Runs a load and counts the services' SQL statements meanwhile.
+async fn measure<F, Fut>(admin: &DatabaseConnection, clients: usize, duration: Duration, request: F) -> anyhow::Result<(LoadResult, f64)>
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    admin.execute_unprepared("SELECT pg_stat_statements_reset()").await?;
+    let load = drive(clients, duration, request).await;
+    let row = admin
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT coalesce(sum(calls), 0)::bigint AS n FROM pg_stat_statements \
+             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+               AND userid IN (SELECT oid FROM pg_roles WHERE rolname IN ('auth_user', 'event_user', 'attendance_user'))",
+        ))
+        .await?
+        .context("pg_stat_statements row")?;
+    let statements: i64 = row.try_get("", "n")?;
+    Ok((load.clone(), statements as f64 / load.requests.max(1) as f64))
+}
+
+fn with_user(admin: &url::Url, kind: ServiceKind) -> url::Url {
+    let mut url = admin.clone();
+    let _ = url.set_username(kind.db_user());
+    let _ = url.set_password(Some(&test_password(kind)));
+    url
+}
+
+/// Resident memory of the process listening on `port` (found through /proc).
+fn rss_mib(port: u16) -> Option<f64> {
+    let pid = listening_pid(port)?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kib: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The process with a listening TCP socket on `port`: the socket's inode from
+/// /proc/net/tcp, then the process holding that inode.
+fn listening_pid(port: u16) -> Option<u32> {
+    let wanted = format!(":{port:04X}");
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"].iter().find_map(|table| {
+        std::fs::read_to_string(table).ok()?.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(1)?.ends_with(&wanted) && fields.get(3) == Some(&"0A")).then(|| fields.get(9).map(|s| s.to_string()))?
+        })
+    })?;
+    let socket = format!("socket:[{inode}]");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+        fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_str() == Some(socket.as_str()))).then_some(pid)
+    })
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cores} cores, {cpu}")
+}
+
+impl Report {
+    /// A Markdown table, as in the README.
+    pub fn table(&self) -> String {
+        let mut out = format!("Machine: {}\n\n", self.machine);
+        out.push_str("| scenario | clients | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | reference | ratio | target | met |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        for s in &self.scenarios {
+            let l = &s.load;
+            out.push_str(&format!(
+                "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.2} | {} | {} | {} | {} |\n",
+                s.name,
+                l.clients,
+                l.requests_per_second,
+                l.p50_ms,
+                l.p95_ms,
+                l.p99_ms,
+                l.errors,
+                s.sql_per_request,
+                s.reference,
+                s.ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
+                s.target,
+                match s.met {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "-",
+                }
+            ));
+        }
+        let rss: Vec<String> = self.idle_rss_mib.iter().map(|(n, m)| format!("{n} {m:.1} MiB")).collect();
+        out.push_str(&format!("\nIdle RSS (target < 30 MiB each): {}\n", rss.join(", ")));
+        out
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.scenarios.iter().map(|s| s.load.errors).sum::<u64>() + self.health_during_logins.errors
+    }
+}
