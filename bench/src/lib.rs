@@ -44,11 +44,25 @@ pub struct BenchConfig {
 
 impl BenchConfig {
     pub fn full(bin_dir: PathBuf) -> Self {
-        BenchConfig { duration: Duration::from_secs(10), bin_dir, users: 10_000, events: 200, big_attendees: 1_000, smoke: false }
+        BenchConfig {
+            duration: Duration::from_secs(10),
+            bin_dir,
+            users: 10_000,
+            events: 200,
+            big_attendees: 1_000,
+            smoke: false,
+        }
     }
 
     pub fn smoke(bin_dir: PathBuf) -> Self {
-        BenchConfig { duration: Duration::from_secs(1), bin_dir, users: 1_200, events: 20, big_attendees: 1_000, smoke: true }
+        BenchConfig {
+            duration: Duration::from_secs(1),
+            bin_dir,
+            users: 1_200,
+            events: 20,
+            big_attendees: 1_000,
+            smoke: true,
+        }
     }
 
     fn clients(&self, n: usize) -> usize {
@@ -84,7 +98,8 @@ pub struct Report {
     pub idle_rss_mib: Vec<(String, f64)>,
 }
 
-const BIG_ATTENDANCE: &str = "query($id: ID!) { event(id: $id) { attendance(first: 1000) { nodes { user { email } } } } }";
+const BIG_ATTENDANCE: &str =
+    "query($id: ID!) { event(id: $id) { attendance(first: 1000) { nodes { user { email } } } } }";
 const EVENTS_WITH_STATS: &str = "query($n: Int) { events(first: $n) { nodes { id title attendanceStats { totalAttendees onTime late } } } }";
 
 pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
@@ -98,25 +113,40 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         supergraph: root.join("supergraph.graphql"),
         database: DatabaseChoice::Ephemeral,
         database_name: "bench".to_owned(),
-        passwords: ServiceKind::ALL.into_iter().map(|k| (k, test_password(k))).collect(),
+        passwords: ServiceKind::ALL
+            .into_iter()
+            .map(|k| (k, test_password(k)))
+            .collect(),
         jwt_key_file: key_dir.join("jwt.pem"),
         ports: Ports::random()?,
         app_env: "development".to_owned(),
         output: Output::Quiet,
         service_env: vec![("RUST_LOG".to_owned(), "warn".to_owned())],
-        pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
+        pg_settings: vec![
+            "shared_preload_libraries=pg_stat_statements".to_owned(),
+            "max_connections=400".to_owned(),
+        ],
     })
     .await?;
     let admin = Database::connect(stack.admin_url()).await?;
-    admin.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
+    admin
+        .execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .await?;
     let idle_rss_mib = ServiceKind::ALL
         .into_iter()
-        .map(|k| (k.name().to_owned(), rss_mib(stack.config.ports.service(k)).unwrap_or(f64::NAN)))
+        .map(|k| {
+            (
+                k.name().to_owned(),
+                rss_mib(stack.config.ports.service(k)).unwrap_or(f64::NAN),
+            )
+        })
         .collect();
     let seeded = seed::seed(&admin, config.users, config.events, config.big_attendees).await?;
     let bin = test_support::cluster::find_bin_dir().context("pgbench not found")?;
     let admin_url = url::Url::parse(stack.admin_url())?;
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
     let router = format!("{}/", stack.router_url());
     let big = seeded.events[0];
     let users = Arc::new(seeded.users);
@@ -162,7 +192,10 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     scenarios.push(Scenario {
         name: "1. door list of 1,000 with emails (router)".into(),
         sql_per_request: load.1,
-        reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
+        reference: format!(
+            "pgbench 1,000-row join: {:.2} ms",
+            join_reference.latency_average_ms
+        ),
         ratio: Some(ratio),
         target: "≤ 3 SQL/request; p50 ≤ 5× join".into(),
         met: Some(load.1 <= 3.0 && ratio <= 5.0),
@@ -186,7 +219,10 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     scenarios.push(Scenario {
         name: "2. same list, attendance subgraph only".into(),
         sql_per_request: load.1,
-        reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
+        reference: format!(
+            "pgbench 1,000-row join: {:.2} ms",
+            join_reference.latency_average_ms
+        ),
         ratio: Some(load.0.p50_ms / join_reference.latency_average_ms),
         target: "router overhead = scenario 1 / scenario 2".into(),
         met: None,
@@ -195,13 +231,21 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
 
     // 3. Check-ins at 32 clients, through the router and through REST.
     let check_in_clients = config.clients(32);
-    for (name, event, via_router) in
-        [("3a. check-in (router)", seeded.events[1], true), ("3b. check-in (REST POST /attendance)", seeded.events[2], false)]
-    {
+    for (name, event, via_router) in [
+        ("3a. check-in (router)", seeded.events[1], true),
+        (
+            "3b. check-in (REST POST /attendance)",
+            seeded.events[2],
+            false,
+        ),
+    ] {
         // Each check-in is a different person (events differ, so lists may repeat).
         let next_user = Arc::new(AtomicU64::new(config.big_attendees as u64));
         let (http, users) = (http.clone(), users.clone());
-        let (router, rest_url) = (router.clone(), format!("{}/attendance", stack.service_url(ServiceKind::Attendance)));
+        let (router, rest_url) = (
+            router.clone(),
+            format!("{}/attendance", stack.service_url(ServiceKind::Attendance)),
+        );
         let load = measure(&admin, check_in_clients, config.duration, move |_| {
             let (http, users, router, rest_url) = (http.clone(), users.clone(), router.clone(), rest_url.clone());
             let user = users[(next_user.fetch_add(1, Ordering::Relaxed) as usize) % (users.len() - 5)].0;
@@ -222,7 +266,10 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         scenarios.push(Scenario {
             name: name.into(),
             sql_per_request: load.1,
-            reference: format!("pgbench single INSERT: {:.0} tps", insert_reference.transactions_per_second),
+            reference: format!(
+                "pgbench single INSERT: {:.0} tps",
+                insert_reference.transactions_per_second
+            ),
             ratio: Some(ratio),
             target: "≥ 50% of INSERT tps, 0 errors".into(),
             met: Some(ratio >= 0.5 && load.0.errors == 0),
@@ -252,7 +299,13 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         move |i| {
             let (http, url) = (http.clone(), login_url.clone());
             let email = users[i as usize % users.len()].1.clone();
-            async move { rest(http.post(&url).json(&json!({"email": email, "password": seed::PASSWORD}))).await }
+            async move {
+                rest(
+                    http.post(&url)
+                        .json(&json!({"email": email, "password": seed::PASSWORD})),
+                )
+                .await
+            }
         }
     })
     .await?;
@@ -261,9 +314,15 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     scenarios.push(Scenario {
         name: "4. login (REST)".into(),
         sql_per_request: load.1,
-        reference: format!("argon2id × {} cores: {:.1} hashes/s", argon2.threads, argon2.hashes_per_second),
+        reference: format!(
+            "argon2id × {} cores: {:.1} hashes/s",
+            argon2.threads, argon2.hashes_per_second
+        ),
         ratio: Some(ratio),
-        target: format!("≥ 80% of argon2; /health/live p99 {:.1} ms < 10 ms", health_during_logins.p99_ms),
+        target: format!(
+            "≥ 80% of argon2; /health/live p99 {:.1} ms < 10 ms",
+            health_during_logins.p99_ms
+        ),
         met: Some(ratio >= 0.8 && health_during_logins.p99_ms < 10.0),
         load: load.0,
     });
@@ -335,12 +394,19 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
 }
 
 /// Runs a load and counts the services' SQL statements meanwhile.
-async fn measure<F, Fut>(admin: &DatabaseConnection, clients: usize, duration: Duration, request: F) -> anyhow::Result<(LoadResult, f64)>
+async fn measure<F, Fut>(
+    admin: &DatabaseConnection,
+    clients: usize,
+    duration: Duration,
+    request: F,
+) -> anyhow::Result<(LoadResult, f64)>
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,
 {
-    admin.execute_unprepared("SELECT pg_stat_statements_reset()").await?;
+    admin
+        .execute_unprepared("SELECT pg_stat_statements_reset()")
+        .await?;
     let load = drive(clients, duration, request).await;
     let row = admin
         .query_one_raw(Statement::from_string(
@@ -352,7 +418,10 @@ where
         .await?
         .context("pg_stat_statements row")?;
     let statements: i64 = row.try_get("", "n")?;
-    Ok((load.clone(), statements as f64 / load.requests.max(1) as f64))
+    Ok((
+        load.clone(),
+        statements as f64 / load.requests.max(1) as f64,
+    ))
 }
 
 fn with_user(admin: &url::Url, kind: ServiceKind) -> url::Url {
@@ -366,7 +435,13 @@ fn with_user(admin: &url::Url, kind: ServiceKind) -> url::Url {
 fn rss_mib(port: u16) -> Option<f64> {
     let pid = listening_pid(port)?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    let kib: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
     Some(kib / 1024.0)
 }
 
@@ -374,26 +449,46 @@ fn rss_mib(port: u16) -> Option<f64> {
 /// /proc/net/tcp, then the process holding that inode.
 fn listening_pid(port: u16) -> Option<u32> {
     let wanted = format!(":{port:04X}");
-    let inode = ["/proc/net/tcp", "/proc/net/tcp6"].iter().find_map(|table| {
-        std::fs::read_to_string(table).ok()?.lines().skip(1).find_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            (fields.get(1)?.ends_with(&wanted) && fields.get(3) == Some(&"0A")).then(|| fields.get(9).map(|s| s.to_string()))?
-        })
-    })?;
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .find_map(|table| {
+            std::fs::read_to_string(table)
+                .ok()?
+                .lines()
+                .skip(1)
+                .find_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    (fields.get(1)?.ends_with(&wanted) && fields.get(3) == Some(&"0A"))
+                        .then(|| fields.get(9).map(|s| s.to_string()))?
+                })
+        })?;
     let socket = format!("socket:[{inode}]");
-    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
-        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-        let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
-        fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_str() == Some(socket.as_str()))).then_some(pid)
-    })
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+            fds.flatten()
+                .any(|fd| {
+                    std::fs::read_link(fd.path()).is_ok_and(|l| l.to_str() == Some(socket.as_str()))
+                })
+                .then_some(pid)
+        })
 }
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     format!("{cores} cores, {cpu}")
 }
 
@@ -416,7 +511,9 @@ impl Report {
                 l.errors,
                 s.sql_per_request,
                 s.reference,
-                s.ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
+                s.ratio
+                    .map(|r| format!("{r:.2}"))
+                    .unwrap_or_else(|| "-".into()),
                 s.target,
                 match s.met {
                     Some(true) => "yes",
@@ -425,8 +522,15 @@ impl Report {
                 }
             ));
         }
-        let rss: Vec<String> = self.idle_rss_mib.iter().map(|(n, m)| format!("{n} {m:.1} MiB")).collect();
-        out.push_str(&format!("\nIdle RSS (target < 30 MiB each): {}\n", rss.join(", ")));
+        let rss: Vec<String> = self
+            .idle_rss_mib
+            .iter()
+            .map(|(n, m)| format!("{n} {m:.1} MiB"))
+            .collect();
+        out.push_str(&format!(
+            "\nIdle RSS (target < 30 MiB each): {}\n",
+            rss.join(", ")
+        ));
         out
     }
 

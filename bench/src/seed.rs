@@ -12,7 +12,12 @@ pub struct Seed {
     pub events: Vec<Uuid>,
 }
 
-pub async fn seed(admin: &DatabaseConnection, users: usize, events: usize, big_attendees: usize) -> anyhow::Result<Seed> {
+pub async fn seed(
+    admin: &DatabaseConnection,
+    users: usize,
+    events: usize,
+    big_attendees: usize,
+) -> anyhow::Result<Seed> {
     let hash = tokio::task::spawn_blocking(|| crate::reference::hash(PASSWORD)).await?;
     admin
         .execute_unprepared(&format!(
@@ -25,14 +30,25 @@ pub async fn seed(admin: &DatabaseConnection, users: usize, events: usize, big_a
         ))
         .await?;
     let rows = admin
-        .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id, email FROM auth_schema.users ORDER BY email"))
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT id, email FROM auth_schema.users ORDER BY email",
+        ))
         .await?;
-    let users: Vec<(Uuid, String)> =
-        rows.iter().map(|r| Ok((r.try_get("", "id")?, r.try_get("", "email")?))).collect::<Result<_, sea_orm::DbErr>>()?;
+    let users: Vec<(Uuid, String)> = rows
+        .iter()
+        .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "email")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()?;
     let rows = admin
-        .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id FROM event_schema.events ORDER BY title"))
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT id FROM event_schema.events ORDER BY title",
+        ))
         .await?;
-    let events: Vec<Uuid> = rows.iter().map(|r| r.try_get("", "id")).collect::<Result<_, _>>()?;
+    let events: Vec<Uuid> = rows
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
     // The big event's attendees, and a few on every other event (for the stats page).
     admin
         .execute_unprepared(&format!(

@@ -7,6 +7,8 @@
 //! * `compose [--check]`: subgraph SDLs and `supergraph.graphql`.
 //! * `dev`: the whole stack (PostgreSQL, services, Apollo Router); Ctrl-C stops it.
 //! * `check-compose-file`: docker-compose.yml against what the binaries read.
+//! * `bench [--seconds N]`: the load benchmark on release builds; writes
+//!   `target/bench/results.{json,md}`.
 
 mod compose;
 mod compose_file;
@@ -19,12 +21,11 @@ use std::{
 
 use anyhow::{bail, Context};
 
-const USAGE: &str =
-    "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file>";
+const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | bench [--seconds N]>";
 
 /// The repository root.
 fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+    test_support::stack::workspace_root()
 }
 
 fn main() -> ExitCode {
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("dev") => dev::run(&root()),
         Some("check-compose-file") => compose_file::run(&root()),
+        Some("bench") => bench(&args[1..]),
         Some("compose") => {
             compose::run(&root(), args.get(1).map(String::as_str) == Some("--check"))
         }
@@ -112,6 +114,31 @@ pub fn build_binaries(quiet: bool) -> anyhow::Result<()> {
         router_target,
     ])?;
     cargo(&["build", "--workspace", "--exclude", ROUTER, "--bins"])
+}
+
+/// The benchmark, on release builds of everything.
+fn bench(extra: &[String]) -> anyhow::Result<()> {
+    build_binaries(false)?;
+    cargo(&[
+        "build",
+        "--release",
+        "--workspace",
+        "--exclude",
+        ROUTER,
+        "--bins",
+    ])?;
+    let binary = test_support::stack::target_dir()
+        .join("release")
+        .join("titiktemu-bench");
+    eprintln!("==> {}", binary.display());
+    let status = Command::new(&binary)
+        .args(extra)
+        .status()
+        .context("cannot run the benchmark")?;
+    if !status.success() {
+        bail!("the benchmark failed ({status})");
+    }
+    Ok(())
 }
 
 fn test(extra: &[String]) -> anyhow::Result<()> {

@@ -121,7 +121,10 @@ impl Stack {
                 (Some(cluster), url)
             }
             DatabaseChoice::Ephemeral => {
-                let options = ClusterOptions { settings: config.pg_settings.clone(), ..ClusterOptions::ephemeral() };
+                let options = ClusterOptions {
+                    settings: config.pg_settings.clone(),
+                    ..ClusterOptions::ephemeral()
+                };
                 let cluster = PrivateCluster::start(options)?;
                 let url = cluster.admin_url();
                 (Some(cluster), url)
