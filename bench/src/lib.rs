@@ -100,7 +100,8 @@ pub struct Report {
 
 const BIG_ATTENDANCE: &str =
     "query($id: ID!) { event(id: $id) { attendance(first: 1000) { nodes { user { email } } } } }";
-const EVENTS_WITH_STATS: &str = "query($n: Int) { events(first: $n) { nodes { id title attendanceStats { totalAttendees onTime late } } } }";
+const EVENTS_WITH_STATS: &str =
+    "query($n: Int) { events(first: $n) { nodes { id title attendanceStats { totalAttendees onTime late } } } }";
 
 pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     let root = stack::workspace_root();
@@ -113,40 +114,25 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         supergraph: root.join("supergraph.graphql"),
         database: DatabaseChoice::Ephemeral,
         database_name: "bench".to_owned(),
-        passwords: ServiceKind::ALL
-            .into_iter()
-            .map(|k| (k, test_password(k)))
-            .collect(),
+        passwords: ServiceKind::ALL.into_iter().map(|k| (k, test_password(k))).collect(),
         jwt_key_file: key_dir.join("jwt.pem"),
         ports: Ports::random()?,
         app_env: "development".to_owned(),
         output: Output::Quiet,
         service_env: vec![("RUST_LOG".to_owned(), "warn".to_owned())],
-        pg_settings: vec![
-            "shared_preload_libraries=pg_stat_statements".to_owned(),
-            "max_connections=400".to_owned(),
-        ],
+        pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
     })
     .await?;
     let admin = Database::connect(stack.admin_url()).await?;
-    admin
-        .execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        .await?;
+    admin.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
     let idle_rss_mib = ServiceKind::ALL
         .into_iter()
-        .map(|k| {
-            (
-                k.name().to_owned(),
-                rss_mib(stack.config.ports.service(k)).unwrap_or(f64::NAN),
-            )
-        })
+        .map(|k| (k.name().to_owned(), rss_mib(stack.config.ports.service(k)).unwrap_or(f64::NAN)))
         .collect();
     let seeded = seed::seed(&admin, config.users, config.events, config.big_attendees).await?;
     let bin = test_support::cluster::find_bin_dir().context("pgbench not found")?;
     let admin_url = url::Url::parse(stack.admin_url())?;
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
+    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let router = format!("{}/", stack.router_url());
     let big = seeded.events[0];
     let users = Arc::new(seeded.users);
@@ -192,10 +178,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     scenarios.push(Scenario {
         name: "1. door list of 1,000 with emails (router)".into(),
         sql_per_request: load.1,
-        reference: format!(
-            "pgbench 1,000-row join: {:.2} ms",
-            join_reference.latency_average_ms
-        ),
+        reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
         ratio: Some(ratio),
         target: "≤ 3 SQL/request; p50 ≤ 5× join".into(),
         met: Some(load.1 <= 3.0 && ratio <= 5.0),
@@ -219,36 +202,29 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     scenarios.push(Scenario {
         name: "2. same list, attendance subgraph only".into(),
         sql_per_request: load.1,
-        reference: format!(
-            "pgbench 1,000-row join: {:.2} ms",
-            join_reference.latency_average_ms
-        ),
+        reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
         ratio: Some(load.0.p50_ms / join_reference.latency_average_ms),
         target: "router overhead = scenario 1 / scenario 2".into(),
         met: None,
         load: load.0,
     });
 
-    // 3. Check-ins at 32 clients, through the router and through REST.
+    // 3. Check-ins at 32 clients, through the router and through REST. Every
+    // check-in is a new (event, person) pair: each scenario walks its own half
+    // of the events (not the big one), person by person.
     let check_in_clients = config.clients(32);
-    for (name, event, via_router) in [
-        ("3a. check-in (router)", seeded.events[1], true),
-        (
-            "3b. check-in (REST POST /attendance)",
-            seeded.events[2],
-            false,
-        ),
-    ] {
-        // Each check-in is a different person (events differ, so lists may repeat).
-        let next_user = Arc::new(AtomicU64::new(config.big_attendees as u64));
+    let attendees = users.len() - 5; // the last five are seeded on every event
+    let halves = (seeded.events.len() - 1) / 2;
+    for (name, first_event, via_router) in
+        [("3a. check-in (router)", 1, true), ("3b. check-in (REST POST /attendance)", 1 + halves, false)]
+    {
+        let events: Arc<Vec<uuid::Uuid>> = Arc::new(seeded.events[first_event..first_event + halves].to_vec());
         let (http, users) = (http.clone(), users.clone());
-        let (router, rest_url) = (
-            router.clone(),
-            format!("{}/attendance", stack.service_url(ServiceKind::Attendance)),
-        );
-        let load = measure(&admin, check_in_clients, config.duration, move |_| {
-            let (http, users, router, rest_url) = (http.clone(), users.clone(), router.clone(), rest_url.clone());
-            let user = users[(next_user.fetch_add(1, Ordering::Relaxed) as usize) % (users.len() - 5)].0;
+        let (router, rest_url) = (router.clone(), format!("{}/attendance", stack.service_url(ServiceKind::Attendance)));
+        let load = measure(&admin, check_in_clients, config.duration, move |i| {
+            let (http, router, rest_url) = (http.clone(), router.clone(), rest_url.clone());
+            let user = users[i as usize % attendees].0;
+            let event = events[(i as usize / attendees) % events.len()];
             async move {
                 if via_router {
                     let body = json!({
@@ -266,10 +242,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         scenarios.push(Scenario {
             name: name.into(),
             sql_per_request: load.1,
-            reference: format!(
-                "pgbench single INSERT: {:.0} tps",
-                insert_reference.transactions_per_second
-            ),
+            reference: format!("pgbench single INSERT: {:.0} tps", insert_reference.transactions_per_second),
             ratio: Some(ratio),
             target: "≥ 50% of INSERT tps, 0 errors".into(),
             met: Some(ratio >= 0.5 && load.0.errors == 0),
@@ -299,13 +272,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         move |i| {
             let (http, url) = (http.clone(), login_url.clone());
             let email = users[i as usize % users.len()].1.clone();
-            async move {
-                rest(
-                    http.post(&url)
-                        .json(&json!({"email": email, "password": seed::PASSWORD})),
-                )
-                .await
-            }
+            async move { rest(http.post(&url).json(&json!({"email": email, "password": seed::PASSWORD}))).await }
         }
     })
     .await?;
@@ -314,15 +281,9 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     scenarios.push(Scenario {
         name: "4. login (REST)".into(),
         sql_per_request: load.1,
-        reference: format!(
-            "argon2id × {} cores: {:.1} hashes/s",
-            argon2.threads, argon2.hashes_per_second
-        ),
+        reference: format!("argon2id × {} cores: {:.1} hashes/s", argon2.threads, argon2.hashes_per_second),
         ratio: Some(ratio),
-        target: format!(
-            "≥ 80% of argon2; /health/live p99 {:.1} ms < 10 ms",
-            health_during_logins.p99_ms
-        ),
+        target: format!("≥ 80% of argon2; /health/live p99 {:.1} ms < 10 ms", health_during_logins.p99_ms),
         met: Some(ratio >= 0.8 && health_during_logins.p99_ms < 10.0),
         load: load.0,
     });
@@ -346,21 +307,25 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
                 sql_per_request: load.1,
                 reference: format!("first: 10 costs {:.2} SQL/request", per_request[0]),
                 ratio: Some(load.1 / per_request[0].max(f64::EPSILON)),
-                target: "SQL/request constant in the number of events".into(),
-                met: Some((load.1 - per_request[0]).abs() < 0.5),
+                // One statement for the page, one for all the stats: at most two
+                // per request whatever the page size (concurrent requests may
+                // even share a batch, making it less).
+                target: "SQL/request constant (≤ 2) in the number of events".into(),
+                met: Some(per_request.iter().all(|n| *n <= 2.0 + 1e-9)),
                 load: load.0,
             });
         }
     }
 
     // 6. Mixed: 4 reads (a door list of 50 with emails) for every check-in.
-    let mixed_event = seeded.events[3];
+    let mixed_event = seeded.events[0];
     let load = measure(&admin, config.clients(16), config.duration, {
         let (http, users, router) = (http.clone(), users.clone(), router.clone());
         let next_user = Arc::new(AtomicU64::new(config.big_attendees as u64));
         move |i| {
             let (http, router) = (http.clone(), router.clone());
             let body = if i % 5 == 4 {
+                // The big event's seeded attendees are the first ones: start after them.
                 let user = users[(next_user.fetch_add(1, Ordering::Relaxed) as usize) % (users.len() - 5)].0;
                 json!({"query": "mutation($e: ID!, $u: ID!) { checkIn(input: {eventId: $e, userId: $u}) { id } }", "variables": {"e": mixed_event, "u": user}})
             } else {
@@ -404,9 +369,7 @@ where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,
 {
-    admin
-        .execute_unprepared("SELECT pg_stat_statements_reset()")
-        .await?;
+    admin.execute_unprepared("SELECT pg_stat_statements_reset()").await?;
     let load = drive(clients, duration, request).await;
     let row = admin
         .query_one_raw(Statement::from_string(
@@ -418,10 +381,7 @@ where
         .await?
         .context("pg_stat_statements row")?;
     let statements: i64 = row.try_get("", "n")?;
-    Ok((
-        load.clone(),
-        statements as f64 / load.requests.max(1) as f64,
-    ))
+    Ok((load.clone(), statements as f64 / load.requests.max(1) as f64))
 }
 
 fn with_user(admin: &url::Url, kind: ServiceKind) -> url::Url {
@@ -435,13 +395,7 @@ fn with_user(admin: &url::Url, kind: ServiceKind) -> url::Url {
 fn rss_mib(port: u16) -> Option<f64> {
     let pid = listening_pid(port)?;
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kib: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
+    let kib: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }
 
@@ -449,46 +403,31 @@ fn rss_mib(port: u16) -> Option<f64> {
 /// /proc/net/tcp, then the process holding that inode.
 fn listening_pid(port: u16) -> Option<u32> {
     let wanted = format!(":{port:04X}");
-    let inode = ["/proc/net/tcp", "/proc/net/tcp6"]
-        .iter()
-        .find_map(|table| {
-            std::fs::read_to_string(table)
-                .ok()?
-                .lines()
-                .skip(1)
-                .find_map(|line| {
-                    let fields: Vec<&str> = line.split_whitespace().collect();
-                    (fields.get(1)?.ends_with(&wanted) && fields.get(3) == Some(&"0A"))
-                        .then(|| fields.get(9).map(|s| s.to_string()))?
-                })
-        })?;
-    let socket = format!("socket:[{inode}]");
-    std::fs::read_dir("/proc")
-        .ok()?
-        .flatten()
-        .find_map(|entry| {
-            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
-            let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
-            fds.flatten()
-                .any(|fd| {
-                    std::fs::read_link(fd.path()).is_ok_and(|l| l.to_str() == Some(socket.as_str()))
-                })
-                .then_some(pid)
+    let inode = ["/proc/net/tcp", "/proc/net/tcp6"].iter().find_map(|table| {
+        std::fs::read_to_string(table).ok()?.lines().skip(1).find_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            (fields.get(1)?.ends_with(&wanted) && fields.get(3) == Some(&"0A"))
+                .then(|| fields.get(9).map(|s| s.to_string()))?
         })
+    })?;
+    let socket = format!("socket:[{inode}]");
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+        let fds = std::fs::read_dir(entry.path().join("fd")).ok()?;
+        fds.flatten()
+            .any(|fd| std::fs::read_link(fd.path()).is_ok_and(|l| l.to_str() == Some(socket.as_str())))
+            .then_some(pid)
+    })
 }
 
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cores} cores, {cpu}")
 }
 
@@ -511,9 +450,7 @@ impl Report {
                 l.errors,
                 s.sql_per_request,
                 s.reference,
-                s.ratio
-                    .map(|r| format!("{r:.2}"))
-                    .unwrap_or_else(|| "-".into()),
+                s.ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
                 s.target,
                 match s.met {
                     Some(true) => "yes",
@@ -522,15 +459,8 @@ impl Report {
                 }
             ));
         }
-        let rss: Vec<String> = self
-            .idle_rss_mib
-            .iter()
-            .map(|(n, m)| format!("{n} {m:.1} MiB"))
-            .collect();
-        out.push_str(&format!(
-            "\nIdle RSS (target < 30 MiB each): {}\n",
-            rss.join(", ")
-        ));
+        let rss: Vec<String> = self.idle_rss_mib.iter().map(|(n, m)| format!("{n} {m:.1} MiB")).collect();
+        out.push_str(&format!("\nIdle RSS (target < 30 MiB each): {}\n", rss.join(", ")));
         out
     }
 

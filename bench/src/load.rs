@@ -37,8 +37,7 @@ where
     let started = Instant::now();
     let deadline = started + duration;
     let loops = (0..clients).map(|_| {
-        let (request, counter, first_error) =
-            (request.clone(), counter.clone(), first_error.clone());
+        let (request, counter, first_error) = (request.clone(), counter.clone(), first_error.clone());
         tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
@@ -86,24 +85,12 @@ pub fn percentile(sorted: &[Duration], q: f64) -> f64 {
 }
 
 /// Sends a GraphQL operation; an HTTP error or a GraphQL `errors` entry is a failure.
-pub async fn graphql(
-    http: &reqwest::Client,
-    url: &str,
-    body: &serde_json::Value,
-) -> Result<(), String> {
-    let response = http
-        .post(url)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
+pub async fn graphql(http: &reqwest::Client, url: &str, body: &serde_json::Value) -> Result<(), String> {
+    let response = http.post(url).json(body).send().await.map_err(|e| e.to_string())?;
     let status = response.status();
     let text = response.text().await.map_err(|e| e.to_string())?;
     if !status.is_success() || text.contains("\"errors\"") {
-        return Err(format!(
-            "{status}: {}",
-            text.chars().take(300).collect::<String>()
-        ));
+        return Err(format!("{status}: {}", text.chars().take(300).collect::<String>()));
     }
     Ok(())
 }
@@ -114,10 +101,7 @@ pub async fn rest(request: reqwest::RequestBuilder) -> Result<(), String> {
     let status = response.status();
     if !status.is_success() {
         let text = response.text().await.unwrap_or_default();
-        return Err(format!(
-            "{status}: {}",
-            text.chars().take(300).collect::<String>()
-        ));
+        return Err(format!("{status}: {}", text.chars().take(300).collect::<String>()));
     }
     let _ = response.bytes().await;
     Ok(())

@@ -8,30 +8,18 @@ use bench::BenchConfig;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let bin_dir = value("--bin-dir")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| test_support::stack::target_dir().join("release"));
-    let mut config = if args.iter().any(|a| a == "--smoke") {
-        BenchConfig::smoke(bin_dir)
-    } else {
-        BenchConfig::full(bin_dir)
-    };
+    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let bin_dir =
+        value("--bin-dir").map(PathBuf::from).unwrap_or_else(|| test_support::stack::target_dir().join("release"));
+    let mut config =
+        if args.iter().any(|a| a == "--smoke") { BenchConfig::smoke(bin_dir) } else { BenchConfig::full(bin_dir) };
     if let Some(seconds) = value("--seconds") {
         config.duration = std::time::Duration::from_secs(seconds.parse().context("--seconds")?);
     }
     let report = bench::run(config).await?;
     let out = test_support::stack::target_dir().join("bench");
     std::fs::create_dir_all(&out)?;
-    std::fs::write(
-        out.join("results.json"),
-        serde_json::to_string_pretty(&report)?,
-    )?;
+    std::fs::write(out.join("results.json"), serde_json::to_string_pretty(&report)?)?;
     std::fs::write(out.join("results.md"), report.table())?;
     println!("{}", report.table());
     println!("written to {}", out.join("results.json").display());

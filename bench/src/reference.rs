@@ -28,43 +28,24 @@ pub fn pgbench(
     let file = dir.join("script.sql");
     std::fs::write(&file, script)?;
     let output = Command::new(bin_dir.join("pgbench"))
-        .args([
-            "-n",
-            "-c",
-            &clients.to_string(),
-            "-j",
-            &clients.min(2).to_string(),
-        ])
+        .args(["-n", "-c", &clients.to_string(), "-j", &clients.min(2).to_string()])
         .args(["-T", &duration.as_secs().max(1).to_string(), "-f"])
         .arg(&file)
-        .args([
-            "-h",
-            url.host_str().unwrap_or("127.0.0.1"),
-            "-p",
-            &url.port().unwrap_or(5432).to_string(),
-        ])
+        .args(["-h", url.host_str().unwrap_or("127.0.0.1"), "-p", &url.port().unwrap_or(5432).to_string()])
         .args(["-U", url.username(), url.path().trim_start_matches('/')])
         .env("PGPASSWORD", url.password().unwrap_or(""))
         .output()
         .context("cannot run pgbench")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
-        bail!(
-            "pgbench failed: {stdout}{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        bail!("pgbench failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
     }
     let number_after = |prefix: &str| -> anyhow::Result<f64> {
         let line = stdout
             .lines()
             .find(|l| l.starts_with(prefix))
             .with_context(|| format!("no `{prefix}` in pgbench output"))?;
-        line[prefix.len()..]
-            .split_whitespace()
-            .next()
-            .context("pgbench number")?
-            .parse()
-            .context("pgbench number")
+        line[prefix.len()..].split_whitespace().next().context("pgbench number")?.parse().context("pgbench number")
     };
     Ok(PgbenchResult {
         clients,
@@ -81,9 +62,7 @@ pub struct Argon2Result {
 
 /// argon2id with the service's parameters on every core at once.
 pub fn argon2_limit(duration: Duration) -> Argon2Result {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2);
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     let started = std::time::Instant::now();
     let counts: Vec<u64> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
@@ -101,17 +80,11 @@ pub fn argon2_limit(duration: Duration) -> Argon2Result {
             .collect();
         workers.into_iter().map(|w| w.join().unwrap_or(0)).collect()
     });
-    Argon2Result {
-        threads,
-        hashes_per_second: counts.iter().sum::<u64>() as f64 / started.elapsed().as_secs_f64(),
-    }
+    Argon2Result { threads, hashes_per_second: counts.iter().sum::<u64>() as f64 / started.elapsed().as_secs_f64() }
 }
 
 /// One argon2id hash of `password` with the service's parameters.
 pub fn hash(password: &str) -> String {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .unwrap_or_default()
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
 }

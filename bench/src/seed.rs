@@ -40,15 +40,9 @@ pub async fn seed(
         .map(|r| Ok((r.try_get("", "id")?, r.try_get("", "email")?)))
         .collect::<Result<_, sea_orm::DbErr>>()?;
     let rows = admin
-        .query_all_raw(Statement::from_string(
-            DbBackend::Postgres,
-            "SELECT id FROM event_schema.events ORDER BY title",
-        ))
+        .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id FROM event_schema.events ORDER BY title"))
         .await?;
-    let events: Vec<Uuid> = rows
-        .iter()
-        .map(|r| r.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
+    let events: Vec<Uuid> = rows.iter().map(|r| r.try_get("", "id")).collect::<Result<_, _>>()?;
     // The big event's attendees, and a few on every other event (for the stats page).
     admin
         .execute_unprepared(&format!(

@@ -30,10 +30,7 @@ pub async fn start() -> E2e {
         supergraph: root.join("supergraph.graphql"),
         database: DatabaseChoice::External(server.admin_url_for("postgres")),
         database_name: database,
-        passwords: ServiceKind::ALL
-            .into_iter()
-            .map(|k| (k, test_password(k)))
-            .collect(),
+        passwords: ServiceKind::ALL.into_iter().map(|k| (k, test_password(k))).collect(),
         jwt_key_file: key_dir.join("jwt-signing-key.pem"),
         ports: Ports::random().expect("free ports"),
         app_env: "development".to_owned(),
@@ -41,21 +38,14 @@ pub async fn start() -> E2e {
         service_env: vec![("GRAPHQL_BATCH_DELAY".to_owned(), "25ms".to_owned())],
         pg_settings: Vec::new(),
     };
-    let stack = Stack::start(config)
-        .await
-        .unwrap_or_else(|e| panic!("cannot start the stack: {e:#}"));
-    E2e {
-        stack,
-        http: reqwest::Client::new(),
-    }
+    let stack = Stack::start(config).await.unwrap_or_else(|e| panic!("cannot start the stack: {e:#}"));
+    E2e { stack, http: reqwest::Client::new() }
 }
 
 impl E2e {
     /// A GraphQL operation through the router.
     pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
-        self.graphql_with_headers(query, variables, token, &[])
-            .await
-            .1
+        self.graphql_with_headers(query, variables, token, &[]).await.1
     }
 
     pub async fn graphql_with_headers(

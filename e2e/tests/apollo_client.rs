@@ -16,17 +16,9 @@ async fn apollo_client_in_node_queries_and_mutates_through_the_router() {
     let installed = work.join("node_modules/@apollo/client/package.json");
     let stamp = work.join("node_modules/.installed-package.json");
     let wanted = std::fs::read_to_string(work.join("package.json")).unwrap();
-    if !installed.exists()
-        || std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str())
-    {
+    if !installed.exists() || std::fs::read_to_string(&stamp).ok().as_deref() != Some(wanted.as_str()) {
         let status = Command::new("npm")
-            .args([
-                "install",
-                "--no-package-lock",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-            ])
+            .args(["install", "--no-package-lock", "--no-audit", "--no-fund", "--loglevel=error"])
             .current_dir(&work)
             .status()
             .expect("npm (Node 20) is needed for this test");

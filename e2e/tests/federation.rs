@@ -7,12 +7,7 @@ use serde_json::{json, Value};
 fn codes(response: &Value) -> Vec<String> {
     response["errors"]
         .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|errors| errors.iter().filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
 }
 
@@ -26,16 +21,16 @@ async fn organizer_with_event(e2e: &e2e::E2e) -> (String, String) {
         )
         .await;
     assert!(registered["errors"].is_null(), "{registered}");
-    let login = e2e.graphql("mutation { login(input: {email: \"ana@example.com\", password: \"securepass\"}) { token } }", json!({}), None).await;
-    let token = login["data"]["login"]["token"]
-        .as_str()
-        .expect("login token")
-        .to_owned();
+    let login = e2e
+        .graphql(
+            "mutation { login(input: {email: \"ana@example.com\", password: \"securepass\"}) { token } }",
+            json!({}),
+            None,
+        )
+        .await;
+    let token = login["data"]["login"]["token"].as_str().expect("login token").to_owned();
     let now = chrono::Utc::now();
-    let (start, end) = (
-        now - chrono::Duration::minutes(30),
-        now + chrono::Duration::hours(2),
-    );
+    let (start, end) = (now - chrono::Duration::minutes(30), now + chrono::Duration::hours(2));
     let created = e2e
         .graphql(
             "mutation($input: CreateEventInput!) { createEvent(input: $input) { id organizer { id } } }",
@@ -44,10 +39,7 @@ async fn organizer_with_event(e2e: &e2e::E2e) -> (String, String) {
         )
         .await;
     assert!(created["errors"].is_null(), "{created}");
-    let event_id = created["data"]["createEvent"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let event_id = created["data"]["createEvent"]["id"].as_str().unwrap().to_owned();
     let checked_in = e2e
         .graphql(
             "mutation($e: ID!) { checkIn(input: {eventId: $e}) { id checkInTime } }",
@@ -78,17 +70,10 @@ async fn one_query_spans_all_three_subgraphs() {
     assert_eq!(event["attendanceStats"]["totalAttendees"], 1);
 
     let me = e2e
-        .graphql(
-            "{ me { email attendances { totalCount nodes { event { title } } } } }",
-            json!({}),
-            Some(&token),
-        )
+        .graphql("{ me { email attendances { totalCount nodes { event { title } } } } }", json!({}), Some(&token))
         .await;
     assert!(me["errors"].is_null(), "{me}");
-    assert_eq!(
-        me["data"]["me"]["attendances"]["nodes"][0]["event"]["title"],
-        "RustConf Jakarta"
-    );
+    assert_eq!(me["data"]["me"]["attendances"]["nodes"][0]["event"]["title"], "RustConf Jakarta");
 
     // The contract also serves the supergraph at /graphql.
     let at_graphql = e2e
@@ -99,10 +84,7 @@ async fn one_query_spans_all_three_subgraphs() {
         .await
         .unwrap();
     assert_eq!(at_graphql.status(), 200);
-    assert_eq!(
-        at_graphql.json::<Value>().await.unwrap()["data"]["events"]["totalCount"],
-        1
-    );
+    assert_eq!(at_graphql.json::<Value>().await.unwrap()["data"]["events"]["totalCount"], 1);
 }
 
 #[tokio::test]
@@ -111,83 +93,42 @@ async fn the_authorization_header_reaches_every_subgraph() {
     let (token, event_id) = organizer_with_event(&e2e).await;
     // Each root field is served by a different subgraph, each needs the token.
     let query = "query($e: ID!) { me { id } events(filter: {search: \"Rust\"}) { totalCount } eventAttendance(eventId: $e) { totalCount } }";
-    let valid = e2e
-        .graphql(query, json!({"e": event_id}), Some(&token))
-        .await;
+    let valid = e2e.graphql(query, json!({"e": event_id}), Some(&token)).await;
     assert!(valid["errors"].is_null(), "{valid}");
     assert!(valid["data"]["me"]["id"].is_string(), "auth saw the token");
 
-    let forged = e2e
-        .graphql(query, json!({"e": event_id}), Some("not-a-real-token"))
-        .await;
+    let forged = e2e.graphql(query, json!({"e": event_id}), Some("not-a-real-token")).await;
     let codes = codes(&forged);
     assert!(!codes.is_empty(), "{forged}");
     assert!(codes.iter().all(|c| c == "UNAUTHENTICATED"), "{forged}");
-    assert!(
-        codes.len() >= 3,
-        "every subgraph refused the token: {forged}"
-    );
+    assert!(codes.len() >= 3, "every subgraph refused the token: {forged}");
 
     // Writes need the caller: the event service made the caller the organizer.
-    let organizer = e2e
-        .graphql(
-            "query($id: ID!) { event(id: $id) { organizer { email } } }",
-            json!({"id": event_id}),
-            None,
-        )
-        .await;
-    assert_eq!(
-        organizer["data"]["event"]["organizer"]["email"],
-        "ana@example.com"
-    );
+    let organizer =
+        e2e.graphql("query($id: ID!) { event(id: $id) { organizer { email } } }", json!({"id": event_id}), None).await;
+    assert_eq!(organizer["data"]["event"]["organizer"]["email"], "ana@example.com");
 }
 
 #[tokio::test]
 async fn a_stopped_subgraph_costs_only_its_part_and_recovers() {
     let mut e2e = e2e::start().await;
     let (token, _) = organizer_with_event(&e2e).await;
-    let attendance = e2e
-        .graphql(
-            "{ me { attendances { nodes { id } } } }",
-            json!({}),
-            Some(&token),
-        )
-        .await;
-    let attendance_id = attendance["data"]["me"]["attendances"]["nodes"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let attendance = e2e.graphql("{ me { attendances { nodes { id } } } }", json!({}), Some(&token)).await;
+    let attendance_id = attendance["data"]["me"]["attendances"]["nodes"][0]["id"].as_str().unwrap().to_owned();
     let query = "query($a: ID!) { events { nodes { title } } attendance(id: $a) { id } }";
 
     e2e.stack.stop_service(ServiceKind::Attendance);
     let partial = e2e.graphql(query, json!({"a": attendance_id}), None).await;
-    assert_eq!(
-        partial["data"]["events"]["nodes"][0]["title"], "RustConf Jakarta",
-        "{partial}"
-    );
+    assert_eq!(partial["data"]["events"]["nodes"][0]["title"], "RustConf Jakarta", "{partial}");
     assert_eq!(partial["data"]["attendance"], Value::Null);
-    assert!(
-        partial["errors"].as_array().is_some_and(|e| !e.is_empty()),
-        "{partial}"
-    );
-    let health = e2e
-        .http
-        .get(e2e.stack.router_health_url())
-        .send()
-        .await
-        .unwrap();
+    assert!(partial["errors"].as_array().is_some_and(|e| !e.is_empty()), "{partial}");
+    let health = e2e.http.get(e2e.stack.router_health_url()).send().await.unwrap();
     assert_eq!(health.status(), 200, "the router keeps running");
 
-    e2e.stack
-        .start_service(ServiceKind::Attendance)
-        .await
-        .expect("restart attendance");
+    e2e.stack.start_service(ServiceKind::Attendance).await.expect("restart attendance");
     let recovered = e2e.graphql(query, json!({"a": attendance_id}), None).await;
     assert!(recovered["errors"].is_null(), "{recovered}");
-    assert_eq!(
-        recovered["data"]["attendance"]["id"],
-        attendance_id.as_str()
-    );
+    assert_eq!(recovered["data"]["attendance"]["id"], attendance_id.as_str());
 }
 
 /// Every `Fetch` node of a query plan, by subgraph.
@@ -224,35 +165,16 @@ async fn the_query_plan_fetches_each_subgraph_once_per_level() {
     let mut found = Vec::new();
     fetches(plan, &mut found);
     found.sort();
-    assert_eq!(
-        found,
-        ["attendance", "auth", "event"],
-        "one fetch per subgraph, not one per attendee: {plan}"
-    );
+    assert_eq!(found, ["attendance", "auth", "event"], "one fetch per subgraph, not one per attendee: {plan}");
 }
 
 #[tokio::test]
 async fn development_router_serves_the_sandbox_and_health() {
     let e2e = e2e::start().await;
-    let landing = e2e
-        .http
-        .get(format!("{}/", e2e.stack.router_url()))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .unwrap();
+    let landing =
+        e2e.http.get(format!("{}/", e2e.stack.router_url())).header("Accept", "text/html").send().await.unwrap();
     assert_eq!(landing.status(), 200);
-    assert!(landing
-        .text()
-        .await
-        .unwrap()
-        .to_lowercase()
-        .contains("sandbox"));
-    let health = e2e
-        .http
-        .get(e2e.stack.router_health_url())
-        .send()
-        .await
-        .unwrap();
+    assert!(landing.text().await.unwrap().to_lowercase().contains("sandbox"));
+    let health = e2e.http.get(e2e.stack.router_health_url()).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }

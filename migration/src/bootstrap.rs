@@ -30,10 +30,7 @@ pub struct BootstrapOptions {
 
 impl BootstrapOptions {
     pub fn password(&self, kind: ServiceKind) -> Option<&str> {
-        self.passwords
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, p)| p.as_str())
+        self.passwords.iter().find(|(k, _)| *k == kind).map(|(_, p)| p.as_str())
     }
 }
 
@@ -46,10 +43,7 @@ pub struct BootstrapReport {
 }
 
 /// Bootstraps the database that `admin_url` points at.
-pub async fn bootstrap(
-    admin_url: &str,
-    options: &BootstrapOptions,
-) -> Result<BootstrapReport, BootstrapError> {
+pub async fn bootstrap(admin_url: &str, options: &BootstrapOptions) -> Result<BootstrapReport, BootstrapError> {
     let admin = Database::connect(admin_url).await?;
     let report = bootstrap_with(&admin, admin_url, options).await;
     admin.close().await?;
@@ -67,8 +61,7 @@ pub async fn bootstrap_with(
     }
     // Schemas and grants live in this database: serialise concurrent runs on it.
     let txn = admin.begin().await?;
-    txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('titiktemu-bootstrap'))")
-        .await?;
+    txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('titiktemu-bootstrap'))").await?;
     for kind in ServiceKind::ALL {
         ensure_schema(&txn, kind, &mut report).await?;
     }
@@ -125,10 +118,7 @@ async fn ensure_role_once(
                     generated
                 }
                 None => {
-                    return Err(BootstrapError::PasswordRequired(
-                        format!("{}_DB_PASSWORD", kind.env_prefix()),
-                        role,
-                    ))
+                    return Err(BootstrapError::PasswordRequired(format!("{}_DB_PASSWORD", kind.env_prefix()), role))
                 }
             };
             let sql = format!(
@@ -147,16 +137,11 @@ async fn ensure_role_once(
                         "ALTER ROLE {role} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
                     ))
                     .await?;
-                report
-                    .actions
-                    .push(format!("removed extra privileges of role {role}"));
+                report.actions.push(format!("removed extra privileges of role {role}"));
             }
             if let Some(password) = options.password(kind) {
                 if !password_works(admin_url, role, password).await? {
-                    let sql = format!(
-                        "ALTER ROLE {role} WITH PASSWORD {}",
-                        quote_literal(password)
-                    );
+                    let sql = format!("ALTER ROLE {role} WITH PASSWORD {}", quote_literal(password));
                     admin.execute_unprepared(&sql).await?;
                     report.actions.push(format!("set password of role {role}"));
                 }
@@ -181,8 +166,7 @@ async fn ensure_schema(
         .await?
         .is_some();
     if !exists {
-        txn.execute_unprepared(&format!("CREATE SCHEMA {schema}"))
-            .await?;
+        txn.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await?;
         report.actions.push(format!("created schema {schema}"));
     }
     // The guide's grants, verbatim. GRANT and ALTER DEFAULT PRIVILEGES are
@@ -211,10 +195,7 @@ async fn ensure_schema(
 
 /// `public` is off limits to the service users: nothing is created there and
 /// nothing there is readable through a PUBLIC grant.
-async fn revoke_public_schema(
-    txn: &impl ConnectionTrait,
-    report: &mut BootstrapReport,
-) -> Result<(), BootstrapError> {
+async fn revoke_public_schema(txn: &impl ConnectionTrait, report: &mut BootstrapReport) -> Result<(), BootstrapError> {
     let public_acl_open = txn
         .query_one_raw(Statement::from_string(
             txn.get_database_backend(),
@@ -225,47 +206,28 @@ async fn revoke_public_schema(
     let roles = ServiceKind::ALL.map(ServiceKind::db_user).join(", ");
     if let Some(row) = public_acl_open {
         if row.try_get::<bool>("", "open")? {
-            txn.execute_unprepared("REVOKE ALL ON SCHEMA public FROM PUBLIC")
-                .await?;
-            report
-                .actions
-                .push("revoked PUBLIC access to schema public".to_owned());
+            txn.execute_unprepared("REVOKE ALL ON SCHEMA public FROM PUBLIC").await?;
+            report.actions.push("revoked PUBLIC access to schema public".to_owned());
         }
-        txn.execute_unprepared(&format!("REVOKE ALL ON SCHEMA public FROM {roles}"))
-            .await?;
+        txn.execute_unprepared(&format!("REVOKE ALL ON SCHEMA public FROM {roles}")).await?;
     }
     Ok(())
 }
 
 /// Whether `role` can log in with `password` (so an unchanged password is not rewritten).
-async fn password_works(
-    admin_url: &str,
-    role: &str,
-    password: &str,
-) -> Result<bool, BootstrapError> {
+async fn password_works(admin_url: &str, role: &str, password: &str) -> Result<bool, BootstrapError> {
     let mut url = Url::parse(admin_url).map_err(|e| BootstrapError::BadAdminUrl(e.to_string()))?;
-    url.set_username(role)
-        .map_err(|_| BootstrapError::BadAdminUrl("cannot set a user name".into()))?;
-    url.set_password(Some(password))
-        .map_err(|_| BootstrapError::BadAdminUrl("cannot set a password".into()))?;
+    url.set_username(role).map_err(|_| BootstrapError::BadAdminUrl("cannot set a user name".into()))?;
+    url.set_password(Some(password)).map_err(|_| BootstrapError::BadAdminUrl("cannot set a password".into()))?;
     let mut options = sea_orm::ConnectOptions::new(url.to_string());
-    options
-        .max_connections(1)
-        .min_connections(0)
-        .connect_timeout(Duration::from_secs(5))
-        .sqlx_logging(false);
+    options.max_connections(1).min_connections(0).connect_timeout(Duration::from_secs(5)).sqlx_logging(false);
     match Database::connect(options).await {
         Ok(conn) => {
             let _ = conn.close().await;
             Ok(true)
         }
         Err(e) if common::db::pg_error(&e).is_some_and(|(code, _)| code == "28P01") => Ok(false),
-        Err(e)
-            if matches!(e, DbErr::Conn(_))
-                && e.to_string().contains("password authentication failed") =>
-        {
-            Ok(false)
-        }
+        Err(e) if matches!(e, DbErr::Conn(_)) && e.to_string().contains("password authentication failed") => Ok(false),
         Err(e) => Err(e.into()),
     }
 }
@@ -280,11 +242,7 @@ fn is_concurrent_catalog_update(err: &DbErr) -> bool {
 }
 
 pub fn generate_password() -> String {
-    rand::thread_rng()
-        .sample_iter(&Alphanumeric)
-        .take(32)
-        .map(char::from)
-        .collect()
+    rand::thread_rng().sample_iter(&Alphanumeric).take(32).map(char::from).collect()
 }
 
 /// A SQL string literal (standard_conforming_strings is on in every supported PostgreSQL).

@@ -16,7 +16,6 @@ pub mod event;
 mod ops;
 
 pub use ops::{
-    apply, connect_service, fresh, migration_status, pending_count, readiness_probe, reset,
-    rollback, MigrationState,
+    apply, connect_service, fresh, migration_status, pending_count, readiness_probe, reset, rollback, MigrationState,
 };
 pub use sea_orm_migration;

@@ -35,11 +35,7 @@ pub async fn apply(kind: ServiceKind, db: &DatabaseConnection) -> Result<(), DbE
 }
 
 /// Rolls back the last `steps` migrations (all when `None`).
-pub async fn rollback(
-    kind: ServiceKind,
-    db: &DatabaseConnection,
-    steps: Option<u32>,
-) -> Result<(), DbErr> {
+pub async fn rollback(kind: ServiceKind, db: &DatabaseConnection, steps: Option<u32>) -> Result<(), DbErr> {
     let txn = db.begin().await?;
     lock_schema(kind, &txn).await?;
     with_migrator!(kind, M => M::down(&txn, steps).await)?;
@@ -69,26 +65,16 @@ pub struct MigrationState {
 }
 
 /// Every known migration of `kind` and whether it is applied (read-only).
-pub async fn migration_status(
-    kind: ServiceKind,
-    db: &DatabaseConnection,
-) -> Result<Vec<MigrationState>, DbErr> {
+pub async fn migration_status(kind: ServiceKind, db: &DatabaseConnection) -> Result<Vec<MigrationState>, DbErr> {
     let all = with_migrator!(kind, M => M::get_migration_with_status_read_only(db).await)?;
     Ok(all
         .into_iter()
-        .map(|m| MigrationState {
-            name: m.name().to_owned(),
-            applied: m.status() == MigrationStatus::Applied,
-        })
+        .map(|m| MigrationState { name: m.name().to_owned(), applied: m.status() == MigrationStatus::Applied })
         .collect())
 }
 
 pub async fn pending_count(kind: ServiceKind, db: &DatabaseConnection) -> Result<usize, DbErr> {
-    Ok(migration_status(kind, db)
-        .await?
-        .iter()
-        .filter(|m| !m.applied)
-        .count())
+    Ok(migration_status(kind, db).await?.iter().filter(|m| !m.applied).count())
 }
 
 /// Ready when the database answers and no migration is pending.
@@ -99,9 +85,7 @@ pub fn readiness_probe(kind: ServiceKind, db: DatabaseConnection) -> ReadinessPr
             match pending_count(kind, &db).await {
                 Ok(0) => Ok(()),
                 Ok(n) => Err(format!("{n} migration(s) pending")),
-                Err(e) if common::db::is_connection_error(&e) => {
-                    Err("database unreachable".to_owned())
-                }
+                Err(e) if common::db::is_connection_error(&e) => Err("database unreachable".to_owned()),
                 Err(e) => {
                     tracing::warn!(error = %e, "readiness check failed");
                     Err("database check failed".to_owned())
@@ -112,32 +96,19 @@ pub fn readiness_probe(kind: ServiceKind, db: DatabaseConnection) -> ReadinessPr
 }
 
 async fn lock_schema(kind: ServiceKind, conn: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let sql = format!(
-        "SELECT pg_advisory_xact_lock(hashtext('titiktemu-migrate:{}'))",
-        kind.schema()
-    );
+    let sql = format!("SELECT pg_advisory_xact_lock(hashtext('titiktemu-migrate:{}'))", kind.schema());
     conn.execute_unprepared(&sql).await.map(|_| ())
 }
 
 /// Connects as the service's own user and, when the settings say so
 /// (development by default), applies its pending migrations.
-pub async fn connect_service(
-    kind: ServiceKind,
-    settings: &common::config::CommonSettings,
-) -> anyhow::Result<Db> {
+pub async fn connect_service(kind: ServiceKind, settings: &common::config::CommonSettings) -> anyhow::Result<Db> {
     use anyhow::Context;
     let db = common::db::connect(&settings.database)
         .await
-        .with_context(|| {
-            format!(
-                "cannot connect to the database as {}",
-                settings.database.username()
-            )
-        })?;
+        .with_context(|| format!("cannot connect to the database as {}", settings.database.username()))?;
     if settings.run_migrations {
-        apply(kind, &db.conn)
-            .await
-            .context("cannot apply migrations")?;
+        apply(kind, &db.conn).await.context("cannot apply migrations")?;
     }
     Ok(db)
 }

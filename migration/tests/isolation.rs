@@ -15,11 +15,7 @@ async fn rows(conn: &DatabaseConnection, sql: &str) -> Vec<Vec<String>> {
         .into_iter()
         .map(|row| {
             (0..row.column_names().len())
-                .map(|i| {
-                    row.try_get_by_index::<Option<String>>(i)
-                        .unwrap()
-                        .unwrap_or_default()
-                })
+                .map(|i| row.try_get_by_index::<Option<String>>(i).unwrap().unwrap_or_default())
                 .collect()
         })
         .collect()
@@ -35,17 +31,18 @@ async fn catalog_snapshot(admin: &DatabaseConnection) -> Vec<Vec<String>> {
     )
     .await;
     all.extend(
-        rows(admin, "SELECT nspname::text, nspowner::regrole::text, coalesce(nspacl::text, '') FROM pg_namespace ORDER BY 1")
-            .await,
+        rows(
+            admin,
+            "SELECT nspname::text, nspowner::regrole::text, coalesce(nspacl::text, '') FROM pg_namespace ORDER BY 1",
+        )
+        .await,
     );
     all.extend(rows(admin, "SELECT defaclnamespace::regnamespace::text, defaclobjtype::text, defaclacl::text FROM pg_default_acl ORDER BY 1, 2").await);
     all
 }
 
 fn sqlstate(err: &DbErr) -> String {
-    common::db::pg_error(err)
-        .map(|(code, _)| code)
-        .unwrap_or_else(|| format!("not a PostgreSQL error: {err}"))
+    common::db::pg_error(err).map(|(code, _)| code).unwrap_or_else(|| format!("not a PostgreSQL error: {err}"))
 }
 
 const PERMISSION_DENIED: &str = "42501";
@@ -66,11 +63,7 @@ async fn bootstrap_creates_the_guides_schemas_and_users() {
             ),
         )
         .await;
-        assert_eq!(
-            privileges,
-            vec![vec!["true", "true", "false", "false", "false", "true"]],
-            "{user} on {schema}"
-        );
+        assert_eq!(privileges, vec![vec!["true", "true", "false", "false", "false", "true"]], "{user} on {schema}");
         let defaults = rows(
             &admin,
             &format!(
@@ -79,11 +72,7 @@ async fn bootstrap_creates_the_guides_schemas_and_users() {
             ),
         )
         .await;
-        assert_eq!(
-            defaults,
-            vec![vec!["S"], vec!["r"]],
-            "default privileges on tables and sequences for {user}"
-        );
+        assert_eq!(defaults, vec![vec!["S"], vec!["r"]], "default privileges on tables and sequences for {user}");
     }
 }
 
@@ -92,14 +81,8 @@ async fn bootstrap_twice_changes_nothing() {
     let db = TestDb::bootstrapped().await;
     let admin = db.admin().await;
     let before = catalog_snapshot(&admin).await;
-    let report = bootstrap(&db.admin_url(), &test_bootstrap_options())
-        .await
-        .expect("second bootstrap");
-    assert!(
-        report.actions.is_empty(),
-        "second run did something: {:?}",
-        report.actions
-    );
+    let report = bootstrap(&db.admin_url(), &test_bootstrap_options()).await.expect("second bootstrap");
+    assert!(report.actions.is_empty(), "second run did something: {:?}", report.actions);
     assert_eq!(catalog_snapshot(&admin).await, before);
 }
 
@@ -107,11 +90,9 @@ async fn bootstrap_twice_changes_nothing() {
 async fn concurrent_bootstraps_of_different_databases_all_succeed() {
     // Roles are shared by the whole server; bootstraps racing on them must not fail.
     let dbs = futures::future::join_all((0..4).map(|_| TestDb::empty())).await;
-    let results = futures::future::join_all(dbs.iter().map(|db| async move {
-        bootstrap(&db.admin_url(), &test_bootstrap_options())
-            .await
-            .map(|_| ())
-    }))
+    let results = futures::future::join_all(
+        dbs.iter().map(|db| async move { bootstrap(&db.admin_url(), &test_bootstrap_options()).await.map(|_| ()) }),
+    )
     .await;
     for result in results {
         result.expect("bootstrap");
@@ -127,15 +108,10 @@ async fn migrations_run_as_the_service_user_and_touch_only_its_schema() {
     assert!(rows(&admin, tables).await.is_empty());
 
     let auth = db.connect_as(ServiceKind::Auth).await;
-    migration::apply(ServiceKind::Auth, &auth.conn)
-        .await
-        .expect("migrate auth");
+    migration::apply(ServiceKind::Auth, &auth.conn).await.expect("migrate auth");
     assert_eq!(
         rows(&admin, tables).await,
-        vec![
-            vec!["auth_schema", "seaql_migrations", "auth_user"],
-            vec!["auth_schema", "users", "auth_user"]
-        ],
+        vec![vec!["auth_schema", "seaql_migrations", "auth_user"], vec!["auth_schema", "users", "auth_user"]],
         "auth's migrations created tables in auth_schema only, owned by auth_user"
     );
 
@@ -148,26 +124,12 @@ async fn migrations_run_as_the_service_user_and_touch_only_its_schema() {
             .into_iter()
             .find(|k| k.schema() == row[0])
             .unwrap_or_else(|| panic!("table outside the service schemas: {row:?}"));
-        assert_eq!(
-            row[2],
-            kind.db_user(),
-            "{row:?} is owned by its service user"
-        );
+        assert_eq!(row[2], kind.db_user(), "{row:?} is owned by its service user");
     }
     // Each schema keeps its own bookkeeping.
-    let bookkeeping = rows(
-        &admin,
-        "SELECT schemaname::text FROM pg_tables WHERE tablename = 'seaql_migrations' ORDER BY 1",
-    )
-    .await;
-    assert_eq!(
-        bookkeeping,
-        vec![
-            vec!["attendance_schema"],
-            vec!["auth_schema"],
-            vec!["event_schema"]
-        ]
-    );
+    let bookkeeping =
+        rows(&admin, "SELECT schemaname::text FROM pg_tables WHERE tablename = 'seaql_migrations' ORDER BY 1").await;
+    assert_eq!(bookkeeping, vec![vec!["attendance_schema"], vec!["auth_schema"], vec!["event_schema"]]);
 }
 
 #[tokio::test]
@@ -179,9 +141,7 @@ async fn migrating_twice_is_a_no_op() {
     let before = rows(&admin, snapshot).await;
     for kind in ServiceKind::ALL {
         let conn = db.connect_as(kind).await;
-        migration::apply(kind, &conn.conn)
-            .await
-            .expect("second migrate");
+        migration::apply(kind, &conn.conn).await.expect("second migrate");
         assert_eq!(migration::pending_count(kind, &conn.conn).await.unwrap(), 0);
     }
     assert_eq!(rows(&admin, snapshot).await, before);
@@ -190,48 +150,23 @@ async fn migrating_twice_is_a_no_op() {
 #[tokio::test]
 async fn service_users_cannot_use_each_others_schemas() {
     let db = TestDb::new().await;
-    let tables = [
-        (ServiceKind::Auth, "users"),
-        (ServiceKind::Event, "events"),
-        (ServiceKind::Attendance, "attendances"),
-    ];
+    let tables =
+        [(ServiceKind::Auth, "users"), (ServiceKind::Event, "events"), (ServiceKind::Attendance, "attendances")];
     for user in ServiceKind::ALL {
         let conn = db.connect_as(user).await.conn;
         for (owner, table) in tables {
             let qualified = format!("{}.{table}", owner.schema());
-            let read = conn
-                .execute_unprepared(&format!("SELECT count(*) FROM {qualified}"))
-                .await;
-            let write = conn
-                .execute_unprepared(&format!("DELETE FROM {qualified}"))
-                .await;
-            let create = conn
-                .execute_unprepared(&format!(
-                    "CREATE TABLE {}.intruder (id int)",
-                    owner.schema()
-                ))
-                .await;
+            let read = conn.execute_unprepared(&format!("SELECT count(*) FROM {qualified}")).await;
+            let write = conn.execute_unprepared(&format!("DELETE FROM {qualified}")).await;
+            let create = conn.execute_unprepared(&format!("CREATE TABLE {}.intruder (id int)", owner.schema())).await;
             if owner == user {
                 read.unwrap_or_else(|e| panic!("{user} must read its own {qualified}: {e}"));
                 write.unwrap_or_else(|e| panic!("{user} must write its own {qualified}: {e}"));
                 create.unwrap_or_else(|e| panic!("{user} must create in its own schema: {e}"));
             } else {
-                assert_eq!(
-                    sqlstate(&read.unwrap_err()),
-                    PERMISSION_DENIED,
-                    "{user} reading {qualified}"
-                );
-                assert_eq!(
-                    sqlstate(&write.unwrap_err()),
-                    PERMISSION_DENIED,
-                    "{user} writing {qualified}"
-                );
-                assert_eq!(
-                    sqlstate(&create.unwrap_err()),
-                    PERMISSION_DENIED,
-                    "{user} creating in {}",
-                    owner.schema()
-                );
+                assert_eq!(sqlstate(&read.unwrap_err()), PERMISSION_DENIED, "{user} reading {qualified}");
+                assert_eq!(sqlstate(&write.unwrap_err()), PERMISSION_DENIED, "{user} writing {qualified}");
+                assert_eq!(sqlstate(&create.unwrap_err()), PERMISSION_DENIED, "{user} creating in {}", owner.schema());
             }
         }
     }
@@ -241,28 +176,13 @@ async fn service_users_cannot_use_each_others_schemas() {
 async fn service_users_cannot_use_the_public_schema() {
     let db = TestDb::new().await;
     let admin = db.admin().await;
-    admin
-        .execute_unprepared("CREATE TABLE public.admin_only (id int)")
-        .await
-        .expect("admin creates in public");
+    admin.execute_unprepared("CREATE TABLE public.admin_only (id int)").await.expect("admin creates in public");
     for user in ServiceKind::ALL {
         let conn = db.connect_as(user).await.conn;
-        let create = conn
-            .execute_unprepared("CREATE TABLE public.intruder (id int)")
-            .await;
-        assert_eq!(
-            sqlstate(&create.unwrap_err()),
-            PERMISSION_DENIED,
-            "{user} creating in public"
-        );
-        let read = conn
-            .execute_unprepared("SELECT * FROM public.admin_only")
-            .await;
-        assert_eq!(
-            sqlstate(&read.unwrap_err()),
-            PERMISSION_DENIED,
-            "{user} reading public"
-        );
+        let create = conn.execute_unprepared("CREATE TABLE public.intruder (id int)").await;
+        assert_eq!(sqlstate(&create.unwrap_err()), PERMISSION_DENIED, "{user} creating in public");
+        let read = conn.execute_unprepared("SELECT * FROM public.admin_only").await;
+        assert_eq!(sqlstate(&read.unwrap_err()), PERMISSION_DENIED, "{user} reading public");
     }
 }
 
@@ -275,28 +195,12 @@ async fn bootstrap_narrows_grants_widened_by_hand() {
         .await
         .unwrap();
     let event = db.connect_as(ServiceKind::Event).await.conn;
-    event
-        .execute_unprepared("SELECT count(*) FROM auth_schema.users")
-        .await
-        .expect("the widened grant works");
-    let report = bootstrap(&db.admin_url(), &test_bootstrap_options())
-        .await
-        .unwrap();
-    assert!(
-        report
-            .actions
-            .iter()
-            .any(|a| a.contains("revoked PUBLIC access")),
-        "{:?}",
-        report.actions
-    );
-    let read = event
-        .execute_unprepared("SELECT count(*) FROM auth_schema.users")
-        .await;
+    event.execute_unprepared("SELECT count(*) FROM auth_schema.users").await.expect("the widened grant works");
+    let report = bootstrap(&db.admin_url(), &test_bootstrap_options()).await.unwrap();
+    assert!(report.actions.iter().any(|a| a.contains("revoked PUBLIC access")), "{:?}", report.actions);
+    let read = event.execute_unprepared("SELECT count(*) FROM auth_schema.users").await;
     assert_eq!(sqlstate(&read.unwrap_err()), PERMISSION_DENIED);
-    let create = event
-        .execute_unprepared("CREATE TABLE public.intruder (id int)")
-        .await;
+    let create = event.execute_unprepared("CREATE TABLE public.intruder (id int)").await;
     assert_eq!(sqlstate(&create.unwrap_err()), PERMISSION_DENIED);
 }
 
@@ -304,19 +208,10 @@ async fn bootstrap_narrows_grants_widened_by_hand() {
 async fn status_reset_and_fresh_work_per_service() {
     let db = TestDb::bootstrapped().await;
     let event = db.connect_as(ServiceKind::Event).await.conn;
-    let status = migration::migration_status(ServiceKind::Event, &event)
-        .await
-        .unwrap();
-    assert!(
-        !status.is_empty() && status.iter().all(|m| !m.applied),
-        "{status:?}"
-    );
+    let status = migration::migration_status(ServiceKind::Event, &event).await.unwrap();
+    assert!(!status.is_empty() && status.iter().all(|m| !m.applied), "{status:?}");
     migration::apply(ServiceKind::Event, &event).await.unwrap();
-    assert!(migration::migration_status(ServiceKind::Event, &event)
-        .await
-        .unwrap()
-        .iter()
-        .all(|m| m.applied));
+    assert!(migration::migration_status(ServiceKind::Event, &event).await.unwrap().iter().all(|m| m.applied));
 
     event
         .execute_unprepared(
@@ -325,24 +220,9 @@ async fn status_reset_and_fresh_work_per_service() {
         .await
         .unwrap();
     migration::reset(ServiceKind::Event, &event).await.unwrap();
-    assert_eq!(
-        rows(&event, "SELECT count(*)::text FROM events").await,
-        vec![vec!["0"]]
-    );
+    assert_eq!(rows(&event, "SELECT count(*)::text FROM events").await, vec![vec!["0"]]);
     migration::fresh(ServiceKind::Event, &event).await.unwrap();
-    assert_eq!(
-        migration::pending_count(ServiceKind::Event, &event)
-            .await
-            .unwrap(),
-        0
-    );
-    migration::rollback(ServiceKind::Event, &event, None)
-        .await
-        .unwrap();
-    assert_eq!(
-        migration::pending_count(ServiceKind::Event, &event)
-            .await
-            .unwrap(),
-        status.len()
-    );
+    assert_eq!(migration::pending_count(ServiceKind::Event, &event).await.unwrap(), 0);
+    migration::rollback(ServiceKind::Event, &event, None).await.unwrap();
+    assert_eq!(migration::pending_count(ServiceKind::Event, &event).await.unwrap(), status.len());
 }

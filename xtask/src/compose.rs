@@ -35,15 +35,10 @@ pub struct SchemaSource {
 
 pub fn read_config(root: &Path) -> anyhow::Result<SupergraphConfig> {
     let path = root.join("supergraph.yaml");
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let config: SupergraphConfig =
         serde_yaml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
-    if !config
-        .federation_version
-        .trim_start_matches('=')
-        .starts_with('2')
-    {
+    if !config.federation_version.trim_start_matches('=').starts_with('2') {
         bail!("supergraph.yaml: federation_version must be 2.x");
     }
     Ok(config)
@@ -64,8 +59,7 @@ pub fn compose_supergraph(root: &Path, config: &SupergraphConfig) -> anyhow::Res
     let mut subgraphs = Vec::new();
     for (name, subgraph) in &config.subgraphs {
         let path = root.join(&subgraph.schema.file);
-        let sdl = std::fs::read_to_string(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
+        let sdl = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         subgraphs.push(
             Subgraph::parse(name, &subgraph.routing_url, &sdl)
                 .map_err(|e| anyhow::anyhow!("subgraph `{name}` does not parse:\n{e}"))?,
@@ -79,11 +73,8 @@ pub fn compose_supergraph(root: &Path, config: &SupergraphConfig) -> anyhow::Res
             Ok(supergraph.schema().schema().to_string())
         }
         Err(failure) => {
-            let errors: Vec<String> = failure
-                .errors
-                .iter()
-                .map(|e| format!("  {}: {e}", e.code().definition().code()))
-                .collect();
+            let errors: Vec<String> =
+                failure.errors.iter().map(|e| format!("  {}: {e}", e.code().definition().code())).collect();
             bail!("composition failed:\n{}", errors.join("\n"))
         }
     }
@@ -104,32 +95,15 @@ pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
         bail!("stale, run `cargo xtask compose`: {}", stale.join(", "));
     }
     let supergraph = compose_supergraph(root, &config)?;
-    write_or_check(
-        &root.join("supergraph.graphql"),
-        &supergraph,
-        check,
-        &mut stale,
-    )?;
+    write_or_check(&root.join("supergraph.graphql"), &supergraph, check, &mut stale)?;
     if !stale.is_empty() {
         bail!("stale, run `cargo xtask compose`: {}", stale.join(", "));
     }
-    eprintln!(
-        "==> supergraph {}",
-        if check {
-            "is up to date"
-        } else {
-            "written to supergraph.graphql"
-        }
-    );
+    eprintln!("==> supergraph {}", if check { "is up to date" } else { "written to supergraph.graphql" });
     Ok(())
 }
 
-fn write_or_check(
-    path: &Path,
-    content: &str,
-    check: bool,
-    stale: &mut Vec<String>,
-) -> anyhow::Result<()> {
+fn write_or_check(path: &Path, content: &str, check: bool, stale: &mut Vec<String>) -> anyhow::Result<()> {
     if check {
         let current = std::fs::read_to_string(path).unwrap_or_default();
         if current != content {

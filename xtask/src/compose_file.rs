@@ -14,11 +14,8 @@ use common::config::{DatabaseSettings, Env};
 use serde_yaml::Value;
 
 /// The image's binaries (Dockerfile) and the contract's ports.
-const SERVICES: [(&str, &str, u16); 3] = [
-    ("auth", "auth-service", 3001),
-    ("event", "event-service", 3002),
-    ("attendance", "attendance-service", 3004),
-];
+const SERVICES: [(&str, &str, u16); 3] =
+    [("auth", "auth-service", 3001), ("event", "event-service", 3002), ("attendance", "attendance-service", 3004)];
 
 pub fn run(root: &Path) -> anyhow::Result<()> {
     check(root)?;
@@ -27,58 +24,29 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 }
 
 pub fn check(root: &Path) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(root.join("docker-compose.yml"))
-        .context("cannot read docker-compose.yml")?;
-    let compose: Value =
-        serde_yaml::from_str(&text).context("docker-compose.yml is not valid YAML")?;
-    let services = compose["services"]
-        .as_mapping()
-        .context("docker-compose.yml has no services")?;
+    let text = std::fs::read_to_string(root.join("docker-compose.yml")).context("cannot read docker-compose.yml")?;
+    let compose: Value = serde_yaml::from_str(&text).context("docker-compose.yml is not valid YAML")?;
+    let services = compose["services"].as_mapping().context("docker-compose.yml has no services")?;
     let service = |name: &str| -> anyhow::Result<Value> {
-        let raw = services
-            .get(&Value::from(name))
-            .with_context(|| format!("service `{name}` is missing"))?;
+        let raw = services.get(&Value::from(name)).with_context(|| format!("service `{name}` is missing"))?;
         Ok(merge_keys(raw))
     };
     let dockerfile = check_build(root, &service("migrate")?)?;
 
     for (name, binary, port) in SERVICES {
         let svc = service(name)?;
-        ensure!(
-            command(&svc)?.first().map(String::as_str) == Some(binary),
-            "{name}: command must run {binary}"
-        );
-        ensure!(
-            dockerfile.contains(&format!("target/release/{binary}")),
-            "the Dockerfile does not ship {binary}"
-        );
+        ensure!(command(&svc)?.first().map(String::as_str) == Some(binary), "{name}: command must run {binary}");
+        ensure!(dockerfile.contains(&format!("target/release/{binary}")), "the Dockerfile does not ship {binary}");
         ensure!(publishes(&svc, port), "{name} must publish port {port}");
         let env = environment(&svc)?;
-        ensure!(
-            env.get("PORT").map(String::as_str) == Some(port.to_string().as_str()),
-            "{name}: PORT must be {port}"
-        );
+        ensure!(env.get("PORT").map(String::as_str) == Some(port.to_string().as_str()), "{name}: PORT must be {port}");
         for forbidden in ["DATABASE_ADMIN_URL", "POSTGRES_PASSWORD"] {
-            ensure!(
-                !env.contains_key(forbidden),
-                "{name} must not receive {forbidden}"
-            );
+            ensure!(!env.contains_key(forbidden), "{name} must not receive {forbidden}");
         }
-        let url = DatabaseSettings::parse(
-            "DATABASE_URL",
-            env.get("DATABASE_URL").map(String::as_str).unwrap_or(""),
-        )?;
+        let url = DatabaseSettings::parse("DATABASE_URL", env.get("DATABASE_URL").map(String::as_str).unwrap_or(""))?;
         let kind: common::ServiceKind = name.parse().map_err(anyhow::Error::msg)?;
-        ensure!(
-            url.username() == kind.db_user(),
-            "{name} must connect as {}",
-            kind.db_user()
-        );
-        ensure!(
-            url.schema.as_deref() == Some(kind.schema()),
-            "{name} must use schema {}",
-            kind.schema()
-        );
+        ensure!(url.username() == kind.db_user(), "{name} must connect as {}", kind.db_user());
+        ensure!(url.schema.as_deref() == Some(kind.schema()), "{name} must use schema {}", kind.schema());
         let env = with_secrets(root, &compose, &svc, env)?;
         let loaded = match name {
             "auth" => auth_service::config::AuthSettings::from_env(&env).map(|_| ()),
@@ -87,61 +55,34 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
         };
         loaded.with_context(|| format!("{name}'s environment does not load"))?;
         let unread = env.unread();
-        ensure!(
-            unread.is_empty(),
-            "{name} is given variables it never reads: {unread:?}"
-        );
+        ensure!(unread.is_empty(), "{name} is given variables it never reads: {unread:?}");
     }
 
     let migrate = service("migrate")?;
     ensure!(
-        command(&migrate)?
-            .join(" ")
-            .contains("migrate bootstrap && migrate deploy"),
+        command(&migrate)?.join(" ").contains("migrate bootstrap && migrate deploy"),
         "migrate must bootstrap then deploy"
     );
-    ensure!(
-        dockerfile.contains("target/release/migrate"),
-        "the Dockerfile does not ship migrate"
-    );
+    ensure!(dockerfile.contains("target/release/migrate"), "the Dockerfile does not ship migrate");
     let env = environment(&migrate)?;
-    ensure!(
-        env.contains_key("DATABASE_ADMIN_URL"),
-        "migrate needs DATABASE_ADMIN_URL"
-    );
+    ensure!(env.contains_key("DATABASE_ADMIN_URL"), "migrate needs DATABASE_ADMIN_URL");
     for kind in common::ServiceKind::ALL {
         let var = format!("{}_DATABASE_URL", kind.env_prefix());
         let url = DatabaseSettings::parse(&var, env.get(&var).map(String::as_str).unwrap_or(""))?;
-        ensure!(
-            url.username() == kind.db_user(),
-            "migrate must migrate {kind} as {}",
-            kind.db_user()
-        );
-        ensure!(
-            env.contains_key(&format!("{}_DB_PASSWORD", kind.env_prefix())),
-            "migrate needs {kind}'s password"
-        );
+        ensure!(url.username() == kind.db_user(), "migrate must migrate {kind} as {}", kind.db_user());
+        ensure!(env.contains_key(&format!("{}_DB_PASSWORD", kind.env_prefix())), "migrate needs {kind}'s password");
     }
 
     let router = service("router")?;
     let args = command(&router)?;
-    ensure!(
-        args.first().map(String::as_str) == Some("titiktemu-router"),
-        "router: command must run titiktemu-router"
-    );
-    ensure!(
-        dockerfile.contains("target/release/titiktemu-router"),
-        "the Dockerfile does not ship the router"
-    );
+    ensure!(args.first().map(String::as_str) == Some("titiktemu-router"), "router: command must run titiktemu-router");
+    ensure!(dockerfile.contains("target/release/titiktemu-router"), "the Dockerfile does not ship the router");
     for port in [4000, 8088] {
         ensure!(publishes(&router, port), "router must publish port {port}");
     }
     let config_in_image = flag(&args, "--config")?;
     let supergraph_in_image = flag(&args, "--supergraph")?;
-    for (in_image, what) in [
-        (config_in_image, "router config"),
-        (supergraph_in_image, "supergraph"),
-    ] {
+    for (in_image, what) in [(config_in_image, "router config"), (supergraph_in_image, "supergraph")] {
         let source = copied_from(&dockerfile, &in_image)
             .with_context(|| format!("the Dockerfile does not copy the {what} to {in_image}"))?;
         ensure!(root.join(&source).exists(), "{source} does not exist");
@@ -161,10 +102,7 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
     }
     for kind in common::ServiceKind::ALL {
         let var = format!("{}_SUBGRAPH_URL", kind.env_prefix());
-        ensure!(
-            read_by_config.contains(&var),
-            "router.prod.yaml must read {var}"
-        );
+        ensure!(read_by_config.contains(&var), "router.prod.yaml must read {var}");
     }
     Ok(())
 }
@@ -188,73 +126,43 @@ fn merge_keys(value: &Value) -> Value {
 
 fn check_build(root: &Path, migrate: &Value) -> anyhow::Result<String> {
     let build = &migrate["build"];
-    let context = root.join(
-        build["context"]
-            .as_str()
-            .context("migrate: build.context")?,
-    );
+    let context = root.join(build["context"].as_str().context("migrate: build.context")?);
     let dockerfile_path = context.join(build["dockerfile"].as_str().unwrap_or("Dockerfile"));
     let dockerfile = std::fs::read_to_string(&dockerfile_path)
         .with_context(|| format!("cannot read {}", dockerfile_path.display()))?;
     let target = build["target"].as_str().unwrap_or("");
-    ensure!(
-        dockerfile.contains(&format!(" AS {target}")),
-        "the Dockerfile has no stage `{target}`"
-    );
-    for line in dockerfile
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
-    {
+    ensure!(dockerfile.contains(&format!(" AS {target}")), "the Dockerfile has no stage `{target}`");
+    for line in dockerfile.lines().map(str::trim).filter(|l| l.starts_with("COPY ") && !l.contains("--from")) {
         let parts: Vec<&str> = line.split_whitespace().skip(1).collect();
         for source in &parts[..parts.len().saturating_sub(1)] {
-            ensure!(
-                context.join(source).exists(),
-                "the Dockerfile copies {source}, which does not exist"
-            );
+            ensure!(context.join(source).exists(), "the Dockerfile copies {source}, which does not exist");
         }
     }
     Ok(dockerfile)
 }
 
 fn command(service: &Value) -> anyhow::Result<Vec<String>> {
-    let command = service["command"]
-        .as_sequence()
-        .context("command must be a list")?;
-    Ok(command
-        .iter()
-        .filter_map(|v| v.as_str().map(str::to_owned))
-        .collect())
+    let command = service["command"].as_sequence().context("command must be a list")?;
+    Ok(command.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
 }
 
 fn flag(args: &[String], name: &str) -> anyhow::Result<String> {
-    let at = args
-        .iter()
-        .position(|a| a == name)
-        .with_context(|| format!("router: missing {name}"))?;
-    args.get(at + 1)
-        .cloned()
-        .with_context(|| format!("router: {name} needs a value"))
+    let at = args.iter().position(|a| a == name).with_context(|| format!("router: missing {name}"))?;
+    args.get(at + 1).cloned().with_context(|| format!("router: {name} needs a value"))
 }
 
 /// The repository path a `COPY <source> <dest>` line puts at `dest`.
 fn copied_from(dockerfile: &str, dest: &str) -> Option<String> {
-    dockerfile
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
-        .find_map(|line| {
-            let parts: Vec<&str> = line.split_whitespace().collect();
-            (parts.last() == Some(&dest)).then(|| parts[1].to_owned())
-        })
+    dockerfile.lines().map(str::trim).filter(|l| l.starts_with("COPY ") && !l.contains("--from")).find_map(|line| {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        (parts.last() == Some(&dest)).then(|| parts[1].to_owned())
+    })
 }
 
 fn publishes(service: &Value, port: u16) -> bool {
-    service["ports"].as_sequence().is_some_and(|ports| {
-        ports
-            .iter()
-            .any(|p| p.as_str() == Some(&format!("{port}:{port}")))
-    })
+    service["ports"]
+        .as_sequence()
+        .is_some_and(|ports| ports.iter().any(|p| p.as_str() == Some(&format!("{port}:{port}"))))
 }
 
 /// A service's environment with `${VAR}` interpolations replaced by a placeholder.
@@ -264,10 +172,7 @@ fn environment(service: &Value) -> anyhow::Result<BTreeMap<String, String>> {
     };
     let mut env = BTreeMap::new();
     for (key, value) in map {
-        let key = key
-            .as_str()
-            .context("environment keys must be strings")?
-            .to_owned();
+        let key = key.as_str().context("environment keys must be strings")?.to_owned();
         let value = match value {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
@@ -285,10 +190,7 @@ fn interpolate(value: &str) -> String {
     let mut rest = value;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
-        let end = rest[start..]
-            .find('}')
-            .map(|e| start + e)
-            .unwrap_or(rest.len() - 1);
+        let end = rest[start..].find('}').map(|e| start + e).unwrap_or(rest.len() - 1);
         let inner = &rest[start + 2..end];
         match inner.split_once(":-") {
             Some((_, default)) => out.push_str(default),
@@ -310,30 +212,16 @@ fn with_secrets(
 ) -> anyhow::Result<Env> {
     let secrets: Vec<String> = service["secrets"]
         .as_sequence()
-        .map(|s| {
-            s.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
     let gitignore = std::fs::read_to_string(root.join(".gitignore")).unwrap_or_default();
     for secret in secrets {
         let file = compose["secrets"][secret.as_str()]["file"]
             .as_str()
             .with_context(|| format!("secret {secret} has no file"))?;
-        let dir = file
-            .trim_start_matches("./")
-            .split('/')
-            .next()
-            .unwrap_or("");
-        ensure!(
-            gitignore.lines().any(|l| l.trim_matches('/') == dir),
-            "secret files under {dir}/ must be git-ignored"
-        );
-        let stand_in = std::env::temp_dir().join(format!(
-            "titiktemu-compose-check-{secret}-{}",
-            std::process::id()
-        ));
+        let dir = file.trim_start_matches("./").split('/').next().unwrap_or("");
+        ensure!(gitignore.lines().any(|l| l.trim_matches('/') == dir), "secret files under {dir}/ must be git-ignored");
+        let stand_in = std::env::temp_dir().join(format!("titiktemu-compose-check-{secret}-{}", std::process::id()));
         std::fs::write(&stand_in, stand_in_secret(&secret))?;
         let mounted = format!("/run/secrets/{secret}");
         let mut used = false;
@@ -341,10 +229,7 @@ fn with_secrets(
             *value = stand_in.display().to_string();
             used = true;
         }
-        ensure!(
-            used,
-            "secret {secret} is mounted but no variable points at {mounted}"
-        );
+        ensure!(used, "secret {secret} is mounted but no variable points at {mounted}");
     }
     Ok(Env::from_pairs(env))
 }

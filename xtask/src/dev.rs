@@ -27,20 +27,11 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
 async fn serve(root: &Path) -> anyhow::Result<()> {
     let dev_dir = root.join(".dev");
     std::fs::create_dir_all(&dev_dir)?;
-    let database = match std::env::var("DATABASE_ADMIN_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    {
+    let database = match std::env::var("DATABASE_ADMIN_URL").ok().filter(|u| !u.trim().is_empty()) {
         Some(url) => DatabaseChoice::External(url),
         None => {
-            let port = std::env::var("DEV_PG_PORT")
-                .ok()
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(DEV_PG_PORT);
-            DatabaseChoice::Persistent {
-                data_dir: pg_data_dir(root, &dev_dir),
-                port,
-            }
+            let port = std::env::var("DEV_PG_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(DEV_PG_PORT);
+            DatabaseChoice::Persistent { data_dir: pg_data_dir(root, &dev_dir), port }
         }
     };
     let config = StackConfig {
@@ -98,25 +89,16 @@ Ctrl-C stops everything (data is kept).
 /// `.dev/pgdata`, unless we are root and the `postgres` user (who runs the
 /// server) cannot reach the repository: then a directory under /var/tmp.
 fn pg_data_dir(root: &Path, dev_dir: &Path) -> PathBuf {
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    let is_root = std::process::Command::new("id").arg("-u").output().is_ok_and(|o| o.stdout.starts_with(b"0\n"));
     let reachable = std::process::Command::new("runuser")
         .args(["-u", "postgres", "--", "test", "-x"])
         .arg(root)
         .status()
         .is_ok_and(|s| s.success());
     if is_root && !reachable {
-        let name: String = root
-            .display()
-            .to_string()
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        return PathBuf::from("/var/tmp/titiktemu-dev")
-            .join(name)
-            .join("pgdata");
+        let name: String =
+            root.display().to_string().chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect();
+        return PathBuf::from("/var/tmp/titiktemu-dev").join(name).join("pgdata");
     }
     dev_dir.join("pgdata")
 }
@@ -127,29 +109,14 @@ fn dev_passwords(path: &Path) -> anyhow::Result<Vec<(ServiceKind, String)>> {
     let mut passwords = Vec::new();
     for kind in ServiceKind::ALL {
         let key = format!("{}_DB_PASSWORD=", kind.env_prefix());
-        let found = existing
-            .lines()
-            .find_map(|line| line.strip_prefix(&key))
-            .map(str::to_owned);
-        passwords.push((
-            kind,
-            found.unwrap_or_else(migration::bootstrap::generate_password),
-        ));
+        let found = existing.lines().find_map(|line| line.strip_prefix(&key)).map(str::to_owned);
+        passwords.push((kind, found.unwrap_or_else(migration::bootstrap::generate_password)));
     }
-    let text: String = passwords
-        .iter()
-        .map(|(k, p)| format!("{}_DB_PASSWORD={p}\n", k.env_prefix()))
-        .collect();
+    let text: String = passwords.iter().map(|(k, p)| format!("{}_DB_PASSWORD={p}\n", k.env_prefix())).collect();
     if text != existing {
         use std::{io::Write, os::unix::fs::OpenOptionsExt};
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)?;
-        file.write_all(text.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+        file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(passwords)
 }

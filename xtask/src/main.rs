@@ -35,9 +35,7 @@ fn main() -> ExitCode {
         Some("dev") => dev::run(&root()),
         Some("check-compose-file") => compose_file::run(&root()),
         Some("bench") => bench(&args[1..]),
-        Some("compose") => {
-            compose::run(&root(), args.get(1).map(String::as_str) == Some("--check"))
-        }
+        Some("compose") => compose::run(&root(), args.get(1).map(String::as_str) == Some("--check")),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -71,8 +69,7 @@ fn cargo_command() -> Command {
     let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     for (name, _) in std::env::vars_os() {
         let Some(name) = name.to_str() else { continue };
-        let cargo_internal =
-            name.starts_with("CARGO_") && !KEEP.iter().any(|keep| name.starts_with(keep));
+        let cargo_internal = name.starts_with("CARGO_") && !KEEP.iter().any(|keep| name.starts_with(keep));
         if cargo_internal || name == "OUT_DIR" {
             command.env_remove(name);
         }
@@ -82,10 +79,7 @@ fn cargo_command() -> Command {
 
 fn cargo(args: &[&str]) -> anyhow::Result<()> {
     eprintln!("==> cargo {}", args.join(" "));
-    let status = cargo_command()
-        .args(args)
-        .status()
-        .context("cannot run cargo")?;
+    let status = cargo_command().args(args).status().context("cannot run cargo")?;
     if !status.success() {
         bail!("`cargo {}` failed ({status})", args.join(" "));
     }
@@ -101,40 +95,19 @@ pub fn build_binaries(quiet: bool) -> anyhow::Result<()> {
     let router_target = test_support::stack::router_target_dir();
     let router_target = router_target.to_str().context("target dir is not UTF-8")?;
     if !test_support::stack::router_binary().exists() && !quiet {
-        eprintln!(
-            "==> building the Apollo Router (release; the first build takes about 15 minutes)"
-        );
+        eprintln!("==> building the Apollo Router (release; the first build takes about 15 minutes)");
     }
-    cargo(&[
-        "build",
-        "--release",
-        "-p",
-        ROUTER,
-        "--target-dir",
-        router_target,
-    ])?;
+    cargo(&["build", "--release", "-p", ROUTER, "--target-dir", router_target])?;
     cargo(&["build", "--workspace", "--exclude", ROUTER, "--bins"])
 }
 
 /// The benchmark, on release builds of everything.
 fn bench(extra: &[String]) -> anyhow::Result<()> {
     build_binaries(false)?;
-    cargo(&[
-        "build",
-        "--release",
-        "--workspace",
-        "--exclude",
-        ROUTER,
-        "--bins",
-    ])?;
-    let binary = test_support::stack::target_dir()
-        .join("release")
-        .join("titiktemu-bench");
+    cargo(&["build", "--release", "--workspace", "--exclude", ROUTER, "--bins"])?;
+    let binary = test_support::stack::target_dir().join("release").join("titiktemu-bench");
     eprintln!("==> {}", binary.display());
-    let status = Command::new(&binary)
-        .args(extra)
-        .status()
-        .context("cannot run the benchmark")?;
+    let status = Command::new(&binary).args(extra).status().context("cannot run the benchmark")?;
     if !status.success() {
         bail!("the benchmark failed ({status})");
     }
@@ -143,16 +116,7 @@ fn bench(extra: &[String]) -> anyhow::Result<()> {
 
 fn test(extra: &[String]) -> anyhow::Result<()> {
     cargo(&["fmt", "--all", "--check"])?;
-    cargo(&[
-        "clippy",
-        "--workspace",
-        "--exclude",
-        ROUTER,
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ])?;
+    cargo(&["clippy", "--workspace", "--exclude", ROUTER, "--all-targets", "--", "-D", "warnings"])?;
     compose::run(&root(), true)?;
     build_binaries(true)?;
     let mut args = vec!["test", "--workspace", "--exclude", ROUTER];
@@ -177,10 +141,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
 fn cargo_test(args: &[&str]) -> anyhow::Result<(u64, u64, bool)> {
     use std::io::{BufRead, BufReader};
     eprintln!("==> cargo {}", args.join(" "));
-    let mut child = cargo_command()
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .spawn()?;
+    let mut child = cargo_command().args(args).stdout(std::process::Stdio::piped()).spawn()?;
     let (mut passed, mut failed) = (0u64, 0u64);
     for line in BufReader::new(child.stdout.take().context("cargo test stdout")?).lines() {
         let line = line?;
@@ -191,10 +152,7 @@ fn cargo_test(args: &[&str]) -> anyhow::Result<(u64, u64, bool)> {
                 let (Some(label), Some(count)) = (words.next(), words.next()) else {
                     continue;
                 };
-                let count: u64 = count
-                    .trim_start_matches(|c: char| !c.is_ascii_digit())
-                    .parse()
-                    .unwrap_or(0);
+                let count: u64 = count.trim_start_matches(|c: char| !c.is_ascii_digit()).parse().unwrap_or(0);
                 match label {
                     "passed" => passed += count,
                     "failed" => failed += count,

@@ -59,25 +59,13 @@ fn parse_args(args: Vec<String>) -> anyhow::Result<Args> {
                     vec![value.parse().map_err(anyhow::Error::msg)?]
                 };
             }
-            "--steps" => {
-                steps = Some(
-                    args.next()
-                        .context("--steps needs a number")?
-                        .parse()
-                        .context("--steps")?,
-                )
-            }
+            "--steps" => steps = Some(args.next().context("--steps needs a number")?.parse().context("--steps")?),
             "-h" | "--help" => bail!(USAGE),
             other if !other.starts_with('-') && name.is_none() => name = Some(other.to_owned()),
             other => bail!("unknown argument `{other}`\n{USAGE}"),
         }
     }
-    Ok(Args {
-        command,
-        name,
-        services,
-        steps,
-    })
+    Ok(Args { command, name, services, steps })
 }
 
 async fn run(args: Vec<String>) -> anyhow::Result<()> {
@@ -93,15 +81,8 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
     match args.command.as_str() {
         "bootstrap" => return run_bootstrap(&env, app_env).await,
         "generate" => {
-            let [kind] = args.services[..] else {
-                bail!("generate needs --service auth|event|attendance")
-            };
-            return generate(
-                kind,
-                args.name
-                    .as_deref()
-                    .context("generate needs a migration name")?,
-            );
+            let [kind] = args.services[..] else { bail!("generate needs --service auth|event|attendance") };
+            return generate(kind, args.name.as_deref().context("generate needs a migration name")?);
         }
         "up" | "deploy" | "status" => {}
         "down" | "reset" | "fresh" => dev_only(&args.command)?,
@@ -112,12 +93,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
         let settings = service_database(&env, *kind, single)?;
         let conn = db::connect(&settings)
             .await
-            .with_context(|| {
-                format!(
-                    "cannot connect to the {kind} database as {}",
-                    settings.username()
-                )
-            })?
+            .with_context(|| format!("cannot connect to the {kind} database as {}", settings.username()))?
             .conn;
         match args.command.as_str() {
             "up" | "deploy" => migration::apply(*kind, &conn).await?,
@@ -127,11 +103,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
             _ => {}
         }
         for m in migration::migration_status(*kind, &conn).await? {
-            println!(
-                "{kind:<10} {:<8} {}",
-                if m.applied { "applied" } else { "pending" },
-                m.name
-            );
+            println!("{kind:<10} {:<8} {}", if m.applied { "applied" } else { "pending" }, m.name);
         }
         conn.close().await?;
     }
@@ -142,10 +114,7 @@ async fn run_bootstrap(env: &Env, app_env: AppEnv) -> anyhow::Result<()> {
     let admin_url = env
         .secret("DATABASE_ADMIN_URL")?
         .context("DATABASE_ADMIN_URL is not set (the URL of a PostgreSQL superuser, used only for bootstrap)")?;
-    let mut options = BootstrapOptions {
-        generate_missing: !app_env.is_production(),
-        ..Default::default()
-    };
+    let mut options = BootstrapOptions { generate_missing: !app_env.is_production(), ..Default::default() };
     for kind in ServiceKind::ALL {
         if let Some(password) = env.secret(&format!("{}_DB_PASSWORD", kind.env_prefix()))? {
             options.passwords.push((kind, password));
@@ -160,23 +129,13 @@ async fn run_bootstrap(env: &Env, app_env: AppEnv) -> anyhow::Result<()> {
     }
     for (kind, password) in &report.generated_passwords {
         // Shown once, on purpose: this is the only place the password exists.
-        println!(
-            "bootstrap: generated password for {}: {password}",
-            kind.db_user()
-        );
-        println!(
-            "           set {}_DB_PASSWORD or the service's DATABASE_URL with it",
-            kind.env_prefix()
-        );
+        println!("bootstrap: generated password for {}: {password}", kind.db_user());
+        println!("           set {}_DB_PASSWORD or the service's DATABASE_URL with it", kind.env_prefix());
     }
     Ok(())
 }
 
-fn service_database(
-    env: &Env,
-    kind: ServiceKind,
-    single: bool,
-) -> anyhow::Result<DatabaseSettings> {
+fn service_database(env: &Env, kind: ServiceKind, single: bool) -> anyhow::Result<DatabaseSettings> {
     let prefixed = format!("{}_DATABASE_URL", kind.env_prefix());
     let (var, url) = if let Some(url) = env.secret(&prefixed)? {
         (prefixed, url)
@@ -186,11 +145,7 @@ fn service_database(
         let file = service_dir(kind).join(".env");
         let url = dotenvy::from_path_iter(&file)
             .ok()
-            .and_then(|iter| {
-                iter.flatten()
-                    .find(|(k, _)| k == "DATABASE_URL")
-                    .map(|(_, v)| v)
-            })
+            .and_then(|iter| iter.flatten().find(|(k, _)| k == "DATABASE_URL").map(|(_, v)| v))
             .with_context(|| format!("set {prefixed} (or DATABASE_URL in {})", file.display()))?;
         (format!("DATABASE_URL in {}", file.display()), url)
     };
@@ -203,10 +158,7 @@ fn service_database(
 }
 
 fn service_dir(kind: ServiceKind) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("subgraphs")
-        .join(kind.name())
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("subgraphs").join(kind.name())
 }
 
 /// Writes `src/<service>/mYYYYMMDD_HHMMSS_<name>.rs` and registers it in the migrator.
@@ -215,25 +167,14 @@ fn generate(kind: ServiceKind, name: &str) -> anyhow::Result<()> {
         bail!("migration name `{name}` must be lower_snake_case");
     }
     let module = format!("m{}_{name}", chrono::Utc::now().format("%Y%m%d_%H%M%S"));
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("src")
-        .join(kind.name());
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src").join(kind.name());
     let file = dir.join(format!("{module}.rs"));
-    std::fs::write(&file, MIGRATION_TEMPLATE)
-        .with_context(|| format!("cannot write {}", file.display()))?;
+    std::fs::write(&file, MIGRATION_TEMPLATE).with_context(|| format!("cannot write {}", file.display()))?;
     let mod_rs = dir.join("mod.rs");
     let source = std::fs::read_to_string(&mod_rs)?;
     let source = source
-        .replacen(
-            "\npub struct Migrator;",
-            &format!("mod {module};\n\npub struct Migrator;"),
-            1,
-        )
-        .replacen(
-            "]\n    }",
-            &format!(", Box::new({module}::Migration)]\n    }}"),
-            1,
-        );
+        .replacen("\npub struct Migrator;", &format!("mod {module};\n\npub struct Migrator;"), 1)
+        .replacen("]\n    }", &format!(", Box::new({module}::Migration)]\n    }}"), 1);
     std::fs::write(&mod_rs, source)?;
     println!(
         "created {} and registered it in {}; run `cargo fmt` and fill in the SQL",

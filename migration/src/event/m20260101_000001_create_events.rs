@@ -42,10 +42,6 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared("DROP TABLE events")
-            .await
-            .map(|_| ())
+        manager.get_connection().execute_unprepared("DROP TABLE events").await.map(|_| ())
     }
 }

@@ -33,8 +33,7 @@ impl AttendanceSettings {
             verifier: remote_verifier_from_env(env)?,
             event_service_url: base_url(env, "EVENT_SERVICE_URL", "http://localhost:3002")?,
             auth_service_url: base_url(env, "AUTH_SERVICE_URL", "http://localhost:3001")?,
-            checkin_opens_before: env
-                .duration_or("CHECKIN_OPENS_BEFORE", Duration::from_secs(3600))?,
+            checkin_opens_before: env.duration_or("CHECKIN_OPENS_BEFORE", Duration::from_secs(3600))?,
             clock_skew: env.duration_or("CHECKIN_CLOCK_SKEW", Duration::from_secs(120))?,
             event_cache_ttl: match env.get("EVENT_CACHE_TTL") {
                 Some("0") => Duration::ZERO,

@@ -13,17 +13,10 @@ use crate::{
 pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application> {
     let common = &settings.common;
     let db = migration::connect_service(ServiceKind::Attendance, common).await?;
-    let events = EventDirectory::new(
-        &settings.event_service_url,
-        settings.service_timeout,
-        settings.event_cache_ttl,
-    );
+    let events = EventDirectory::new(&settings.event_service_url, settings.service_timeout, settings.event_cache_ttl);
     let users = UserDirectory::new(&settings.auth_service_url, settings.service_timeout);
-    let rules = Rules {
-        app_env: common.app_env,
-        opens_before: settings.checkin_opens_before,
-        clock_skew: settings.clock_skew,
-    };
+    let rules =
+        Rules { app_env: common.app_env, opens_before: settings.checkin_opens_before, clock_skew: settings.clock_skew };
     let service = AttendanceService::new(db.conn.clone(), events, users, rules);
     let routes = Router::new()
         .merge(common::graphql::router(

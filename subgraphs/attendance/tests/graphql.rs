@@ -19,10 +19,7 @@ async fn check_in_over_graphql_defaults_to_the_caller_and_now() {
     let (token, user_id) = stack.user("me@example.com").await;
     let event = stack.live_event(None, None).await;
     let before = Utc::now();
-    let response = stack
-        .attendance
-        .graphql(CHECK_IN, json!({"input": {"eventId": event}}), Some(&token))
-        .await;
+    let response = stack.attendance.graphql(CHECK_IN, json!({"input": {"eventId": event}}), Some(&token)).await;
     let attendance = &response["data"]["checkIn"];
     assert_eq!(attendance["userId"], user_id.as_str(), "{response}");
     assert_eq!(attendance["event"]["id"], event.as_str());
@@ -30,41 +27,18 @@ async fn check_in_over_graphql_defaults_to_the_caller_and_now() {
     let at: DateTime<Utc> = attendance["checkInTime"].as_str().unwrap().parse().unwrap();
     assert!(at >= before - chrono::Duration::seconds(1) && at <= Utc::now());
 
-    let again = stack
-        .attendance
-        .graphql(CHECK_IN, json!({"input": {"eventId": event}}), Some(&token))
-        .await;
+    let again = stack.attendance.graphql(CHECK_IN, json!({"input": {"eventId": event}}), Some(&token)).await;
     assert_eq!(error_code(&again), Some("ALREADY_CHECKED_IN"));
-    assert_eq!(
-        again["errors"][0]["extensions"]["details"]["attendance"]["id"],
-        attendance["id"]
-    );
-    let unknown = stack
-        .attendance
-        .graphql(
-            CHECK_IN,
-            json!({"input": {"eventId": uuid::Uuid::new_v4()}}),
-            Some(&token),
-        )
-        .await;
+    assert_eq!(again["errors"][0]["extensions"]["details"]["attendance"]["id"], attendance["id"]);
+    let unknown =
+        stack.attendance.graphql(CHECK_IN, json!({"input": {"eventId": uuid::Uuid::new_v4()}}), Some(&token)).await;
     assert_eq!(error_code(&unknown), Some("NOT_FOUND"));
-    let malformed = stack
-        .attendance
-        .graphql(
-            CHECK_IN,
-            json!({"input": {"eventId": "event-uuid"}}),
-            Some(&token),
-        )
-        .await;
+    let malformed = stack.attendance.graphql(CHECK_IN, json!({"input": {"eventId": "event-uuid"}}), Some(&token)).await;
     assert_eq!(error_code(&malformed), Some("BAD_USER_INPUT"));
 
     let by_id = stack
         .attendance
-        .graphql(
-            "query($id: ID!) { attendance(id: $id) { id userId } }",
-            json!({"id": attendance["id"]}),
-            None,
-        )
+        .graphql("query($id: ID!) { attendance(id: $id) { id userId } }", json!({"id": attendance["id"]}), None)
         .await;
     assert_eq!(by_id["data"]["attendance"]["userId"], user_id.as_str());
 }
@@ -72,34 +46,24 @@ async fn check_in_over_graphql_defaults_to_the_caller_and_now() {
 #[tokio::test]
 async fn event_attendance_pages_by_check_in_time() {
     let stack = helpers::spawn().await;
-    let event = stack.event(None, json!({"title": "T", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"})).await;
+    let event = stack
+        .event(None, json!({"title": "T", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"}))
+        .await;
     let users = stack.seed_users(7).await;
     for (i, user) in users.iter().enumerate() {
         let time = format!("2024-01-15T09:{:02}:00Z", 50 - i * 5);
-        let response = stack
-            .check_in(
-                None,
-                json!({"eventId": event, "userId": user, "checkInTime": time}),
-            )
-            .await;
+        let response = stack.check_in(None, json!({"eventId": event, "userId": user, "checkInTime": time})).await;
         assert_eq!(response.status(), 201);
     }
     let query = "query($e: ID!, $after: String) { eventAttendance(eventId: $e, first: 3, after: $after) { totalCount nodes { checkInTime } pageInfo { hasNextPage endCursor } } }";
     let mut times = Vec::new();
     let mut after = Value::Null;
     loop {
-        let response = stack
-            .attendance
-            .graphql(query, json!({"e": event, "after": after}), None)
-            .await;
+        let response = stack.attendance.graphql(query, json!({"e": event, "after": after}), None).await;
         let connection = &response["data"]["eventAttendance"];
         assert_eq!(connection["totalCount"], 7, "{response}");
         times.extend(
-            connection["nodes"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|n| n["checkInTime"].as_str().unwrap().to_owned()),
+            connection["nodes"].as_array().unwrap().iter().map(|n| n["checkInTime"].as_str().unwrap().to_owned()),
         );
         if connection["pageInfo"]["hasNextPage"] == false {
             break;
@@ -139,7 +103,9 @@ async fn seed_check_ins(stack: &helpers::Stack, event: &str, n: usize) {
 #[tokio::test]
 async fn stats_match_a_brute_force_computation_over_5000_check_ins() {
     let stack = helpers::spawn().await;
-    let event = stack.event(None, json!({"title": "Big", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"})).await;
+    let event = stack
+        .event(None, json!({"title": "Big", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"}))
+        .await;
     seed_check_ins(&stack, &event, 5000).await;
 
     let admin = stack.db.admin().await;
@@ -151,19 +117,11 @@ async fn stats_match_a_brute_force_computation_over_5000_check_ins() {
         .await
         .unwrap();
     let start: DateTime<Utc> = "2024-01-15T09:00:00Z".parse().unwrap();
-    let times: Vec<DateTime<Utc>> = rows
-        .iter()
-        .map(|r| r.try_get("", "check_in_time").unwrap())
-        .collect();
-    let users: HashSet<uuid::Uuid> = rows
-        .iter()
-        .map(|r| r.try_get("", "user_id").unwrap())
-        .collect();
+    let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.try_get("", "check_in_time").unwrap()).collect();
+    let users: HashSet<uuid::Uuid> = rows.iter().map(|r| r.try_get("", "user_id").unwrap()).collect();
     let mut buckets: BTreeMap<i64, i64> = BTreeMap::new();
     for t in &times {
-        *buckets
-            .entry(t.timestamp().div_euclid(900) * 900)
-            .or_default() += 1;
+        *buckets.entry(t.timestamp().div_euclid(900) * 900).or_default() += 1;
     }
     let fmt = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     let expected = json!({
@@ -195,15 +153,8 @@ async fn stats_match_a_brute_force_computation_over_5000_check_ins() {
             None,
         )
         .await;
-    assert_eq!(
-        graphql["data"]["attendanceStats"], expected,
-        "GraphQL and REST agree"
-    );
-    assert_eq!(
-        expected["byInterval"].as_array().unwrap().len(),
-        36,
-        "9 hours of 15-minute buckets"
-    );
+    assert_eq!(graphql["data"]["attendanceStats"], expected, "GraphQL and REST agree");
+    assert_eq!(expected["byInterval"].as_array().unwrap().len(), 36, "9 hours of 15-minute buckets");
 }
 
 #[tokio::test]
@@ -220,63 +171,35 @@ async fn contributed_fields_cost_a_constant_number_of_queries() {
     let s = &stack.attendance;
 
     // Event.attendance for 100 events, as the router asks for it.
-    let representations: Vec<Value> = events
-        .iter()
-        .map(|id| json!({"__typename": "Event", "id": id}))
-        .collect();
+    let representations: Vec<Value> = events.iter().map(|id| json!({"__typename": "Event", "id": id})).collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { id attendance(first: 5) { nodes { id userId } pageInfo { hasNextPage } } } } }";
     let before = s.statements.get();
     let response = s.graphql(query, json!({"r": representations}), None).await;
-    assert_eq!(
-        s.statements.get() - before,
-        1,
-        "one query for 100 events' pages: {}",
-        response["errors"]
-    );
+    assert_eq!(s.statements.get() - before, 1, "one query for 100 events' pages: {}", response["errors"]);
     let entities = response["data"]["_entities"].as_array().unwrap();
     assert_eq!(entities.len(), 100);
-    assert_eq!(
-        entities[0]["attendance"]["nodes"].as_array().unwrap().len(),
-        5
-    );
+    assert_eq!(entities[0]["attendance"]["nodes"].as_array().unwrap().len(), 5);
     assert_eq!(entities[0]["attendance"]["pageInfo"]["hasNextPage"], true);
-    assert_eq!(
-        entities[99]["attendance"]["nodes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        0
-    );
+    assert_eq!(entities[99]["attendance"]["nodes"].as_array().unwrap().len(), 0);
 
     // With totalCount: one more query, still independent of the number of events.
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance { totalCount nodes { id } } } } }";
     let before = s.statements.get();
     let response = s.graphql(query, json!({"r": representations}), None).await;
     assert_eq!(s.statements.get() - before, 2);
-    assert_eq!(
-        response["data"]["_entities"][0]["attendance"]["totalCount"],
-        20
-    );
+    assert_eq!(response["data"]["_entities"][0]["attendance"]["totalCount"], 20);
 
     // Event.attendanceStats for 100 events: the router supplies startTime (@requires).
-    let with_start: Vec<Value> = events
-        .iter()
-        .map(|id| json!({"__typename": "Event", "id": id, "startTime": "2024-01-15T09:00:00Z"}))
-        .collect();
+    let with_start: Vec<Value> =
+        events.iter().map(|id| json!({"__typename": "Event", "id": id, "startTime": "2024-01-15T09:00:00Z"})).collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendanceStats { totalAttendees onTime late } } } }";
     let before = s.statements.get();
     let response = s.graphql(query, json!({"r": with_start}), None).await;
     assert_eq!(s.statements.get() - before, 1, "{}", response["errors"]);
     let first = &response["data"]["_entities"][0]["attendanceStats"];
     assert_eq!(first["totalAttendees"], 20);
-    assert_eq!(
-        first["onTime"].as_i64().unwrap() + first["late"].as_i64().unwrap(),
-        20
-    );
-    assert_eq!(
-        response["data"]["_entities"][99]["attendanceStats"]["totalAttendees"],
-        0
-    );
+    assert_eq!(first["onTime"].as_i64().unwrap() + first["late"].as_i64().unwrap(), 20);
+    assert_eq!(response["data"]["_entities"][99]["attendanceStats"]["totalAttendees"], 0);
 
     // 1,000 Attendance references: one query.
     let admin = stack.db.admin().await;
@@ -294,7 +217,13 @@ async fn contributed_fields_cost_a_constant_number_of_queries() {
         })
         .collect();
     let before = s.statements.get();
-    let response = s.graphql("query($r: [_Any!]!) { _entities(representations: $r) { ... on Attendance { id eventId } } }", json!({"r": representations}), None).await;
+    let response = s
+        .graphql(
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Attendance { id eventId } } }",
+            json!({"r": representations}),
+            None,
+        )
+        .await;
     assert_eq!(s.statements.get() - before, 1);
     let entities = response["data"]["_entities"].as_array().unwrap();
     assert_eq!(entities.len(), 1000);
@@ -310,40 +239,17 @@ async fn user_attendances_are_batched_too() {
     let event_b = stack.live_event(None, None).await;
     for user in &users[..10] {
         for event in [&event_a, &event_b] {
-            assert_eq!(
-                stack
-                    .check_in(None, json!({"eventId": event, "userId": user}))
-                    .await
-                    .status(),
-                201
-            );
+            assert_eq!(stack.check_in(None, json!({"eventId": event, "userId": user})).await.status(), 201);
         }
     }
-    let representations: Vec<Value> = users
-        .iter()
-        .map(|id| json!({"__typename": "User", "id": id}))
-        .collect();
+    let representations: Vec<Value> = users.iter().map(|id| json!({"__typename": "User", "id": id})).collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id attendances { totalCount nodes { eventId event { id } } } } } }";
     let before = stack.attendance.statements.get();
-    let response = stack
-        .attendance
-        .graphql(query, json!({"r": representations}), None)
-        .await;
-    assert_eq!(
-        stack.attendance.statements.get() - before,
-        2,
-        "{}",
-        response["errors"]
-    );
+    let response = stack.attendance.graphql(query, json!({"r": representations}), None).await;
+    assert_eq!(stack.attendance.statements.get() - before, 2, "{}", response["errors"]);
     let entities = response["data"]["_entities"].as_array().unwrap();
     assert_eq!(entities[0]["attendances"]["totalCount"], 2);
-    assert_eq!(
-        entities[0]["attendances"]["nodes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(entities[0]["attendances"]["nodes"].as_array().unwrap().len(), 2);
     assert_eq!(entities[29]["attendances"]["totalCount"], 0);
 }
 

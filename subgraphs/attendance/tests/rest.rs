@@ -43,11 +43,7 @@ async fn the_guides_three_attendance_calls_work_with_real_ids() {
 
     // curl http://localhost:3004/attendance/event/{eventId}
     let list: Value = http
-        .get(
-            stack
-                .attendance
-                .url(&format!("/attendance/event/{event_id}")),
-        )
+        .get(stack.attendance.url(&format!("/attendance/event/{event_id}")))
         .send()
         .await
         .unwrap()
@@ -58,11 +54,7 @@ async fn the_guides_three_attendance_calls_work_with_real_ids() {
 
     // curl http://localhost:3004/attendance/stats/{eventId}
     let stats: Value = http
-        .get(
-            stack
-                .attendance
-                .url(&format!("/attendance/stats/{event_id}")),
-        )
+        .get(stack.attendance.url(&format!("/attendance/stats/{event_id}")))
         .send()
         .await
         .unwrap()
@@ -82,33 +74,19 @@ async fn the_guides_three_attendance_calls_work_with_real_ids() {
 async fn the_guides_placeholders_as_written_are_clear_client_errors() {
     let stack = helpers::spawn().await;
     let http = &stack.attendance.http;
-    let response = stack.check_in(None, json!({"eventId": "event-uuid", "userId": "user-uuid", "checkInTime": "2024-01-15T09:15:00Z"})).await;
+    let response = stack
+        .check_in(None, json!({"eventId": "event-uuid", "userId": "user-uuid", "checkInTime": "2024-01-15T09:15:00Z"}))
+        .await;
     let (status, body) = code(response).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (400, Some("BAD_USER_INPUT")),
-        "{body}"
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("BAD_USER_INPUT")), "{body}");
     for path in ["/attendance/event/{eventId}", "/attendance/stats/{eventId}"] {
         let (status, body) = code(http.get(stack.attendance.url(path)).send().await.unwrap()).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (400, Some("BAD_USER_INPUT")),
-            "{path}: {body}"
-        );
+        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("BAD_USER_INPUT")), "{path}: {body}");
     }
     let unknown = uuid::Uuid::new_v4();
-    for path in [
-        format!("/attendance/event/{unknown}"),
-        format!("/attendance/stats/{unknown}"),
-    ] {
-        let (status, body) =
-            code(http.get(stack.attendance.url(&path)).send().await.unwrap()).await;
-        assert_eq!(
-            (status, body["error"]["code"].as_str()),
-            (404, Some("NOT_FOUND")),
-            "{path}: {body}"
-        );
+    for path in [format!("/attendance/event/{unknown}"), format!("/attendance/stats/{unknown}")] {
+        let (status, body) = code(http.get(stack.attendance.url(&path)).send().await.unwrap()).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "{path}: {body}");
     }
 }
 
@@ -120,31 +98,14 @@ async fn every_refused_check_in_has_its_code_and_writes_nothing() {
     let (stranger, _) = stack.user("stranger@example.com").await;
     let event = stack.live_event(Some(&organizer), None).await;
 
-    let first = stack
-        .check_in(Some(&attendee), json!({"eventId": event}))
-        .await;
+    let first = stack.check_in(Some(&attendee), json!({"eventId": event})).await;
     assert_eq!(first.status(), 201);
     let original: Value = first.json().await.unwrap();
-    assert_eq!(
-        original["userId"],
-        attendee_id.as_str(),
-        "userId defaults to the caller"
-    );
+    assert_eq!(original["userId"], attendee_id.as_str(), "userId defaults to the caller");
 
-    let (status, duplicate) = code(
-        stack
-            .check_in(Some(&attendee), json!({"eventId": event}))
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, duplicate["error"]["code"].as_str()),
-        (409, Some("ALREADY_CHECKED_IN"))
-    );
-    assert_eq!(
-        duplicate["error"]["details"]["attendance"], original,
-        "the original record comes back"
-    );
+    let (status, duplicate) = code(stack.check_in(Some(&attendee), json!({"eventId": event})).await).await;
+    assert_eq!((status, duplicate["error"]["code"].as_str()), (409, Some("ALREADY_CHECKED_IN")));
+    assert_eq!(duplicate["error"]["details"]["attendance"], original, "the original record comes back");
 
     let cancelled = stack.live_event(Some(&organizer), None).await;
     let response = stack
@@ -157,23 +118,13 @@ async fn every_refused_check_in_has_its_code_and_writes_nothing() {
         .unwrap();
     assert_eq!(response.status(), 200);
 
-    let past = stack.event(None, json!({"title": "Past", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"})).await;
+    let past = stack
+        .event(None, json!({"title": "Past", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"}))
+        .await;
     let in_an_hour = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
     let cases = [
-        (
-            "cancelled event",
-            json!({"eventId": cancelled}),
-            &attendee,
-            409,
-            "EVENT_CANCELLED",
-        ),
-        (
-            "unknown event",
-            json!({"eventId": uuid::Uuid::new_v4()}),
-            &attendee,
-            404,
-            "NOT_FOUND",
-        ),
+        ("cancelled event", json!({"eventId": cancelled}), &attendee, 409, "EVENT_CANCELLED"),
+        ("unknown event", json!({"eventId": uuid::Uuid::new_v4()}), &attendee, 404, "NOT_FOUND"),
         (
             "before the window opens",
             json!({"eventId": past, "checkInTime": "2024-01-15T07:59:59Z"}),
@@ -188,20 +139,8 @@ async fn every_refused_check_in_has_its_code_and_writes_nothing() {
             422,
             "CHECKIN_CLOSED",
         ),
-        (
-            "now, long after the event",
-            json!({"eventId": past}),
-            &attendee,
-            422,
-            "CHECKIN_CLOSED",
-        ),
-        (
-            "future time",
-            json!({"eventId": event, "checkInTime": in_an_hour}),
-            &attendee,
-            422,
-            "BAD_USER_INPUT",
-        ),
+        ("now, long after the event", json!({"eventId": past}), &attendee, 422, "CHECKIN_CLOSED"),
+        ("future time", json!({"eventId": event, "checkInTime": in_an_hour}), &attendee, 422, "BAD_USER_INPUT"),
         (
             "someone else without rights",
             json!({"eventId": event, "userId": stack.seed_users(1).await[0]}),
@@ -216,48 +155,18 @@ async fn every_refused_check_in_has_its_code_and_writes_nothing() {
             404,
             "NOT_FOUND",
         ),
-        (
-            "malformed event id",
-            json!({"eventId": "nope"}),
-            &attendee,
-            400,
-            "BAD_USER_INPUT",
-        ),
-        (
-            "missing eventId",
-            json!({"userId": attendee_id}),
-            &attendee,
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            "unparseable time",
-            json!({"eventId": event, "checkInTime": "9:15"}),
-            &attendee,
-            422,
-            "BAD_USER_INPUT",
-        ),
+        ("malformed event id", json!({"eventId": "nope"}), &attendee, 400, "BAD_USER_INPUT"),
+        ("missing eventId", json!({"userId": attendee_id}), &attendee, 422, "BAD_USER_INPUT"),
+        ("unparseable time", json!({"eventId": event, "checkInTime": "9:15"}), &attendee, 422, "BAD_USER_INPUT"),
     ];
     for (case, body, token, status, error) in cases {
         let (got, body) = code(stack.check_in(Some(token), body).await).await;
-        assert_eq!(
-            (got, body["error"]["code"].as_str()),
-            (status, Some(error)),
-            "{case}: {body}"
-        );
+        assert_eq!((got, body["error"]["code"].as_str()), (status, Some(error)), "{case}: {body}");
     }
     // Inside the window's edges it works: an hour before the start, and at the end.
-    for (email, time) in [
-        ("early@example.com", "2024-01-15T08:00:00Z"),
-        ("last@example.com", "2024-01-15T17:00:00Z"),
-    ] {
+    for (email, time) in [("early@example.com", "2024-01-15T08:00:00Z"), ("last@example.com", "2024-01-15T17:00:00Z")] {
         let (_, id) = stack.user(email).await;
-        let response = stack
-            .check_in(
-                None,
-                json!({"eventId": past, "userId": id, "checkInTime": time}),
-            )
-            .await;
+        let response = stack.check_in(None, json!({"eventId": past, "userId": id, "checkInTime": time})).await;
         assert_eq!(response.status(), 201, "{time}");
     }
     assert_eq!(stack.attendance_rows().await, 3);
@@ -270,27 +179,12 @@ async fn the_organizer_and_admins_may_check_in_others() {
     let admin = stack.make_admin("admin@example.com").await;
     let event = stack.live_event(Some(&organizer), None).await;
     let guests = stack.seed_users(2).await;
-    let by_organizer = stack
-        .check_in(
-            Some(&organizer),
-            json!({"eventId": event, "userId": guests[0]}),
-        )
-        .await;
+    let by_organizer = stack.check_in(Some(&organizer), json!({"eventId": event, "userId": guests[0]})).await;
     assert_eq!(by_organizer.status(), 201);
-    assert_eq!(
-        by_organizer.json::<Value>().await.unwrap()["userId"],
-        guests[0].as_str()
-    );
-    let by_admin = stack
-        .check_in(Some(&admin), json!({"eventId": event, "userId": guests[1]}))
-        .await;
+    assert_eq!(by_organizer.json::<Value>().await.unwrap()["userId"], guests[0].as_str());
+    let by_admin = stack.check_in(Some(&admin), json!({"eventId": event, "userId": guests[1]})).await;
     assert_eq!(by_admin.status(), 201);
-    let myself = stack
-        .check_in(
-            Some(&organizer),
-            json!({"eventId": event, "userId": organizer_id}),
-        )
-        .await;
+    let myself = stack.check_in(Some(&organizer), json!({"eventId": event, "userId": organizer_id})).await;
     assert_eq!(myself.status(), 201);
 }
 
@@ -300,66 +194,29 @@ async fn production_needs_a_token_and_anonymous_needs_a_user_id() {
     let (token, _) = stack.user("u@example.com").await;
     let event = stack.live_event(Some(&token), None).await;
     let user = stack.seed_users(1).await.remove(0);
-    let (status, body) = code(
-        stack
-            .check_in(None, json!({"eventId": event, "userId": user}))
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (401, Some("UNAUTHENTICATED"))
-    );
-    let (status, _) = code(
-        stack
-            .check_in(Some("forged.token.here"), json!({"eventId": event}))
-            .await,
-    )
-    .await;
+    let (status, body) = code(stack.check_in(None, json!({"eventId": event, "userId": user})).await).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+    let (status, _) = code(stack.check_in(Some("forged.token.here"), json!({"eventId": event})).await).await;
     assert_eq!(status, 401);
 
     let dev = helpers::spawn().await;
     let event = dev.live_event(None, None).await;
     let (status, body) = code(dev.check_in(None, json!({"eventId": event})).await).await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (422, Some("BAD_USER_INPUT")),
-        "{body}"
-    );
-    assert_eq!(
-        stack.attendance_rows().await + dev.attendance_rows().await,
-        0
-    );
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "{body}");
+    assert_eq!(stack.attendance_rows().await + dev.attendance_rows().await, 0);
 }
 
 #[tokio::test]
 async fn an_unreachable_event_service_refuses_the_check_in_with_503() {
     // A port nothing listens on.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let stack = helpers::spawn_with(&[
-        ("EVENT_SERVICE_URL", &format!("http://127.0.0.1:{closed}")),
-        ("SERVICE_TIMEOUT", "1s"),
-    ])
-    .await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let stack =
+        helpers::spawn_with(&[("EVENT_SERVICE_URL", &format!("http://127.0.0.1:{closed}")), ("SERVICE_TIMEOUT", "1s")])
+            .await;
     let user = stack.seed_users(1).await.remove(0);
-    let (status, body) = code(
-        stack
-            .check_in(
-                None,
-                json!({"eventId": uuid::Uuid::new_v4(), "userId": user}),
-            )
-            .await,
-    )
-    .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (503, Some("SERVICE_UNAVAILABLE")),
-        "{body}"
-    );
+    let (status, body) =
+        code(stack.check_in(None, json!({"eventId": uuid::Uuid::new_v4(), "userId": user})).await).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (503, Some("SERVICE_UNAVAILABLE")), "{body}");
     assert_eq!(stack.attendance_rows().await, 0);
 }
 
@@ -369,34 +226,21 @@ async fn two_hundred_simultaneous_check_ins_fill_a_capacity_of_fifty_exactly() {
     let event = stack.live_event(None, Some(50)).await;
     let users = stack.seed_users(200).await;
     let responses = futures::future::join_all(
-        users
-            .iter()
-            .map(|user| stack.check_in(None, json!({"eventId": event, "userId": user}))),
+        users.iter().map(|user| stack.check_in(None, json!({"eventId": event, "userId": user}))),
     )
     .await;
     let mut created = 0;
     for response in responses {
         match response.status().as_u16() {
             201 => created += 1,
-            409 => assert_eq!(
-                response.json::<Value>().await.unwrap()["error"]["code"],
-                "EVENT_FULL"
-            ),
-            other => panic!(
-                "unexpected status {other}: {}",
-                response.text().await.unwrap()
-            ),
+            409 => assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "EVENT_FULL"),
+            other => panic!("unexpected status {other}: {}", response.text().await.unwrap()),
         }
     }
     assert_eq!(created, 50);
     assert_eq!(stack.attendance_rows().await, 50);
     // Someone already in still hears so, even though the event is full.
-    let (status, body) = code(
-        stack
-            .check_in(None, json!({"eventId": event, "userId": users[0]}))
-            .await,
-    )
-    .await;
+    let (status, body) = code(stack.check_in(None, json!({"eventId": event, "userId": users[0]})).await).await;
     assert!(status == 409, "{body}");
 }
 
@@ -405,20 +249,11 @@ async fn concurrent_duplicate_check_ins_record_one() {
     let stack = helpers::spawn().await;
     let event = stack.live_event(None, None).await;
     let user = stack.seed_users(1).await.remove(0);
-    let responses = futures::future::join_all(
-        (0..20).map(|_| stack.check_in(None, json!({"eventId": event, "userId": user}))),
-    )
-    .await;
+    let responses =
+        futures::future::join_all((0..20).map(|_| stack.check_in(None, json!({"eventId": event, "userId": user}))))
+            .await;
     let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 201).count(),
-        1,
-        "{statuses:?}"
-    );
-    assert_eq!(
-        statuses.iter().filter(|s| **s == 409).count(),
-        19,
-        "{statuses:?}"
-    );
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
     assert_eq!(stack.attendance_rows().await, 1);
 }

@@ -48,26 +48,20 @@ impl AuthSettings {
                 ))
             }
             None => SigningKeySource::DevFile(
-                env.get("JWT_DEV_KEY_FILE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(".dev/jwt-signing-key.pem")),
+                env.get("JWT_DEV_KEY_FILE")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(".dev/jwt-signing-key.pem")),
             ),
         };
         if env.get("JWT_SECRET").is_some() {
-            tracing::warn!(
-                "JWT_SECRET is ignored: tokens are signed with the Ed25519 key (JWT_PRIVATE_KEY)"
-            );
+            tracing::warn!("JWT_SECRET is ignored: tokens are signed with the Ed25519 key (JWT_PRIVATE_KEY)");
         }
         let defaults = TokenRules::default();
         Ok(AuthSettings {
             token_ttl: env.duration_or("JWT_EXPIRE", Duration::from_secs(7 * 86_400))?,
             token_rules: TokenRules {
-                issuer: env
-                    .get("JWT_ISSUER")
-                    .map(str::to_owned)
-                    .unwrap_or(defaults.issuer),
-                audience: env
-                    .get("JWT_AUDIENCE")
-                    .map(str::to_owned)
-                    .unwrap_or(defaults.audience),
+                issuer: env.get("JWT_ISSUER").map(str::to_owned).unwrap_or(defaults.issuer),
+                audience: env.get("JWT_AUDIENCE").map(str::to_owned).unwrap_or(defaults.audience),
                 leeway: defaults.leeway,
             },
             signing_key,

@@ -10,8 +10,8 @@ use ed25519_dalek::{
 };
 use jsonwebtoken::{
     jwk::{
-        AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
-        OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse,
+        AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters,
+        OctetKeyPairType, PublicKeyUse,
     },
     Algorithm, EncodingKey, Header,
 };
@@ -26,10 +26,7 @@ pub enum KeyError {
     #[error("JWT_PRIVATE_KEY is not a valid Ed25519 PKCS#8 PEM key: {0}")]
     Invalid(String),
     #[error("cannot read or write the development signing key {path}: {source}")]
-    DevFile {
-        path: String,
-        source: std::io::Error,
-    },
+    DevFile { path: String, source: std::io::Error },
 }
 
 struct KeyPair {
@@ -79,51 +76,33 @@ impl SigningKeys {
 
     /// A fresh key, kept only in memory.
     pub fn generate() -> Self {
-        SigningKeys {
-            keys: vec![Self::pair(&SigningKey::generate(&mut rand::rngs::OsRng))],
-        }
+        SigningKeys { keys: vec![Self::pair(&SigningKey::generate(&mut rand::rngs::OsRng))] }
     }
 
     /// Development: the key in `path`, generated and saved (mode 0600) on first use.
     fn dev_file(path: &Path) -> Result<Self, KeyError> {
-        let io = |source| KeyError::DevFile {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| KeyError::DevFile { path: path.display().to_string(), source };
         if path.exists() {
             return Self::from_pem(&std::fs::read_to_string(path).map_err(io)?);
         }
         let key = SigningKey::generate(&mut rand::rngs::OsRng);
-        let pem = key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| KeyError::Invalid(e.to_string()))?;
+        let pem = key.to_pkcs8_pem(LineEnding::LF).map_err(|e| KeyError::Invalid(e.to_string()))?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
         write_private(path, pem.as_bytes()).map_err(io)?;
         tracing::info!(path = %path.display(), "generated a development JWT signing key");
-        Ok(SigningKeys {
-            keys: vec![Self::pair(&key)],
-        })
+        Ok(SigningKeys { keys: vec![Self::pair(&key)] })
     }
 
     fn pair(key: &SigningKey) -> KeyPair {
         let public = key.verifying_key().to_bytes();
-        let der = key
-            .to_pkcs8_der()
-            .expect("an Ed25519 key always encodes as PKCS#8");
-        KeyPair {
-            kid: thumbprint(&public),
-            encoding: EncodingKey::from_ed_der(der.as_bytes()),
-            public,
-        }
+        let der = key.to_pkcs8_der().expect("an Ed25519 key always encodes as PKCS#8");
+        KeyPair { kid: thumbprint(&public), encoding: EncodingKey::from_ed_der(der.as_bytes()), public }
     }
 
     /// Signs `claims` with the current key, naming it in the `kid` header.
-    pub fn sign<T: serde::Serialize>(
-        &self,
-        claims: &T,
-    ) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn sign<T: serde::Serialize>(&self, claims: &T) -> Result<String, jsonwebtoken::errors::Error> {
         let current = &self.keys[0];
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(current.kid.clone());
@@ -155,19 +134,12 @@ impl SigningKeys {
 
 /// RFC 7638 JWK thumbprint: a stable key id derived from the public key.
 fn thumbprint(public: &[u8; 32]) -> String {
-    let canonical = format!(
-        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
-        URL_SAFE_NO_PAD.encode(public)
-    );
+    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, URL_SAFE_NO_PAD.encode(public));
     URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(contents)
 }

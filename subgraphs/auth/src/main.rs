@@ -14,9 +14,7 @@ async fn main() {
     match args.first().map(String::as_str) {
         Some("generate-key") => print!("{}", SigningKeys::generate_pem()),
         Some("promote") => {
-            let email = args
-                .get(1)
-                .unwrap_or_else(|| server::exit_with(NAME, "usage: auth-service promote <email>"));
+            let email = args.get(1).unwrap_or_else(|| server::exit_with(NAME, "usage: auth-service promote <email>"));
             promote(email).await
         }
         _ => {
@@ -35,16 +33,9 @@ async fn main() {
 async fn promote(email: &str) {
     let env = Env::load(Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))));
     let settings = AuthSettings::from_env(&env).unwrap_or_else(|e| server::exit_with(NAME, e));
-    let db = common::db::connect(&settings.common.database)
-        .await
-        .unwrap_or_else(|e| server::exit_with(NAME, e));
+    let db = common::db::connect(&settings.common.database).await.unwrap_or_else(|e| server::exit_with(NAME, e));
     // Promotion needs no signing key; a throwaway one keeps the service whole.
-    let service = AuthService::new(
-        db.conn,
-        SigningKeys::generate(),
-        settings.token_rules.clone(),
-        settings.token_ttl,
-    );
+    let service = AuthService::new(db.conn, SigningKeys::generate(), settings.token_rules.clone(), settings.token_ttl);
     match service.promote(email).await {
         Ok(()) => println!("{email} is now ADMIN"),
         Err(e) => server::exit_with(NAME, e),

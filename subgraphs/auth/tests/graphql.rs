@@ -24,43 +24,37 @@ async fn register_login_me_and_validate_token() {
     assert_eq!(user["name"], "Ana");
     assert_eq!(user["role"], "USER");
 
-    let login = s.graphql("mutation { login(input: {email: \"ana@example.com\", password: \"securepass\"}) { token user { id } } }", json!({}), None).await;
-    let token = login["data"]["login"]["token"].as_str().unwrap();
-
-    let me = s
-        .graphql("{ me { id email } }", json!({}), Some(token))
-        .await;
-    assert_eq!(me["data"]["me"]["id"], user["id"]);
-    let anonymous = s.graphql("{ me { id } }", json!({}), None).await;
-    assert_eq!(anonymous["data"]["me"], Value::Null);
-
-    let valid = s.graphql("mutation($t: String!) { validateToken(token: $t) { valid user { email } expiresAt error } }", json!({"t": token}), None).await;
-    assert_eq!(valid["data"]["validateToken"]["valid"], true);
-    assert_eq!(
-        valid["data"]["validateToken"]["user"]["email"],
-        "ana@example.com"
-    );
-    let invalid = s
+    let login = s
         .graphql(
-            "mutation { validateToken(token: \"garbage\") { valid user { id } error } }",
+            "mutation { login(input: {email: \"ana@example.com\", password: \"securepass\"}) { token user { id } } }",
             json!({}),
             None,
         )
         .await;
-    assert_eq!(invalid["data"]["validateToken"]["valid"], false);
-    assert!(invalid["data"]["validateToken"]["error"].is_string());
+    let token = login["data"]["login"]["token"].as_str().unwrap();
 
-    let by_id = s
+    let me = s.graphql("{ me { id email } }", json!({}), Some(token)).await;
+    assert_eq!(me["data"]["me"]["id"], user["id"]);
+    let anonymous = s.graphql("{ me { id } }", json!({}), None).await;
+    assert_eq!(anonymous["data"]["me"], Value::Null);
+
+    let valid = s
         .graphql(
-            "query($id: ID!) { user(id: $id) { email } }",
-            json!({"id": user["id"]}),
+            "mutation($t: String!) { validateToken(token: $t) { valid user { email } expiresAt error } }",
+            json!({"t": token}),
             None,
         )
         .await;
+    assert_eq!(valid["data"]["validateToken"]["valid"], true);
+    assert_eq!(valid["data"]["validateToken"]["user"]["email"], "ana@example.com");
+    let invalid =
+        s.graphql("mutation { validateToken(token: \"garbage\") { valid user { id } error } }", json!({}), None).await;
+    assert_eq!(invalid["data"]["validateToken"]["valid"], false);
+    assert!(invalid["data"]["validateToken"]["error"].is_string());
+
+    let by_id = s.graphql("query($id: ID!) { user(id: $id) { email } }", json!({"id": user["id"]}), None).await;
     assert_eq!(by_id["data"]["user"]["email"], "ana@example.com");
-    let malformed = s
-        .graphql("{ user(id: \"nope\") { email } }", json!({}), None)
-        .await;
+    let malformed = s.graphql("{ user(id: \"nope\") { email } }", json!({}), None).await;
     assert_eq!(error_code(&malformed), Some("BAD_USER_INPUT"));
 }
 
@@ -70,31 +64,29 @@ async fn graphql_errors_carry_the_contracts_codes() {
     let s = &app.server;
     let input = json!({"input": {"email": "dup@example.com", "password": "securepass"}});
     s.graphql(REGISTER, input.clone(), None).await;
-    assert_eq!(
-        error_code(&s.graphql(REGISTER, input, None).await),
-        Some("EMAIL_TAKEN")
-    );
-    let weak = s
+    assert_eq!(error_code(&s.graphql(REGISTER, input, None).await), Some("EMAIL_TAKEN"));
+    let weak = s.graphql(REGISTER, json!({"input": {"email": "x@example.com", "password": "short"}}), None).await;
+    assert_eq!(error_code(&weak), Some("BAD_USER_INPUT"));
+    let wrong = s
         .graphql(
-            REGISTER,
-            json!({"input": {"email": "x@example.com", "password": "short"}}),
+            "mutation { login(input: {email: \"dup@example.com\", password: \"nopenope\"}) { token } }",
+            json!({}),
             None,
         )
         .await;
-    assert_eq!(error_code(&weak), Some("BAD_USER_INPUT"));
-    let wrong = s.graphql("mutation { login(input: {email: \"dup@example.com\", password: \"nopenope\"}) { token } }", json!({}), None).await;
     assert_eq!(error_code(&wrong), Some("UNAUTHENTICATED"));
     // A present but invalid token fails the operation, whatever it is.
-    let forged = s
-        .graphql("{ me { id } }", json!({}), Some("e30.e30.e30"))
-        .await;
+    let forged = s.graphql("{ me { id } }", json!({}), Some("e30.e30.e30")).await;
     assert_eq!(error_code(&forged), Some("UNAUTHENTICATED"));
     // No way to choose a role.
-    let role = s.graphql("mutation { register(input: {email: \"r@example.com\", password: \"securepass\", role: ADMIN}) { token } }", json!({}), None).await;
-    assert!(
-        role["errors"].is_array() && role["data"].is_null(),
-        "{role}"
-    );
+    let role = s
+        .graphql(
+            "mutation { register(input: {email: \"r@example.com\", password: \"securepass\", role: ADMIN}) { token } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert!(role["errors"].is_array() && role["data"].is_null(), "{role}");
 }
 
 #[tokio::test]
@@ -102,9 +94,7 @@ async fn a_thousand_user_references_cost_one_sql_query_and_keep_their_order() {
     let app = helpers::spawn().await;
     let mut ids = Vec::new();
     for i in 0..3 {
-        let r = app
-            .register(&format!("user{i}@example.com"), "securepass")
-            .await;
+        let r = app.register(&format!("user{i}@example.com"), "securepass").await;
         ids.push(r["user"]["id"].as_str().unwrap().to_owned());
     }
     // 1,000 representations: known ids (repeated), unknown ids and a malformed one, interleaved.
@@ -112,23 +102,16 @@ async fn a_thousand_user_references_cost_one_sql_query_and_keep_their_order() {
     let mut expected = Vec::new();
     for i in 0..1000 {
         let (id, email) = match i % 5 {
-            0..=2 => (
-                ids[i % 3].clone(),
-                Some(format!("user{}@example.com", i % 3)),
-            ),
+            0..=2 => (ids[i % 3].clone(), Some(format!("user{}@example.com", i % 3))),
             3 => (uuid::Uuid::new_v4().to_string(), None),
             _ => (format!("not-a-uuid-{i}"), None),
         };
         representations.push(json!({"__typename": "User", "id": id}));
         expected.push(email);
     }
-    let query =
-        "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
     let before = app.server.statements.get();
-    let response = app
-        .server
-        .graphql(query, json!({"r": representations}), None)
-        .await;
+    let response = app.server.graphql(query, json!({"r": representations}), None).await;
     let statements = app.server.statements.get() - before;
     assert!(response["errors"].is_null(), "{}", response["errors"]);
     let entities = response["data"]["_entities"].as_array().unwrap();
@@ -147,10 +130,7 @@ async fn the_sdl_declares_the_user_entity_without_a_password() {
     let sdl = auth_service::schema::sdl();
     assert!(sdl.contains("type User @key(fields: \"id\")"), "{sdl}");
     assert!(!sdl.to_lowercase().contains("passwordhash"));
-    assert!(
-        !sdl.contains("_service"),
-        "federation SDL, not the plain one"
-    );
+    assert!(!sdl.contains("_service"), "federation SDL, not the plain one");
 }
 
 #[tokio::test]
@@ -160,35 +140,18 @@ async fn promote_command_makes_an_admin() {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"))
         .args(["promote", "Boss@example.com"])
         .env_clear()
-        .env(
-            "DATABASE_URL",
-            app.db.service_url(common::ServiceKind::Auth),
-        )
+        .env("DATABASE_URL", app.db.service_url(common::ServiceKind::Auth))
         .env("APP_ENV", "development")
-        .env(
-            "JWT_DEV_KEY_FILE",
-            std::env::temp_dir().join(format!("tt-key-{}.pem", uuid::Uuid::new_v4())),
-        )
+        .env("JWT_DEV_KEY_FILE", std::env::temp_dir().join(format!("tt-key-{}.pem", uuid::Uuid::new_v4())))
         .current_dir(std::env::temp_dir())
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let login = app
-        .post_json(
-            "/auth/login",
-            json!({"email": "boss@example.com", "password": "securepass"}),
-        )
-        .await;
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let login = app.post_json("/auth/login", json!({"email": "boss@example.com", "password": "securepass"})).await;
     let body: Value = login.json().await.unwrap();
     assert_eq!(body["user"]["role"], "ADMIN");
     let claims = common::auth::TokenVerifier::from_jwks(
-        &auth_service::keys::SigningKeys::from_pem(&app.key_pem)
-            .unwrap()
-            .jwks(),
+        &auth_service::keys::SigningKeys::from_pem(&app.key_pem).unwrap().jwks(),
         Default::default(),
     )
     .verify(body["token"].as_str().unwrap())
@@ -199,14 +162,8 @@ async fn promote_command_makes_an_admin() {
     let missing = std::process::Command::new(env!("CARGO_BIN_EXE_auth-service"))
         .args(["promote", "ghost@example.com"])
         .env_clear()
-        .env(
-            "DATABASE_URL",
-            app.db.service_url(common::ServiceKind::Auth),
-        )
-        .env(
-            "JWT_DEV_KEY_FILE",
-            std::env::temp_dir().join(format!("tt-key-{}.pem", uuid::Uuid::new_v4())),
-        )
+        .env("DATABASE_URL", app.db.service_url(common::ServiceKind::Auth))
+        .env("JWT_DEV_KEY_FILE", std::env::temp_dir().join(format!("tt-key-{}.pem", uuid::Uuid::new_v4())))
         .output()
         .unwrap();
     assert!(!missing.status.success());

@@ -24,10 +24,7 @@ async fn the_guides_three_curl_calls_work_as_written() {
     assert!(registered["token"].as_str().unwrap().split('.').count() == 3);
     assert!(registered["expiresAt"].as_str().unwrap().ends_with('Z'));
     let text = registered.to_string();
-    assert!(
-        !text.contains("securepass") && !text.contains("argon2") && !text.contains("password"),
-        "{text}"
-    );
+    assert!(!text.contains("securepass") && !text.contains("argon2") && !text.contains("password"), "{text}");
 
     // curl -X POST http://localhost:3001/auth/login ... same body
     let response = http
@@ -62,48 +59,18 @@ async fn registration_errors_have_the_right_status_and_code() {
     app.register("taken@example.com", "securepass").await;
 
     let cases: Vec<(&str, Value, u16, &str)> = vec![
-        (
-            "duplicate",
-            json!({"email": "taken@example.com", "password": "securepass"}),
-            409,
-            "EMAIL_TAKEN",
-        ),
+        ("duplicate", json!({"email": "taken@example.com", "password": "securepass"}), 409, "EMAIL_TAKEN"),
         (
             "duplicate, other case",
             json!({"email": " Taken@Example.COM ", "password": "securepass"}),
             409,
             "EMAIL_TAKEN",
         ),
-        (
-            "malformed email",
-            json!({"email": "not-an-email", "password": "securepass"}),
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            "short password",
-            json!({"email": "a@example.com", "password": "short"}),
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            "over 1024 bytes",
-            json!({"email": "a@example.com", "password": "x".repeat(1025)}),
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            "missing password",
-            json!({"email": "a@example.com"}),
-            422,
-            "BAD_USER_INPUT",
-        ),
-        (
-            "wrong type",
-            json!({"email": 42, "password": "securepass"}),
-            422,
-            "BAD_USER_INPUT",
-        ),
+        ("malformed email", json!({"email": "not-an-email", "password": "securepass"}), 422, "BAD_USER_INPUT"),
+        ("short password", json!({"email": "a@example.com", "password": "short"}), 422, "BAD_USER_INPUT"),
+        ("over 1024 bytes", json!({"email": "a@example.com", "password": "x".repeat(1025)}), 422, "BAD_USER_INPUT"),
+        ("missing password", json!({"email": "a@example.com"}), 422, "BAD_USER_INPUT"),
+        ("wrong type", json!({"email": 42, "password": "securepass"}), 422, "BAD_USER_INPUT"),
         (
             "a role cannot be chosen",
             json!({"email": "a@example.com", "password": "securepass", "role": "ADMIN"}),
@@ -116,12 +83,7 @@ async fn registration_errors_have_the_right_status_and_code() {
         assert_eq!(response.status().as_u16(), status, "{case}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], code, "{case}: {body}");
-        assert!(
-            body["error"]["message"]
-                .as_str()
-                .is_some_and(|m| !m.is_empty()),
-            "{case}"
-        );
+        assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{case}");
     }
 
     // A password of 1 MiB is refused before it is read, let alone hashed.
@@ -138,10 +100,7 @@ async fn registration_errors_have_the_right_status_and_code() {
         .await
         .unwrap();
     assert_eq!(garbage.status(), 400);
-    assert_eq!(
-        garbage.json::<Value>().await.unwrap()["error"]["code"],
-        "BAD_USER_INPUT"
-    );
+    assert_eq!(garbage.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT");
     let wrong_type = http
         .post(app.server.url("/auth/register"))
         .header("Content-Type", "text/plain")
@@ -150,20 +109,11 @@ async fn registration_errors_have_the_right_status_and_code() {
         .await
         .unwrap();
     assert_eq!(wrong_type.status(), 415);
-    assert_eq!(
-        wrong_type.json::<Value>().await.unwrap()["error"]["code"],
-        "BAD_USER_INPUT"
-    );
+    assert_eq!(wrong_type.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT");
 
     // Nothing of the refused requests was written.
-    let count = app
-        .server
-        .graphql(
-            "{ a: user(id: \"00000000-0000-0000-0000-000000000000\") { id } }",
-            json!({}),
-            None,
-        )
-        .await;
+    let count =
+        app.server.graphql("{ a: user(id: \"00000000-0000-0000-0000-000000000000\") { id } }", json!({}), None).await;
     assert!(count["errors"].is_null(), "{count}");
     let admin = app.db.admin().await;
     use sea_orm::ConnectionTrait;
@@ -182,43 +132,20 @@ async fn registration_errors_have_the_right_status_and_code() {
 async fn wrong_password_and_unknown_email_look_the_same() {
     let app = helpers::spawn().await;
     app.register("user@example.com", "securepass").await;
-    let wrong = app
-        .post_json(
-            "/auth/login",
-            json!({"email": "user@example.com", "password": "wrongpass"}),
-        )
-        .await;
-    let unknown = app
-        .post_json(
-            "/auth/login",
-            json!({"email": "nobody@example.com", "password": "securepass"}),
-        )
-        .await;
-    let malformed = app
-        .post_json(
-            "/auth/login",
-            json!({"email": "nobody", "password": "securepass"}),
-        )
-        .await;
+    let wrong = app.post_json("/auth/login", json!({"email": "user@example.com", "password": "wrongpass"})).await;
+    let unknown = app.post_json("/auth/login", json!({"email": "nobody@example.com", "password": "securepass"})).await;
+    let malformed = app.post_json("/auth/login", json!({"email": "nobody", "password": "securepass"})).await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(unknown.status(), 401);
     assert_eq!(malformed.status(), 401);
-    let (wrong, unknown, malformed): (Value, Value, Value) = (
-        wrong.json().await.unwrap(),
-        unknown.json().await.unwrap(),
-        malformed.json().await.unwrap(),
-    );
+    let (wrong, unknown, malformed): (Value, Value, Value) =
+        (wrong.json().await.unwrap(), unknown.json().await.unwrap(), malformed.json().await.unwrap());
     assert_eq!(wrong, unknown);
     assert_eq!(wrong, malformed);
     assert_eq!(wrong["error"]["code"], "UNAUTHENTICATED");
 
     // Login is case-insensitive on the email.
-    let ok = app
-        .post_json(
-            "/auth/login",
-            json!({"email": "USER@example.com", "password": "securepass"}),
-        )
-        .await;
+    let ok = app.post_json("/auth/login", json!({"email": "USER@example.com", "password": "securepass"})).await;
     assert_eq!(ok.status(), 200);
 }
 
@@ -226,12 +153,7 @@ async fn wrong_password_and_unknown_email_look_the_same() {
 async fn validate_refuses_missing_and_bad_tokens_with_401() {
     let app = helpers::spawn().await;
     let http = &app.server.http;
-    for header in [
-        None,
-        Some("Bearer not.a.token"),
-        Some("Basic dXNlcjpwYXNz"),
-        Some("Bearer "),
-    ] {
+    for header in [None, Some("Bearer not.a.token"), Some("Basic dXNlcjpwYXNz"), Some("Bearer ")] {
         let mut request = http.post(app.server.url("/auth/validate"));
         if let Some(h) = header {
             request = request.header("Authorization", h);
@@ -249,118 +171,56 @@ async fn internal_user_lookup() {
     let app = helpers::spawn().await;
     let user = app.register("user@example.com", "securepass").await;
     let id = user["user"]["id"].as_str().unwrap();
-    let found = app
-        .server
-        .http
-        .get(app.server.url(&format!("/internal/users/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let found = app.server.http.get(app.server.url(&format!("/internal/users/{id}"))).send().await.unwrap();
     assert_eq!(found.status(), 200);
-    assert_eq!(
-        found.json::<Value>().await.unwrap()["email"],
-        "user@example.com"
-    );
-    let missing = app
-        .server
-        .http
-        .get(
-            app.server
-                .url(&format!("/internal/users/{}", uuid::Uuid::new_v4())),
-        )
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(found.json::<Value>().await.unwrap()["email"], "user@example.com");
+    let missing =
+        app.server.http.get(app.server.url(&format!("/internal/users/{}", uuid::Uuid::new_v4()))).send().await.unwrap();
     assert_eq!(missing.status(), 404);
-    let malformed = app
-        .server
-        .http
-        .get(app.server.url("/internal/users/user-uuid"))
-        .send()
-        .await
-        .unwrap();
+    let malformed = app.server.http.get(app.server.url("/internal/users/user-uuid")).send().await.unwrap();
     assert_eq!(malformed.status(), 400);
-    assert_eq!(
-        malformed.json::<Value>().await.unwrap()["error"]["code"],
-        "BAD_USER_INPUT"
-    );
+    assert_eq!(malformed.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT");
 }
 
 #[tokio::test]
 async fn health_endpoints() {
     let app = helpers::spawn().await;
     for path in ["/health/live", "/health/ready"] {
-        let response = app
-            .server
-            .http
-            .get(app.server.url(path))
-            .send()
-            .await
-            .unwrap();
+        let response = app.server.http.get(app.server.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
-    let unknown = app
-        .server
-        .http
-        .get(app.server.url("/nope"))
-        .send()
-        .await
-        .unwrap();
+    let unknown = app.server.http.get(app.server.url("/nope")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
-    assert_eq!(
-        unknown.json::<Value>().await.unwrap()["error"]["code"],
-        "NOT_FOUND"
-    );
+    assert_eq!(unknown.json::<Value>().await.unwrap()["error"]["code"], "NOT_FOUND");
 }
 
 #[tokio::test]
 async fn readiness_is_503_while_migrations_are_pending() {
     let db = test_support::TestDb::bootstrapped().await;
     let app = helpers::spawn_with(db, &[]).await;
-    let response = app
-        .server
-        .http
-        .get(app.server.url("/health/ready"))
-        .send()
-        .await
-        .unwrap();
+    let response = app.server.http.get(app.server.url("/health/ready")).send().await.unwrap();
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
-    assert!(
-        body["reason"].as_str().unwrap().contains("pending"),
-        "{body}"
-    );
+    assert!(body["reason"].as_str().unwrap().contains("pending"), "{body}");
 }
 
 #[tokio::test]
 async fn logins_do_not_stall_other_requests() {
     let app = helpers::spawn().await;
     app.register("user@example.com", "securepass").await;
-    let logins = futures::future::join_all((0..16).map(|_| {
-        app.post_json(
-            "/auth/login",
-            json!({"email": "user@example.com", "password": "securepass"}),
-        )
-    }));
+    let logins = futures::future::join_all(
+        (0..16).map(|_| app.post_json("/auth/login", json!({"email": "user@example.com", "password": "securepass"}))),
+    );
     let probe = async {
         // Let the logins start first.
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let started = std::time::Instant::now();
-        let response = app
-            .server
-            .http
-            .get(app.server.url("/health/live"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.server.http.get(app.server.url("/health/live")).send().await.unwrap();
         assert_eq!(response.status(), 200);
         started.elapsed()
     };
     let (responses, live_latency) = tokio::join!(logins, probe);
     assert!(responses.iter().all(|r| r.status() == 200));
     // Generous: hashing runs on blocking threads, so this answers in milliseconds.
-    assert!(
-        live_latency < std::time::Duration::from_millis(500),
-        "health/live took {live_latency:?} during logins"
-    );
+    assert!(live_latency < std::time::Duration::from_millis(500), "health/live took {live_latency:?} during logins");
 }

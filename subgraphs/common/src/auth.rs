@@ -136,11 +136,7 @@ pub struct TokenRules {
 
 impl Default for TokenRules {
     fn default() -> Self {
-        TokenRules {
-            issuer: DEFAULT_ISSUER.into(),
-            audience: DEFAULT_AUDIENCE.into(),
-            leeway: Duration::from_secs(30),
-        }
+        TokenRules { issuer: DEFAULT_ISSUER.into(), audience: DEFAULT_AUDIENCE.into(), leeway: Duration::from_secs(30) }
     }
 }
 
@@ -148,11 +144,7 @@ enum KeySource {
     /// Keys known up front (the auth service verifying its own tokens).
     Static,
     /// Keys fetched from the auth service's JWKS endpoint and cached.
-    Remote {
-        url: String,
-        http: reqwest::Client,
-        min_refresh: Duration,
-    },
+    Remote { url: String, http: reqwest::Client, min_refresh: Duration },
 }
 
 struct KeyCache {
@@ -171,9 +163,7 @@ pub struct TokenVerifier {
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenVerifier")
-            .field("rules", &self.rules)
-            .finish_non_exhaustive()
+        f.debug_struct("TokenVerifier").field("rules", &self.rules).finish_non_exhaustive()
     }
 }
 
@@ -182,10 +172,7 @@ impl TokenVerifier {
         TokenVerifier {
             rules: Arc::new(rules),
             source: Arc::new(KeySource::Static),
-            cache: Arc::new(RwLock::new(KeyCache {
-                keys: decode_jwks(jwks),
-                fetched_at: Some(Instant::now()),
-            })),
+            cache: Arc::new(RwLock::new(KeyCache { keys: decode_jwks(jwks), fetched_at: Some(Instant::now()) })),
         }
     }
 
@@ -197,15 +184,8 @@ impl TokenVerifier {
             .expect("a reqwest client with only timeouts set always builds");
         TokenVerifier {
             rules: Arc::new(rules),
-            source: Arc::new(KeySource::Remote {
-                url: jwks_url.into(),
-                http,
-                min_refresh: Duration::from_secs(10),
-            }),
-            cache: Arc::new(RwLock::new(KeyCache {
-                keys: HashMap::new(),
-                fetched_at: None,
-            })),
+            source: Arc::new(KeySource::Remote { url: jwks_url.into(), http, min_refresh: Duration::from_secs(10) }),
+            cache: Arc::new(RwLock::new(KeyCache { keys: HashMap::new(), fetched_at: None })),
         }
     }
 
@@ -219,9 +199,7 @@ impl TokenVerifier {
 
     pub async fn verify(&self, token: &str) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::InvalidAlgorithmName => {
-                AlgorithmNotAllowedName::from_token(token)
-            }
+            jsonwebtoken::errors::ErrorKind::InvalidAlgorithmName => AlgorithmNotAllowedName::from_token(token),
             _ => TokenError::Malformed,
         })?;
         if !ALLOWED_ALGORITHMS.contains(&header.alg) {
@@ -238,34 +216,25 @@ impl TokenVerifier {
         validation.set_issuer(&[&self.rules.issuer]);
         validation.set_audience(&[&self.rules.audience]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
-        jsonwebtoken::decode::<Claims>(token, &key, &validation)
-            .map(|data| data.claims)
-            .map_err(|e| {
-                use jsonwebtoken::errors::ErrorKind as K;
-                match e.kind() {
-                    K::ExpiredSignature => TokenError::Expired,
-                    K::ImmatureSignature => TokenError::NotYetValid,
-                    K::InvalidAudience => TokenError::WrongAudience,
-                    K::InvalidIssuer => TokenError::WrongIssuer,
-                    K::InvalidSignature => TokenError::BadSignature,
-                    K::InvalidToken | K::Base64(_) | K::Json(_) | K::Utf8(_) => {
-                        TokenError::Malformed
-                    }
-                    _ => TokenError::Invalid,
-                }
-            })
+        jsonwebtoken::decode::<Claims>(token, &key, &validation).map(|data| data.claims).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind as K;
+            match e.kind() {
+                K::ExpiredSignature => TokenError::Expired,
+                K::ImmatureSignature => TokenError::NotYetValid,
+                K::InvalidAudience => TokenError::WrongAudience,
+                K::InvalidIssuer => TokenError::WrongIssuer,
+                K::InvalidSignature => TokenError::BadSignature,
+                K::InvalidToken | K::Base64(_) | K::Json(_) | K::Utf8(_) => TokenError::Malformed,
+                _ => TokenError::Invalid,
+            }
+        })
     }
 
     async fn key(&self, kid: &str) -> Result<(Algorithm, DecodingKey), TokenError> {
         if let Some(found) = self.cache.read().await.keys.get(kid) {
             return Ok(found.clone());
         }
-        let KeySource::Remote {
-            url,
-            http,
-            min_refresh,
-        } = &*self.source
-        else {
+        let KeySource::Remote { url, http, min_refresh } = &*self.source else {
             return Err(TokenError::UnknownKey);
         };
         let mut cache = self.cache.write().await;
@@ -273,10 +242,7 @@ impl TokenVerifier {
         if let Some(found) = cache.keys.get(kid) {
             return Ok(found.clone());
         }
-        if cache
-            .fetched_at
-            .is_some_and(|at| at.elapsed() < *min_refresh)
-        {
+        if cache.fetched_at.is_some_and(|at| at.elapsed() < *min_refresh) {
             return Err(TokenError::UnknownKey);
         }
         let jwks = fetch_jwks(http, url).await;
@@ -306,11 +272,7 @@ impl AlgorithmNotAllowedName {
         let alg = token
             .split('.')
             .next()
-            .and_then(|h| {
-                base64::engine::general_purpose::URL_SAFE_NO_PAD
-                    .decode(h)
-                    .ok()
-            })
+            .and_then(|h| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(h).ok())
             .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
             .and_then(|v| v.get("alg").and_then(|a| a.as_str()).map(str::to_owned));
         match alg {
@@ -321,27 +283,17 @@ impl AlgorithmNotAllowedName {
 }
 
 async fn fetch_jwks(http: &reqwest::Client, url: &str) -> Result<JwkSet, reqwest::Error> {
-    http.get(url)
-        .send()
-        .await?
-        .error_for_status()?
-        .json::<JwkSet>()
-        .await
+    http.get(url).send().await?.error_for_status()?.json::<JwkSet>().await
 }
 
 fn decode_jwks(jwks: &JwkSet) -> HashMap<String, (Algorithm, DecodingKey)> {
-    jwks.keys
-        .iter()
-        .filter_map(|jwk| Some((jwk.common.key_id.clone()?, decode_jwk(jwk)?)))
-        .collect()
+    jwks.keys.iter().filter_map(|jwk| Some((jwk.common.key_id.clone()?, decode_jwk(jwk)?))).collect()
 }
 
 fn decode_jwk(jwk: &Jwk) -> Option<(Algorithm, DecodingKey)> {
     use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve};
     let alg = match &jwk.algorithm {
-        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
-            Algorithm::EdDSA
-        }
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => Algorithm::EdDSA,
         AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
         // Symmetric or other keys are never trusted for verification.
         _ => return None,
@@ -366,10 +318,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, TokenError> {
 /// The contract's rule for writes: in production every write needs a valid
 /// token; in development anonymous writes are allowed so the guide's curl
 /// calls work verbatim. (An invalid token never gets this far.)
-pub fn require_writer(
-    caller: &Caller,
-    app_env: crate::config::AppEnv,
-) -> Result<(), TokenRequired> {
+pub fn require_writer(caller: &Caller, app_env: crate::config::AppEnv) -> Result<(), TokenRequired> {
     if app_env.is_production() && matches!(caller, Caller::Anonymous) {
         return Err(TokenRequired);
     }
@@ -397,15 +346,8 @@ where
 {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        state
-            .verifier()
-            .caller_from_headers(&parts.headers)
-            .await
-            .map_err(ApiError::from)
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        state.verifier().caller_from_headers(&parts.headers).await.map_err(ApiError::from)
     }
 }
 
@@ -414,14 +356,8 @@ impl TokenRules {
     pub fn from_env(env: &crate::config::Env) -> Self {
         let defaults = TokenRules::default();
         TokenRules {
-            issuer: env
-                .get("JWT_ISSUER")
-                .map(str::to_owned)
-                .unwrap_or(defaults.issuer),
-            audience: env
-                .get("JWT_AUDIENCE")
-                .map(str::to_owned)
-                .unwrap_or(defaults.audience),
+            issuer: env.get("JWT_ISSUER").map(str::to_owned).unwrap_or(defaults.issuer),
+            audience: env.get("JWT_AUDIENCE").map(str::to_owned).unwrap_or(defaults.audience),
             leeway: defaults.leeway,
         }
     }
@@ -429,13 +365,8 @@ impl TokenRules {
 
 /// A verifier for services other than auth: the auth service's JWKS from
 /// `AUTH_JWKS_URL` (default: auth on localhost), and the token rules.
-pub fn remote_verifier_from_env(
-    env: &crate::config::Env,
-) -> Result<TokenVerifier, crate::config::ConfigError> {
-    let url = env
-        .get("AUTH_JWKS_URL")
-        .unwrap_or("http://localhost:3001/.well-known/jwks.json");
-    url::Url::parse(url)
-        .map_err(|e| crate::config::ConfigError::invalid("AUTH_JWKS_URL", e.to_string()))?;
+pub fn remote_verifier_from_env(env: &crate::config::Env) -> Result<TokenVerifier, crate::config::ConfigError> {
+    let url = env.get("AUTH_JWKS_URL").unwrap_or("http://localhost:3001/.well-known/jwks.json");
+    url::Url::parse(url).map_err(|e| crate::config::ConfigError::invalid("AUTH_JWKS_URL", e.to_string()))?;
     Ok(TokenVerifier::remote(url, TokenRules::from_env(env)))
 }

@@ -25,22 +25,12 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub fn missing(name: &str, hint: &str) -> Self {
-        let hint = if hint.is_empty() {
-            String::new()
-        } else {
-            format!(" ({hint})")
-        };
-        ConfigError::Missing {
-            name: name.to_owned(),
-            hint,
-        }
+        let hint = if hint.is_empty() { String::new() } else { format!(" ({hint})") };
+        ConfigError::Missing { name: name.to_owned(), hint }
     }
 
     pub fn invalid(name: &str, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            name: name.to_owned(),
-            reason: reason.into(),
-        }
+        ConfigError::Invalid { name: name.to_owned(), reason: reason.into() }
     }
 }
 
@@ -69,16 +59,8 @@ impl Env {
         Self::from_pairs(std::env::vars())
     }
 
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
-        Env {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-            asked: Default::default(),
-        }
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+        Env { vars: pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect(), asked: Default::default() }
     }
 
     pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
@@ -88,27 +70,18 @@ impl Env {
     /// Variables that are set but that nothing has asked for.
     pub fn unread(&self) -> Vec<String> {
         let asked = self.asked.lock().expect("env lock");
-        let mut unread: Vec<String> = self
-            .vars
-            .keys()
-            .filter(|k| !asked.contains(*k))
-            .cloned()
-            .collect();
+        let mut unread: Vec<String> = self.vars.keys().filter(|k| !asked.contains(*k)).cloned().collect();
         unread.sort();
         unread
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
         self.asked.lock().expect("env lock").insert(name.to_owned());
-        self.vars
-            .get(name)
-            .map(|v| v.trim())
-            .filter(|v| !v.is_empty())
+        self.vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
     }
 
     pub fn required(&self, name: &str, hint: &str) -> Result<&str, ConfigError> {
-        self.get(name)
-            .ok_or_else(|| ConfigError::missing(name, hint))
+        self.get(name).ok_or_else(|| ConfigError::missing(name, hint))
     }
 
     /// A secret given either directly (`NAME`) or as a file path (`NAME_FILE`),
@@ -133,9 +106,7 @@ impl Env {
     {
         match self.get(name) {
             None => Ok(default),
-            Some(raw) => raw
-                .parse()
-                .map_err(|e| ConfigError::invalid(name, format!("`{raw}`: {e}"))),
+            Some(raw) => raw.parse().map_err(|e| ConfigError::invalid(name, format!("`{raw}`: {e}"))),
         }
     }
 
@@ -144,10 +115,7 @@ impl Env {
             None => Ok(default),
             Some("1" | "true" | "yes" | "on") => Ok(true),
             Some("0" | "false" | "no" | "off") => Ok(false),
-            Some(other) => Err(ConfigError::invalid(
-                name,
-                format!("`{other}` is not a boolean"),
-            )),
+            Some(other) => Err(ConfigError::invalid(name, format!("`{other}` is not a boolean"))),
         }
     }
 
@@ -165,9 +133,7 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     let raw = raw.trim();
     let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
     let (digits, unit) = raw.split_at(split);
-    let amount: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{raw}` is not a duration like 7d, 12h, 15m or 3600"))?;
+    let amount: u64 = digits.parse().map_err(|_| format!("`{raw}` is not a duration like 7d, 12h, 15m or 3600"))?;
     let seconds = match unit.trim() {
         "" | "s" => Some(amount),
         "ms" => return Ok(Duration::from_millis(amount)),
@@ -202,10 +168,7 @@ impl AppEnv {
             "development" | "dev" | "local" => Ok(AppEnv::Development),
             "test" => Ok(AppEnv::Test),
             "production" | "prod" => Ok(AppEnv::Production),
-            other => Err(ConfigError::invalid(
-                name,
-                format!("`{other}` (expected development, test or production)"),
-            )),
+            other => Err(ConfigError::invalid(name, format!("`{other}` (expected development, test or production)"))),
         }
     }
 
@@ -230,13 +193,9 @@ pub struct DatabaseSettings {
 
 impl DatabaseSettings {
     pub fn parse(var_name: &str, raw: &str) -> Result<Self, ConfigError> {
-        let mut url = Url::parse(raw)
-            .map_err(|e| ConfigError::invalid(var_name, format!("not a URL ({e})")))?;
+        let mut url = Url::parse(raw).map_err(|e| ConfigError::invalid(var_name, format!("not a URL ({e})")))?;
         if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err(ConfigError::invalid(
-                var_name,
-                "must start with postgresql://",
-            ));
+            return Err(ConfigError::invalid(var_name, "must start with postgresql://"));
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err(ConfigError::invalid(var_name, "has no host"));
@@ -246,10 +205,7 @@ impl DatabaseSettings {
         for (key, value) in url.query_pairs() {
             if key == "schema" {
                 if !is_identifier(&value) {
-                    return Err(ConfigError::invalid(
-                        var_name,
-                        format!("schema `{value}` is not a plain identifier"),
-                    ));
+                    return Err(ConfigError::invalid(var_name, format!("schema `{value}` is not a plain identifier")));
                 }
                 schema = Some(value.into_owned());
             } else {
@@ -261,12 +217,7 @@ impl DatabaseSettings {
         } else {
             url.query_pairs_mut().clear().extend_pairs(kept);
         }
-        Ok(DatabaseSettings {
-            url,
-            schema,
-            max_connections: 10,
-            acquire_timeout: Duration::from_secs(5),
-        })
+        Ok(DatabaseSettings { url, schema, max_connections: 10, acquire_timeout: Duration::from_secs(5) })
     }
 
     /// The URL to hand to the driver (the `schema` parameter removed).
@@ -350,8 +301,7 @@ impl CommonSettings {
         if database.schema.is_none() {
             database.schema = Some(kind.schema().to_owned());
         }
-        database.max_connections =
-            env.parse_or("DATABASE_MAX_CONNECTIONS", database.max_connections)?;
+        database.max_connections = env.parse_or("DATABASE_MAX_CONNECTIONS", database.max_connections)?;
         Ok(CommonSettings {
             app_env,
             host: env.parse_or("HOST", IpAddr::V4(Ipv4Addr::LOCALHOST))?,
@@ -376,24 +326,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.schema.as_deref(), Some("auth_schema"));
-        assert_eq!(
-            s.connect_url(),
-            "postgresql://auth_user:secret@db.example:5432/postgres?sslmode=prefer"
-        );
+        assert_eq!(s.connect_url(), "postgresql://auth_user:secret@db.example:5432/postgres?sslmode=prefer");
         assert_eq!(s.username(), "auth_user");
-        assert!(
-            !format!("{s:?}").contains("secret"),
-            "Debug must redact the password"
-        );
+        assert!(!format!("{s:?}").contains("secret"), "Debug must redact the password");
     }
 
     #[test]
     fn malformed_database_urls_name_the_variable() {
-        for raw in [
-            "not a url",
-            "mysql://u@h/db",
-            "postgresql://u@h/db?schema=x;drop",
-        ] {
+        for raw in ["not a url", "mysql://u@h/db", "postgresql://u@h/db?schema=x;drop"] {
             let err = DatabaseSettings::parse("DATABASE_URL", raw).unwrap_err();
             assert!(err.to_string().contains("DATABASE_URL"), "{err}");
         }
@@ -418,14 +358,8 @@ mod tests {
 
     #[test]
     fn durations_in_the_guides_format() {
-        assert_eq!(
-            parse_duration("7d").unwrap(),
-            Duration::from_secs(7 * 86_400)
-        );
-        assert_eq!(
-            parse_duration("12h").unwrap(),
-            Duration::from_secs(12 * 3_600)
-        );
+        assert_eq!(parse_duration("7d").unwrap(), Duration::from_secs(7 * 86_400));
+        assert_eq!(parse_duration("12h").unwrap(), Duration::from_secs(12 * 3_600));
         assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
         assert_eq!(parse_duration("3600").unwrap(), Duration::from_secs(3_600));
         assert!(parse_duration("0").is_err());

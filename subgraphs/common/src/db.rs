@@ -71,10 +71,9 @@ fn sqlx_error(err: &DbErr) -> Option<&sea_orm::sqlx::Error> {
 /// SQLSTATE and constraint name of a PostgreSQL error, if that is what `err` is.
 pub fn pg_error(err: &DbErr) -> Option<(String, Option<String>)> {
     match sqlx_error(err)? {
-        sea_orm::sqlx::Error::Database(db) => Some((
-            db.code().map(|c| c.into_owned()).unwrap_or_default(),
-            db.constraint().map(str::to_owned),
-        )),
+        sea_orm::sqlx::Error::Database(db) => {
+            Some((db.code().map(|c| c.into_owned()).unwrap_or_default(), db.constraint().map(str::to_owned)))
+        }
         _ => None,
     }
 }
@@ -94,9 +93,9 @@ pub fn is_connection_error(err: &DbErr) -> bool {
     match sqlx_error(err) {
         Some(E::Io(_) | E::PoolTimedOut | E::PoolClosed | E::Tls(_) | E::WorkerCrashed) => true,
         // Class 08: connection exception; 57P01..57P03: server shutting down or starting.
-        Some(E::Database(db)) => db.code().is_some_and(|c| {
-            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
-        }),
+        Some(E::Database(db)) => {
+            db.code().is_some_and(|c| c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03"))
+        }
         _ => false,
     }
 }

@@ -54,10 +54,9 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::EmailTaken
-            | ErrorCode::AlreadyCheckedIn
-            | ErrorCode::EventFull
-            | ErrorCode::EventCancelled => StatusCode::CONFLICT,
+            ErrorCode::EmailTaken | ErrorCode::AlreadyCheckedIn | ErrorCode::EventFull | ErrorCode::EventCancelled => {
+                StatusCode::CONFLICT
+            }
             ErrorCode::CheckinClosed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -79,12 +78,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            status: code.default_status(),
-            message: message.into(),
-            details: None,
-        }
+        ApiError { code, status: code.default_status(), message: message.into(), details: None }
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -158,9 +152,7 @@ impl From<ApiError> for async_graphql::Error {
         use async_graphql::ErrorExtensions;
         let mut gql = async_graphql::Error::new(err.message);
         let code = err.code.as_str();
-        let details = err
-            .details
-            .and_then(|d| async_graphql::Value::from_json(d).ok());
+        let details = err.details.and_then(|d| async_graphql::Value::from_json(d).ok());
         gql = gql.extend_with(|_, ext| {
             ext.set("code", code);
             if let Some(details) = details {

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{
-    http::GraphiQLSource, ObjectType, SDLExportOptions, Schema, SimpleObject, SubscriptionType,
-};
+use async_graphql::{http::GraphiQLSource, ObjectType, SDLExportOptions, Schema, SimpleObject, SubscriptionType};
 use async_graphql_axum::{rejection::GraphQLRejection, GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::State,
@@ -35,17 +33,12 @@ where
 
 /// A DataLoader as every subgraph uses them: loads issued within `delay` of
 /// each other become one batch (one SQL statement).
-pub fn loader<T, K>(
-    inner: T,
-    delay: std::time::Duration,
-) -> async_graphql::dataloader::DataLoader<T>
+pub fn loader<T, K>(inner: T, delay: std::time::Duration) -> async_graphql::dataloader::DataLoader<T>
 where
     T: async_graphql::dataloader::Loader<K>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
-    async_graphql::dataloader::DataLoader::new(inner, tokio::spawn)
-        .delay(delay)
-        .max_batch_size(5_000)
+    async_graphql::dataloader::DataLoader::new(inner, tokio::spawn).delay(delay).max_batch_size(5_000)
 }
 
 /// Relay-style page info; defined identically by several subgraphs.
@@ -92,14 +85,10 @@ where
         Ok(request) => request.into_inner(),
         Err(rejection) => {
             let (status, message) = match rejection {
-                GraphQLRejection(async_graphql::ParseRequestError::PayloadTooLarge) => (
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "the request body is too large".to_owned(),
-                ),
-                GraphQLRejection(other) => (
-                    StatusCode::BAD_REQUEST,
-                    format!("malformed GraphQL request: {other}"),
-                ),
+                GraphQLRejection(async_graphql::ParseRequestError::PayloadTooLarge) => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, "the request body is too large".to_owned())
+                }
+                GraphQLRejection(other) => (StatusCode::BAD_REQUEST, format!("malformed GraphQL request: {other}")),
             };
             return error_response(ApiError::bad_input(message), status);
         }
@@ -143,9 +132,7 @@ pub fn page_size(first: i32, max: i32) -> Result<u64, ApiError> {
         return Err(ApiError::bad_input("`first` must not be negative"));
     }
     if first > max {
-        return Err(ApiError::bad_input(format!(
-            "`first` must be at most {max}"
-        )));
+        return Err(ApiError::bad_input(format!("`first` must be at most {max}")));
     }
     Ok(first as u64)
 }
@@ -166,21 +153,14 @@ impl Cursor {
 
     pub fn decode(cursor: &str) -> Result<Self, ApiError> {
         let invalid = || ApiError::bad_input("`after` is not a cursor returned by this API");
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(cursor)
-            .map_err(|_| invalid())?;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
         let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
         let mut parts = raw.split('|');
-        let (Some("v1"), Some(micros), Some(id), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some("v1"), Some(micros), Some(id), None) = (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(invalid());
         };
-        let at = micros
-            .parse()
-            .ok()
-            .and_then(DateTime::from_timestamp_micros)
-            .ok_or_else(invalid)?;
+        let at = micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(invalid)?;
         let id = Uuid::parse_str(id).map_err(|_| invalid())?;
         Ok(Cursor { at, id })
     }
@@ -188,8 +168,7 @@ impl Cursor {
 
 /// Parses a GraphQL `ID` that must be a UUID.
 pub fn parse_id(field: &str, id: &async_graphql::ID) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id.as_str())
-        .map_err(|_| ApiError::bad_input(format!("`{field}` must be a UUID")))
+    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(format!("`{field}` must be a UUID")))
 }
 
 #[cfg(test)]
@@ -199,25 +178,14 @@ mod tests {
     #[test]
     fn cursors_round_trip_exactly() {
         let at = DateTime::from_timestamp_micros(1_705_309_200_123_456).unwrap();
-        let cursor = Cursor {
-            at,
-            id: Uuid::new_v4(),
-        };
+        let cursor = Cursor { at, id: Uuid::new_v4() };
         assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
     }
 
     #[test]
     fn forged_cursors_are_bad_input() {
-        for forged in [
-            "",
-            "abc",
-            "djF8MXwy",
-            &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("v1|x|y"),
-        ] {
-            assert_eq!(
-                Cursor::decode(forged).unwrap_err().code,
-                crate::ErrorCode::BadUserInput
-            );
+        for forged in ["", "abc", "djF8MXwy", &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("v1|x|y")] {
+            assert_eq!(Cursor::decode(forged).unwrap_err().code, crate::ErrorCode::BadUserInput);
         }
     }
 

@@ -11,10 +11,7 @@ use serde_json::json;
 pub type ReadinessProbe = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
 
 pub fn router(probe: ReadinessProbe) -> Router {
-    Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .with_state(probe)
+    Router::new().route("/health/live", get(live)).route("/health/ready", get(ready)).with_state(probe)
 }
 
 async fn live() -> impl IntoResponse {
@@ -25,10 +22,9 @@ async fn ready(State(probe): State<ReadinessProbe>) -> impl IntoResponse {
     let checked = tokio::time::timeout(std::time::Duration::from_secs(3), probe()).await;
     match checked {
         Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
-        Ok(Err(reason)) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "reason": reason })),
-        ),
+        Ok(Err(reason)) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": reason })))
+        }
         Err(_) => (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({ "status": "unavailable", "reason": "readiness check timed out" })),

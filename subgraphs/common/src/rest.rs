@@ -33,17 +33,12 @@ where
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::bad_input("expected `Content-Type: application/json`")
-                .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
-        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::bad_input("expected `Content-Type: application/json`")
+            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
         JsonRejection::JsonDataError(e) => ApiError::invalid_field(e.body_text()),
-        JsonRejection::JsonSyntaxError(e) => {
-            ApiError::bad_input(format!("malformed JSON: {}", e.body_text()))
-        }
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_input(format!("malformed JSON: {}", e.body_text())),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::bad_input("the request body is too large")
-                .with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            ApiError::bad_input("the request body is too large").with_status(StatusCode::PAYLOAD_TOO_LARGE)
         }
         other => ApiError::bad_input(other.body_text()).with_status(other.status()),
     }
@@ -63,9 +58,7 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| ApiPath(value))
-            .map_err(|e: PathRejection| {
-                ApiError::bad_input(format!("invalid path parameter: {}", e.body_text()))
-            })
+            .map_err(|e: PathRejection| ApiError::bad_input(format!("invalid path parameter: {}", e.body_text())))
     }
 }
 
@@ -83,9 +76,7 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| ApiQuery(value))
-            .map_err(|e: QueryRejection| {
-                ApiError::bad_input(format!("invalid query string: {}", e.body_text()))
-            })
+            .map_err(|e: QueryRejection| ApiError::bad_input(format!("invalid query string: {}", e.body_text())))
     }
 }
 

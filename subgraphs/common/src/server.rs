@@ -52,12 +52,9 @@ pub async fn serve(
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -91,28 +88,17 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn bind(
-        host: std::net::IpAddr,
-        port: u16,
-        app: Router,
-        db: crate::db::Db,
-    ) -> std::io::Result<Self> {
+    pub async fn bind(host: std::net::IpAddr, port: u16, app: Router, db: crate::db::Db) -> std::io::Result<Self> {
         let listener = bind(host, port).await?;
         Ok(Application { listener, app, db })
     }
 
     /// The bound port (useful when asked for port 0, as tests do).
     pub fn port(&self) -> u16 {
-        self.listener
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or_default()
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
     }
 
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(port = self.port(), "listening");
         serve(self.listener, self.app, shutdown).await
     }
@@ -135,9 +121,7 @@ impl Application {
         db: crate::db::Db,
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let app = routes
-            .merge(crate::health::router(readiness))
-            .fallback(crate::rest::not_found);
+        let app = routes.merge(crate::health::router(readiness)).fallback(crate::rest::not_found);
         let app = with_common_layers(app, settings.body_limit);
         Application::bind(settings.host, settings.port, app, db)
             .await
@@ -163,17 +147,12 @@ pub async fn service_main<S, B, F>(
     match std::env::args().nth(1).as_deref() {
         Some("print-schema") => return print!("{}", sdl()),
         None | Some("serve") => {}
-        Some(other) => exit_with(
-            name,
-            format!("unknown command `{other}` (serve, print-schema)"),
-        ),
+        Some(other) => exit_with(name, format!("unknown command `{other}` (serve, print-schema)")),
     }
     crate::telemetry::init("info,sqlx=warn");
     let env = crate::config::Env::load(Some(std::path::Path::new(manifest_dir)));
     let settings = load(&env).unwrap_or_else(|e| exit_with(name, e));
-    let app = build(settings)
-        .await
-        .unwrap_or_else(|e| exit_with(name, format!("{e:#}")));
+    let app = build(settings).await.unwrap_or_else(|e| exit_with(name, format!("{e:#}")));
     if let Err(e) = app.run_until(shutdown_signal()).await {
         exit_with(name, e);
     }

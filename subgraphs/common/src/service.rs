@@ -10,11 +10,7 @@ pub enum ServiceKind {
 }
 
 impl ServiceKind {
-    pub const ALL: [ServiceKind; 3] = [
-        ServiceKind::Auth,
-        ServiceKind::Event,
-        ServiceKind::Attendance,
-    ];
+    pub const ALL: [ServiceKind; 3] = [ServiceKind::Auth, ServiceKind::Event, ServiceKind::Attendance];
 
     /// Short name, as used on the command line and in directory names.
     pub fn name(self) -> &'static str {

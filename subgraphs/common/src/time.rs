@@ -72,10 +72,7 @@ mod tests {
     fn any_offset_in_utc_z_out() {
         let t = Timestamp::parse("2024-01-15T16:00:00+07:00").unwrap();
         assert_eq!(t.to_rfc3339(), "2024-01-15T09:00:00Z");
-        assert_eq!(
-            serde_json::to_string(&t).unwrap(),
-            "\"2024-01-15T09:00:00Z\""
-        );
+        assert_eq!(serde_json::to_string(&t).unwrap(), "\"2024-01-15T09:00:00Z\"");
         assert!(Timestamp::parse("2024-01-15 09:00").is_err());
         assert!(Timestamp::parse("tomorrow").is_err());
     }

@@ -31,59 +31,26 @@ async fn the_guides_three_event_calls_work_as_written() {
     assert_eq!(created["startTime"], "2024-01-15T09:00:00Z");
     assert_eq!(created["endTime"], "2024-01-15T17:00:00Z");
     assert_eq!(created["status"], "SCHEDULED");
-    assert_eq!(
-        created["organizerId"],
-        Value::Null,
-        "anonymous in development"
-    );
+    assert_eq!(created["organizerId"], Value::Null, "anonymous in development");
     let id = created["id"].as_str().unwrap();
 
     // curl http://localhost:3002/events
-    let all: Value = http
-        .get(stack.events.url("/events"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Value = http.get(stack.events.url("/events")).send().await.unwrap().json().await.unwrap();
     assert_eq!(all.as_array().unwrap().len(), 1);
     assert_eq!(all[0]["id"], id);
 
     // curl http://localhost:3002/events/{id}
-    let one = http
-        .get(stack.events.url(&format!("/events/{id}")))
-        .send()
-        .await
-        .unwrap();
+    let one = http.get(stack.events.url(&format!("/events/{id}"))).send().await.unwrap();
     assert_eq!(one.status(), 200);
     assert_eq!(one.json::<Value>().await.unwrap(), created);
 
     // The placeholder as written, and an unknown id.
-    let placeholder = http
-        .get(stack.events.url("/events/{id}"))
-        .send()
-        .await
-        .unwrap();
+    let placeholder = http.get(stack.events.url("/events/{id}")).send().await.unwrap();
     assert_eq!(placeholder.status(), 400);
-    assert_eq!(
-        placeholder.json::<Value>().await.unwrap()["error"]["code"],
-        "BAD_USER_INPUT"
-    );
-    let unknown = http
-        .get(
-            stack
-                .events
-                .url(&format!("/events/{}", uuid::Uuid::new_v4())),
-        )
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(placeholder.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT");
+    let unknown = http.get(stack.events.url(&format!("/events/{}", uuid::Uuid::new_v4()))).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
-    assert_eq!(
-        unknown.json::<Value>().await.unwrap()["error"]["code"],
-        "NOT_FOUND"
-    );
+    assert_eq!(unknown.json::<Value>().await.unwrap()["error"]["code"], "NOT_FOUND");
 }
 
 #[tokio::test]
@@ -95,32 +62,12 @@ async fn invalid_events_are_refused_and_nothing_is_written() {
         ("end equals start", event_body("T", s, s), 422),
         ("empty title", event_body("   ", s, e), 422),
         ("201-char title", event_body(&"x".repeat(201), s, e), 422),
-        (
-            "capacity 0",
-            json!({"title": "T", "startTime": s, "endTime": e, "capacity": 0}),
-            422,
-        ),
-        (
-            "negative capacity",
-            json!({"title": "T", "startTime": s, "endTime": e, "capacity": -3}),
-            422,
-        ),
-        (
-            "huge capacity",
-            json!({"title": "T", "startTime": s, "endTime": e, "capacity": 1e12}),
-            422,
-        ),
+        ("capacity 0", json!({"title": "T", "startTime": s, "endTime": e, "capacity": 0}), 422),
+        ("negative capacity", json!({"title": "T", "startTime": s, "endTime": e, "capacity": -3}), 422),
+        ("huge capacity", json!({"title": "T", "startTime": s, "endTime": e, "capacity": 1e12}), 422),
         ("unparseable time", event_body("T", "next tuesday", e), 422),
-        (
-            "missing endTime",
-            json!({"title": "T", "startTime": s}),
-            422,
-        ),
-        (
-            "title of the wrong type",
-            json!({"title": ["T"], "startTime": s, "endTime": e}),
-            422,
-        ),
+        ("missing endTime", json!({"title": "T", "startTime": s}), 422),
+        ("title of the wrong type", json!({"title": ["T"], "startTime": s, "endTime": e}), 422),
         (
             "unknown field",
             json!({"title": "T", "startTime": s, "endTime": e, "organizerId": uuid::Uuid::new_v4()}),
@@ -130,11 +77,7 @@ async fn invalid_events_are_refused_and_nothing_is_written() {
     for (case, body, status) in cases {
         let response = stack.create_event(None, body).await;
         assert_eq!(response.status().as_u16(), status, "{case}");
-        assert_eq!(
-            response.json::<Value>().await.unwrap()["error"]["code"],
-            "BAD_USER_INPUT",
-            "{case}"
-        );
+        assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT", "{case}");
     }
     let garbage = stack
         .events
@@ -158,35 +101,17 @@ async fn invalid_events_are_refused_and_nothing_is_written() {
         "colour=red",
         "from=2024-01-02T00:00:00Z&to=2024-01-01T00:00:00Z",
     ] {
-        let response = stack
-            .events
-            .http
-            .get(stack.events.url(&format!("/events?{query}")))
-            .send()
-            .await
-            .unwrap();
+        let response = stack.events.http.get(stack.events.url(&format!("/events?{query}"))).send().await.unwrap();
         assert_eq!(response.status(), 400, "{query}");
-        assert_eq!(
-            response.json::<Value>().await.unwrap()["error"]["code"],
-            "BAD_USER_INPUT",
-            "{query}"
-        );
+        assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT", "{query}");
     }
 }
 
 #[tokio::test]
 async fn times_accept_any_offset_and_come_back_in_utc() {
     let stack = helpers::spawn().await;
-    let response = stack
-        .create_event(
-            None,
-            event_body(
-                "Jakarta",
-                "2024-01-15T16:00:00+07:00",
-                "2024-01-15T18:30:00+07:00",
-            ),
-        )
-        .await;
+    let response =
+        stack.create_event(None, event_body("Jakarta", "2024-01-15T16:00:00+07:00", "2024-01-15T18:30:00+07:00")).await;
     let created: Value = response.json().await.unwrap();
     assert_eq!(created["startTime"], "2024-01-15T09:00:00Z");
     assert_eq!(created["endTime"], "2024-01-15T11:30:00Z");
@@ -223,20 +148,10 @@ async fn list_filters_limit_and_offset() {
         }
     };
     let window = get("from=2024-01-12T00:00:00Z&to=2024-01-14T00:00:00Z").await;
-    let titles: Vec<&str> = window
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["title"].as_str().unwrap())
-        .collect();
+    let titles: Vec<&str> = window.as_array().unwrap().iter().map(|e| e["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Day 12", "Day 13"]);
     let page = get("limit=3&offset=2").await;
-    let titles: Vec<&str> = page
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["title"].as_str().unwrap())
-        .collect();
+    let titles: Vec<&str> = page.as_array().unwrap().iter().map(|e| e["title"].as_str().unwrap()).collect();
     assert_eq!(titles, ["Day 12", "Day 13", "Day 14"]);
     assert_eq!(get("status=CANCELLED").await.as_array().unwrap().len(), 0);
     assert_eq!(get("status=SCHEDULED").await.as_array().unwrap().len(), 10);
@@ -249,10 +164,7 @@ async fn only_the_organizer_or_an_admin_may_update_or_cancel() {
     let (stranger, _) = stack.user("stranger@example.com").await;
     let admin = stack.admin("admin@example.com").await;
     let created: Value = stack
-        .create_event(
-            Some(&organizer),
-            event_body("Mine", "2024-01-15T09:00:00Z", "2024-01-15T17:00:00Z"),
-        )
+        .create_event(Some(&organizer), event_body("Mine", "2024-01-15T09:00:00Z", "2024-01-15T17:00:00Z"))
         .await
         .json()
         .await
@@ -261,39 +173,23 @@ async fn only_the_organizer_or_an_admin_may_update_or_cancel() {
     let id = created["id"].as_str().unwrap();
     let http = &stack.events.http;
     let patch = |token: Option<&str>, body: Value| {
-        let mut r = http
-            .patch(stack.events.url(&format!("/events/{id}")))
-            .json(&body);
+        let mut r = http.patch(stack.events.url(&format!("/events/{id}"))).json(&body);
         if let Some(t) = token {
             r = r.bearer_auth(t);
         }
         r.send()
     };
 
-    let forbidden = patch(Some(&stranger), json!({"title": "Hijacked"}))
-        .await
-        .unwrap();
+    let forbidden = patch(Some(&stranger), json!({"title": "Hijacked"})).await.unwrap();
     assert_eq!(forbidden.status(), 403);
-    assert_eq!(
-        forbidden.json::<Value>().await.unwrap()["error"]["code"],
-        "FORBIDDEN"
-    );
+    assert_eq!(forbidden.json::<Value>().await.unwrap()["error"]["code"], "FORBIDDEN");
     let anonymous = patch(None, json!({"title": "Hijacked"})).await.unwrap();
     assert_eq!(anonymous.status(), 401);
-    let cancel_forbidden = http
-        .post(stack.events.url(&format!("/events/{id}/cancel")))
-        .bearer_auth(&stranger)
-        .send()
-        .await
-        .unwrap();
+    let cancel_forbidden =
+        http.post(stack.events.url(&format!("/events/{id}/cancel"))).bearer_auth(&stranger).send().await.unwrap();
     assert_eq!(cancel_forbidden.status(), 403);
 
-    let renamed = patch(
-        Some(&organizer),
-        json!({"title": "Renamed", "location": "Hall A"}),
-    )
-    .await
-    .unwrap();
+    let renamed = patch(Some(&organizer), json!({"title": "Renamed", "location": "Hall A"})).await.unwrap();
     assert_eq!(renamed.status(), 200);
     let renamed: Value = renamed.json().await.unwrap();
     assert_eq!(renamed["title"], "Renamed");
@@ -301,42 +197,22 @@ async fn only_the_organizer_or_an_admin_may_update_or_cancel() {
     assert_eq!(renamed["location"], "Hall A");
 
     // Partial update still keeps end after start; null clears optional fields only.
-    let bad_start = patch(
-        Some(&organizer),
-        json!({"startTime": "2024-01-16T09:00:00Z"}),
-    )
-    .await
-    .unwrap();
+    let bad_start = patch(Some(&organizer), json!({"startTime": "2024-01-16T09:00:00Z"})).await.unwrap();
     assert_eq!(bad_start.status(), 422);
-    let null_title = patch(Some(&organizer), json!({"title": null}))
-        .await
-        .unwrap();
+    let null_title = patch(Some(&organizer), json!({"title": null})).await.unwrap();
     assert_eq!(null_title.status(), 422);
-    let cleared = patch(Some(&admin), json!({"location": null, "capacity": 25}))
-        .await
-        .unwrap();
+    let cleared = patch(Some(&admin), json!({"location": null, "capacity": 25})).await.unwrap();
     assert_eq!(cleared.status(), 200, "an admin may update");
     let cleared: Value = cleared.json().await.unwrap();
     assert_eq!(cleared["location"], Value::Null);
     assert_eq!(cleared["capacity"], 25);
 
-    let cancelled = http
-        .post(stack.events.url(&format!("/events/{id}/cancel")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+    let cancelled =
+        http.post(stack.events.url(&format!("/events/{id}/cancel"))).bearer_auth(&admin).send().await.unwrap();
     assert_eq!(cancelled.status(), 200);
-    assert_eq!(
-        cancelled.json::<Value>().await.unwrap()["status"],
-        "CANCELLED"
-    );
+    assert_eq!(cancelled.json::<Value>().await.unwrap()["status"], "CANCELLED");
     let missing = http
-        .post(
-            stack
-                .events
-                .url(&format!("/events/{}/cancel", uuid::Uuid::new_v4())),
-        )
+        .post(stack.events.url(&format!("/events/{}/cancel", uuid::Uuid::new_v4())))
         .bearer_auth(&admin)
         .send()
         .await
@@ -344,29 +220,18 @@ async fn only_the_organizer_or_an_admin_may_update_or_cancel() {
     assert_eq!(missing.status(), 404);
 
     // A present but invalid token is refused even where anonymous writes are allowed.
-    let forged = stack
-        .create_event(
-            Some("e30.e30.e30"),
-            event_body("X", "2024-01-15T09:00:00Z", "2024-01-15T17:00:00Z"),
-        )
-        .await;
+    let forged =
+        stack.create_event(Some("e30.e30.e30"), event_body("X", "2024-01-15T09:00:00Z", "2024-01-15T17:00:00Z")).await;
     assert_eq!(forged.status(), 401);
 }
 
 #[tokio::test]
 async fn production_refuses_anonymous_writes() {
     let stack = helpers::spawn_with(&[("APP_ENV", "production")]).await;
-    let body = event_body(
-        "Tech Conference",
-        "2024-01-15T09:00:00Z",
-        "2024-01-15T17:00:00Z",
-    );
+    let body = event_body("Tech Conference", "2024-01-15T09:00:00Z", "2024-01-15T17:00:00Z");
     let anonymous = stack.create_event(None, body.clone()).await;
     assert_eq!(anonymous.status(), 401);
-    assert_eq!(
-        anonymous.json::<Value>().await.unwrap()["error"]["code"],
-        "UNAUTHENTICATED"
-    );
+    assert_eq!(anonymous.json::<Value>().await.unwrap()["error"]["code"], "UNAUTHENTICATED");
     let (token, _) = stack.user("org@example.com").await;
     assert_eq!(stack.create_event(Some(&token), body).await.status(), 201);
     assert_eq!(stack.event_count().await, 1);

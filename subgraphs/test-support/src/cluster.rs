@@ -34,21 +34,11 @@ pub struct ClusterOptions {
 
 impl ClusterOptions {
     pub fn ephemeral() -> Self {
-        ClusterOptions {
-            data_dir: None,
-            port: None,
-            fast_unsafe: true,
-            settings: Vec::new(),
-        }
+        ClusterOptions { data_dir: None, port: None, fast_unsafe: true, settings: Vec::new() }
     }
 
     pub fn persistent(data_dir: PathBuf, port: u16) -> Self {
-        ClusterOptions {
-            data_dir: Some(data_dir),
-            port: Some(port),
-            fast_unsafe: false,
-            settings: Vec::new(),
-        }
+        ClusterOptions { data_dir: Some(data_dir), port: Some(port), fast_unsafe: false, settings: Vec::new() }
     }
 }
 
@@ -66,17 +56,9 @@ impl PrivateCluster {
         let owner = server_user()?;
         let (base, throwaway) = match &options.data_dir {
             Some(dir) => (dir.clone(), false),
-            None => (
-                std::env::temp_dir().join(format!(
-                    "titiktemu-pg-{}-{}",
-                    std::process::id(),
-                    nanos()
-                )),
-                true,
-            ),
+            None => (std::env::temp_dir().join(format!("titiktemu-pg-{}-{}", std::process::id(), nanos())), true),
         };
-        std::fs::create_dir_all(&base)
-            .with_context(|| format!("cannot create {}", base.display()))?;
+        std::fs::create_dir_all(&base).with_context(|| format!("cannot create {}", base.display()))?;
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(&base, Some(uid), Some(gid))
                 .context("cannot hand the data directory to postgres")?;
@@ -90,15 +72,7 @@ impl PrivateCluster {
             initdb
                 .arg("-D")
                 .arg(&data_dir)
-                .args([
-                    "-U",
-                    "postgres",
-                    "-E",
-                    "UTF8",
-                    "--locale=C",
-                    "--auth=scram-sha-256",
-                    "--no-instructions",
-                ])
+                .args(["-U", "postgres", "-E", "UTF8", "--locale=C", "--auth=scram-sha-256", "--no-instructions"])
                 .arg(format!("--pwfile={}", password_file.display()));
             if options.fast_unsafe {
                 initdb.arg("--no-sync");
@@ -124,14 +98,8 @@ impl PrivateCluster {
             "-c max_connections=400".to_owned(),
         ];
         if options.fast_unsafe {
-            server_args.extend(
-                [
-                    "-c fsync=off",
-                    "-c synchronous_commit=off",
-                    "-c full_page_writes=off",
-                ]
-                .map(str::to_owned),
-            );
+            server_args
+                .extend(["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"].map(str::to_owned));
         }
         server_args.extend(options.settings.iter().map(|s| format!("-c {s}")));
         let script = format!(
@@ -159,17 +127,9 @@ if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
         // Own process group: a Ctrl-C in the terminal reaches us, not the server.
         std::os::unix::process::CommandExt::process_group(&mut supervisor, 0);
         run_as(&mut supervisor, owner);
-        let mut supervisor = supervisor
-            .spawn()
-            .context("cannot start the PostgreSQL supervisor")?;
+        let mut supervisor = supervisor.spawn().context("cannot start the PostgreSQL supervisor")?;
         let stop_pipe = supervisor.stdin.take();
-        let mut cluster = PrivateCluster {
-            supervisor,
-            stop_pipe,
-            port,
-            password,
-            data_dir,
-        };
+        let mut cluster = PrivateCluster { supervisor, stop_pipe, port, password, data_dir };
         cluster.wait_ready(&base)?;
         Ok(cluster)
     }
@@ -179,10 +139,7 @@ if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
     }
 
     pub fn admin_url(&self) -> String {
-        format!(
-            "postgresql://postgres:{}@127.0.0.1:{}/postgres",
-            self.password, self.port
-        )
+        format!("postgresql://postgres:{}@127.0.0.1:{}/postgres", self.password, self.port)
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -195,11 +152,7 @@ if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
         loop {
             // The last line of postmaster.pid turns to "ready" once connections are accepted.
             let ready = std::fs::read_to_string(&pid_file)
-                .map(|s| {
-                    s.lines()
-                        .nth(7)
-                        .is_some_and(|status| status.trim() == "ready")
-                })
+                .map(|s| s.lines().nth(7).is_some_and(|status| status.trim() == "ready"))
                 .unwrap_or(false);
             if ready {
                 return Ok(());
@@ -209,10 +162,7 @@ if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
                 bail!("PostgreSQL exited ({status}) while starting:\n{log}");
             }
             if Instant::now() > deadline {
-                bail!(
-                    "PostgreSQL did not become ready within 60 s (see {}/postgres.log)",
-                    base.display()
-                );
+                bail!("PostgreSQL did not become ready within 60 s (see {}/postgres.log)", base.display());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -238,10 +188,7 @@ impl Drop for PrivateCluster {
 /// PostgreSQL refuses to run as root: when we are root, the server runs as
 /// the `postgres` user (created by the distribution's packages).
 fn server_user() -> anyhow::Result<Option<(u32, u32)>> {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .context("cannot run `id`")?;
+    let uid = Command::new("id").arg("-u").output().context("cannot run `id`")?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Ok(None);
     }
@@ -257,22 +204,13 @@ fn server_user() -> anyhow::Result<Option<(u32, u32)>> {
 fn run_as(command: &mut Command, owner: Option<(u32, u32)>) {
     if let Some((uid, gid)) = owner {
         use std::os::unix::process::CommandExt;
-        command
-            .uid(uid)
-            .gid(gid)
-            .env("HOME", "/tmp")
-            .current_dir("/");
+        command.uid(uid).gid(gid).env("HOME", "/tmp").current_dir("/");
     }
 }
 
 fn write_private(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     file.write_all(contents.as_bytes())?;
     if let Some((uid, gid)) = owner {
         std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
@@ -282,9 +220,7 @@ fn write_private(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> anyh
 
 /// `initdb`'s directory: from PATH, else the newest `/usr/lib/postgresql/*/bin`.
 pub fn find_bin_dir() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>());
+    let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>());
     for dir in on_path {
         let initdb = dir.join("initdb");
         if initdb.exists() {
@@ -310,8 +246,5 @@ fn free_port() -> anyhow::Result<u16> {
 }
 
 fn nanos() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default()
 }

@@ -42,23 +42,14 @@ pub fn server() -> &'static PgServer {
     static SERVER: OnceLock<PgServer> = OnceLock::new();
     SERVER.get_or_init(|| {
         init_test_logging();
-        match std::env::var("DATABASE_ADMIN_URL")
-            .ok()
-            .filter(|u| !u.trim().is_empty())
-        {
-            Some(url) => PgServer {
-                admin_url: Url::parse(&url).expect("DATABASE_ADMIN_URL is not a URL"),
-                _private: None,
-            },
+        match std::env::var("DATABASE_ADMIN_URL").ok().filter(|u| !u.trim().is_empty()) {
+            Some(url) => {
+                PgServer { admin_url: Url::parse(&url).expect("DATABASE_ADMIN_URL is not a URL"), _private: None }
+            }
             None => {
-                let cluster =
-                    PrivateCluster::start(ClusterOptions::ephemeral()).unwrap_or_else(|e| {
-                        panic!("cannot start a private PostgreSQL for the tests: {e:#}")
-                    });
-                PgServer {
-                    admin_url: Url::parse(&cluster.admin_url()).expect("cluster URL"),
-                    _private: Some(cluster),
-                }
+                let cluster = PrivateCluster::start(ClusterOptions::ephemeral())
+                    .unwrap_or_else(|e| panic!("cannot start a private PostgreSQL for the tests: {e:#}"));
+                PgServer { admin_url: Url::parse(&cluster.admin_url()).expect("cluster URL"), _private: Some(cluster) }
             }
         }
     })
@@ -80,10 +71,7 @@ pub fn test_password(kind: ServiceKind) -> String {
 
 pub fn test_bootstrap_options() -> BootstrapOptions {
     BootstrapOptions {
-        passwords: ServiceKind::ALL
-            .into_iter()
-            .map(|k| (k, test_password(k)))
-            .collect(),
+        passwords: ServiceKind::ALL.into_iter().map(|k| (k, test_password(k))).collect(),
         generate_missing: false,
     }
 }
@@ -101,9 +89,7 @@ impl TestDb {
         let db = Self::bootstrapped().await;
         for kind in ServiceKind::ALL {
             let conn = db.connect_as(kind).await;
-            migration::apply(kind, &conn.conn)
-                .await
-                .unwrap_or_else(|e| panic!("migrating {kind}: {e}"));
+            migration::apply(kind, &conn.conn).await.unwrap_or_else(|e| panic!("migrating {kind}: {e}"));
             conn.conn.close().await.expect("close");
         }
         db
@@ -112,9 +98,7 @@ impl TestDb {
     /// A new database with schemas and users, but no migrations applied.
     pub async fn bootstrapped() -> TestDb {
         let db = Self::empty().await;
-        bootstrap(&db.admin_url(), &test_bootstrap_options())
-            .await
-            .expect("bootstrap");
+        bootstrap(&db.admin_url(), &test_bootstrap_options()).await.expect("bootstrap");
         db
     }
 
@@ -122,13 +106,8 @@ impl TestDb {
     pub async fn empty() -> TestDb {
         let server = server();
         let name = format!("tt_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(server.admin_url_for("postgres"))
-            .await
-            .expect("connect as admin");
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await
-            .expect("create database");
+        let admin = Database::connect(server.admin_url_for("postgres")).await.expect("connect as admin");
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");
         admin.close().await.expect("close");
         TestDb { name, server }
     }
@@ -138,9 +117,7 @@ impl TestDb {
     }
 
     pub async fn admin(&self) -> DatabaseConnection {
-        Database::connect(self.admin_url())
-            .await
-            .expect("connect as admin")
+        Database::connect(self.admin_url()).await.expect("connect as admin")
     }
 
     /// The service's `DATABASE_URL`, in the guide's form (`?schema=...`).
@@ -148,11 +125,8 @@ impl TestDb {
         let mut url = self.server.admin_url.clone();
         url.set_path(&format!("/{}", self.name));
         url.set_username(kind.db_user()).expect("username");
-        url.set_password(Some(&test_password(kind)))
-            .expect("password");
-        url.query_pairs_mut()
-            .clear()
-            .append_pair("schema", kind.schema());
+        url.set_password(Some(&test_password(kind))).expect("password");
+        url.query_pairs_mut().clear().append_pair("schema", kind.schema());
         url.into()
     }
 
@@ -162,9 +136,7 @@ impl TestDb {
 
     /// A pool connected as the service's own user, in its own schema.
     pub async fn connect_as(&self, kind: ServiceKind) -> Db {
-        db::connect(&self.database_settings(kind))
-            .await
-            .unwrap_or_else(|e| panic!("connect as {kind}: {e}"))
+        db::connect(&self.database_settings(kind)).await.unwrap_or_else(|e| panic!("connect as {kind}: {e}"))
     }
 }
 
@@ -222,16 +194,9 @@ impl TestServer {
     }
 
     /// Sends a GraphQL operation; returns the whole response body.
-    pub async fn graphql(
-        &self,
-        query: &str,
-        variables: serde_json::Value,
-        token: Option<&str>,
-    ) -> serde_json::Value {
-        let mut request = self
-            .http
-            .post(self.url("/graphql"))
-            .json(&serde_json::json!({ "query": query, "variables": variables }));
+    pub async fn graphql(&self, query: &str, variables: serde_json::Value, token: Option<&str>) -> serde_json::Value {
+        let mut request =
+            self.http.post(self.url("/graphql")).json(&serde_json::json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -261,9 +226,7 @@ pub fn service_database_url(admin_url: &str, kind: ServiceKind, password: &str) 
     let mut url = Url::parse(admin_url).expect("a valid admin URL");
     url.set_username(kind.db_user()).expect("URL with a host");
     url.set_password(Some(password)).expect("URL with a host");
-    url.query_pairs_mut()
-        .clear()
-        .append_pair("schema", kind.schema());
+    url.query_pairs_mut().clear().append_pair("schema", kind.schema());
     url.into()
 }
 
@@ -294,10 +257,7 @@ pub async fn register_user(auth: &TestServer, email: &str) -> (String, String) {
         .expect("register");
     assert_eq!(response.status(), 201, "register {email}");
     let body: serde_json::Value = response.json().await.expect("register body");
-    (
-        body["token"].as_str().expect("token").to_owned(),
-        body["user"]["id"].as_str().expect("id").to_owned(),
-    )
+    (body["token"].as_str().expect("token").to_owned(), body["user"]["id"].as_str().expect("id").to_owned())
 }
 
 /// Registers a user, makes them ADMIN (as `auth-service promote` does, in
@@ -306,9 +266,7 @@ pub async fn admin_token(db: &TestDb, auth: &TestServer, email: &str) -> String 
     register_user(auth, email).await;
     let admin = db.admin().await;
     admin
-        .execute_unprepared(&format!(
-            "UPDATE auth_schema.users SET role = 'ADMIN' WHERE email = '{email}'"
-        ))
+        .execute_unprepared(&format!("UPDATE auth_schema.users SET role = 'ADMIN' WHERE email = '{email}'"))
         .await
         .expect("promote");
     let response = auth

@@ -65,15 +65,8 @@ impl Supervised {
             );
         }
         let mut command = Command::new("bash");
-        command
-            .arg("-c")
-            .arg(SUPERVISOR)
-            .arg("supervisor")
-            .arg(program)
-            .args(args);
-        command
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::piped());
+        command.arg("-c").arg(SUPERVISOR).arg("supervisor").arg(program).args(args);
+        command.envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::piped());
         let show = output == Output::Prefixed || std::env::var_os("TEST_LOG").is_some();
         if show {
             command.stdout(Stdio::piped()).stderr(Stdio::piped());
@@ -83,19 +76,11 @@ impl Supervised {
         // Own process group: Ctrl-C in a terminal reaches the launcher, which
         // then stops everything in order.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut supervisor = command
-            .spawn()
-            .with_context(|| format!("cannot start {name}"))?;
+        let mut supervisor = command.spawn().with_context(|| format!("cannot start {name}"))?;
         if show {
             for stream in [
-                supervisor
-                    .stdout
-                    .take()
-                    .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-                supervisor
-                    .stderr
-                    .take()
-                    .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                supervisor.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+                supervisor.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
             ]
             .into_iter()
             .flatten()
@@ -109,11 +94,7 @@ impl Supervised {
             }
         }
         let stop_pipe = supervisor.stdin.take();
-        Ok(Supervised {
-            name: name.to_owned(),
-            supervisor,
-            stop_pipe,
-        })
+        Ok(Supervised { name: name.to_owned(), supervisor, stop_pipe })
     }
 
     /// Whether the process is still running.

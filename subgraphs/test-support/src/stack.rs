@@ -41,13 +41,7 @@ pub struct Ports {
 impl Ports {
     /// The ports of the API contract.
     pub fn standard() -> Self {
-        Ports {
-            auth: 3001,
-            event: 3002,
-            attendance: 3004,
-            router: 4000,
-            router_health: 8088,
-        }
+        Ports { auth: 3001, event: 3002, attendance: 3004, router: 4000, router_health: 8088 }
     }
 
     /// Free ports, for tests running side by side.
@@ -59,13 +53,7 @@ impl Ports {
             ports.push(listener.local_addr()?.port());
             listeners.push(listener);
         }
-        Ok(Ports {
-            auth: ports[0],
-            event: ports[1],
-            attendance: ports[2],
-            router: ports[3],
-            router_health: ports[4],
-        })
+        Ok(Ports { auth: ports[0], event: ports[1], attendance: ports[2], router: ports[3], router_health: ports[4] })
     }
 
     pub fn service(&self, kind: ServiceKind) -> u16 {
@@ -115,16 +103,12 @@ impl Stack {
         let (cluster, server_admin_url) = match &config.database {
             DatabaseChoice::External(url) => (None, url.clone()),
             DatabaseChoice::Persistent { data_dir, port } => {
-                let cluster =
-                    PrivateCluster::start(ClusterOptions::persistent(data_dir.clone(), *port))?;
+                let cluster = PrivateCluster::start(ClusterOptions::persistent(data_dir.clone(), *port))?;
                 let url = cluster.admin_url();
                 (Some(cluster), url)
             }
             DatabaseChoice::Ephemeral => {
-                let options = ClusterOptions {
-                    settings: config.pg_settings.clone(),
-                    ..ClusterOptions::ephemeral()
-                };
+                let options = ClusterOptions { settings: config.pg_settings.clone(), ..ClusterOptions::ephemeral() };
                 let cluster = PrivateCluster::start(options)?;
                 let url = cluster.admin_url();
                 (Some(cluster), url)
@@ -132,30 +116,16 @@ impl Stack {
         };
         let admin_url = with_database(&server_admin_url, &config.database_name)?;
         ensure_database(&server_admin_url, &config.database_name).await?;
-        let options = BootstrapOptions {
-            passwords: config.passwords.clone(),
-            generate_missing: false,
-        };
+        let options = BootstrapOptions { passwords: config.passwords.clone(), generate_missing: false };
         let report = bootstrap(&admin_url, &options).await.context("bootstrap")?;
         for action in &report.actions {
             eprintln!("bootstrap: {action}");
         }
-        let mut stack = Stack {
-            config,
-            admin_url,
-            services: Vec::new(),
-            router: None,
-            _cluster: cluster,
-        };
+        let mut stack = Stack { config, admin_url, services: Vec::new(), router: None, _cluster: cluster };
         for kind in ServiceKind::ALL {
-            let settings =
-                common::config::DatabaseSettings::parse("DATABASE_URL", &stack.database_url(kind))?;
-            let db = common::db::connect(&settings)
-                .await
-                .with_context(|| format!("connect as {}", kind.db_user()))?;
-            migration::apply(kind, &db.conn)
-                .await
-                .with_context(|| format!("migrate {kind}"))?;
+            let settings = common::config::DatabaseSettings::parse("DATABASE_URL", &stack.database_url(kind))?;
+            let db = common::db::connect(&settings).await.with_context(|| format!("connect as {}", kind.db_user()))?;
+            migration::apply(kind, &db.conn).await.with_context(|| format!("migrate {kind}"))?;
             db.conn.close().await?;
         }
         for kind in ServiceKind::ALL {
@@ -171,13 +141,7 @@ impl Stack {
 
     /// The service's `DATABASE_URL` in the guide's form.
     pub fn database_url(&self, kind: ServiceKind) -> String {
-        let password = self
-            .config
-            .passwords
-            .iter()
-            .find(|(k, _)| *k == kind)
-            .map(|(_, p)| p.as_str())
-            .unwrap_or("");
+        let password = self.config.passwords.iter().find(|(k, _)| *k == kind).map(|(_, p)| p.as_str()).unwrap_or("");
         crate::service_database_url(&self.admin_url, kind, password)
     }
 
@@ -190,40 +154,22 @@ impl Stack {
     }
 
     pub fn router_health_url(&self) -> String {
-        format!(
-            "http://127.0.0.1:{}/health",
-            self.config.ports.router_health
-        )
+        format!("http://127.0.0.1:{}/health", self.config.ports.router_health)
     }
 
     fn service_env(&self, kind: ServiceKind) -> Vec<(String, String)> {
         let auth = self.service_url(ServiceKind::Auth);
         let mut env = vec![
             ("DATABASE_URL".to_owned(), self.database_url(kind)),
-            (
-                "PORT".to_owned(),
-                self.config.ports.service(kind).to_string(),
-            ),
+            ("PORT".to_owned(), self.config.ports.service(kind).to_string()),
             ("HOST".to_owned(), "127.0.0.1".to_owned()),
             ("APP_ENV".to_owned(), self.config.app_env.clone()),
             ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
-            (
-                "AUTH_JWKS_URL".to_owned(),
-                format!("{auth}/.well-known/jwks.json"),
-            ),
+            ("AUTH_JWKS_URL".to_owned(), format!("{auth}/.well-known/jwks.json")),
             ("AUTH_SERVICE_URL".to_owned(), auth),
-            (
-                "EVENT_SERVICE_URL".to_owned(),
-                self.service_url(ServiceKind::Event),
-            ),
-            (
-                "JWT_DEV_KEY_FILE".to_owned(),
-                self.config.jwt_key_file.display().to_string(),
-            ),
-            (
-                "RUST_LOG".to_owned(),
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_owned()),
-            ),
+            ("EVENT_SERVICE_URL".to_owned(), self.service_url(ServiceKind::Event)),
+            ("JWT_DEV_KEY_FILE".to_owned(), self.config.jwt_key_file.display().to_string()),
+            ("RUST_LOG".to_owned(), std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_owned())),
         ];
         if let Ok(path) = std::env::var("PATH") {
             env.push(("PATH".to_owned(), path));
@@ -236,13 +182,7 @@ impl Stack {
     pub async fn start_service(&mut self, kind: ServiceKind) -> anyhow::Result<()> {
         self.stop_service(kind);
         let binary = self.config.bin_dir.join(format!("{}-service", kind.name()));
-        let process = Supervised::spawn(
-            kind.name(),
-            &binary,
-            &["serve"],
-            &self.service_env(kind),
-            self.config.output,
-        )?;
+        let process = Supervised::spawn(kind.name(), &binary, &["serve"], &self.service_env(kind), self.config.output)?;
         self.services.push((kind, process));
         let url = format!("{}/health/ready", self.service_url(kind));
         self.wait_ready(kind.name(), &url).await
@@ -259,48 +199,26 @@ impl Stack {
     async fn start_router(&mut self) -> anyhow::Result<()> {
         let ports = self.config.ports;
         let mut env = vec![
-            (
-                "ROUTER_LISTEN".to_owned(),
-                format!("127.0.0.1:{}", ports.router),
-            ),
-            (
-                "ROUTER_HEALTH_LISTEN".to_owned(),
-                format!("127.0.0.1:{}", ports.router_health),
-            ),
+            ("ROUTER_LISTEN".to_owned(), format!("127.0.0.1:{}", ports.router)),
+            ("ROUTER_HEALTH_LISTEN".to_owned(), format!("127.0.0.1:{}", ports.router_health)),
             ("APOLLO_TELEMETRY_DISABLED".to_owned(), "true".to_owned()),
         ];
         for kind in ServiceKind::ALL {
-            env.push((
-                format!("{}_SUBGRAPH_URL", kind.env_prefix()),
-                format!("{}/graphql", self.service_url(kind)),
-            ));
+            env.push((format!("{}_SUBGRAPH_URL", kind.env_prefix()), format!("{}/graphql", self.service_url(kind))));
         }
         if let Ok(path) = std::env::var("PATH") {
             env.push(("PATH".to_owned(), path));
         }
         let config = self.config.router_config.display().to_string();
         let supergraph = self.config.supergraph.display().to_string();
-        let args = [
-            "--config",
-            config.as_str(),
-            "--supergraph",
-            supergraph.as_str(),
-        ];
-        self.router = Some(Supervised::spawn(
-            "router",
-            &self.config.router_bin,
-            &args,
-            &env,
-            self.config.output,
-        )?);
+        let args = ["--config", config.as_str(), "--supergraph", supergraph.as_str()];
+        self.router = Some(Supervised::spawn("router", &self.config.router_bin, &args, &env, self.config.output)?);
         let url = format!("{}?ready", self.router_health_url());
         self.wait_ready("router", &url).await
     }
 
     async fn wait_ready(&mut self, name: &str, url: &str) -> anyhow::Result<()> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(2))
-            .build()?;
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Ok(response) = http.get(url).send().await {
@@ -310,10 +228,7 @@ impl Stack {
             }
             let running = match name {
                 "router" => self.router.as_mut().is_some_and(Supervised::is_running),
-                _ => self
-                    .services
-                    .iter_mut()
-                    .any(|(k, p)| k.name() == name && p.is_running()),
+                _ => self.services.iter_mut().any(|(k, p)| k.name() == name && p.is_running()),
             };
             if !running {
                 bail!("{name} exited while starting (its output is above; with tests, set TEST_LOG=1)");
@@ -356,9 +271,7 @@ async fn ensure_database(server_admin_url: &str, name: &str) -> anyhow::Result<(
     if !common::config::is_identifier(name) {
         bail!("database name `{name}` must be a plain identifier");
     }
-    let admin = Database::connect(server_admin_url)
-        .await
-        .context("cannot connect as the database admin")?;
+    let admin = Database::connect(server_admin_url).await.context("cannot connect as the database admin")?;
     let exists = admin
         .query_one_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
@@ -368,9 +281,7 @@ async fn ensure_database(server_admin_url: &str, name: &str) -> anyhow::Result<(
         .await?
         .is_some();
     if !exists {
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE {name}"))
-            .await?;
+        admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
         eprintln!("created database {name}");
     }
     admin.close().await?;
@@ -379,9 +290,7 @@ async fn ensure_database(server_admin_url: &str, name: &str) -> anyhow::Result<(
 
 /// `target/` of this workspace (or `CARGO_TARGET_DIR`).
 pub fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
 pub fn workspace_root() -> PathBuf {

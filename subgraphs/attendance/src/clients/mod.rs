@@ -69,28 +69,18 @@ impl RestClient {
     }
 
     /// `GET base_url + path`: `Ok(None)` on 404.
-    async fn get<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-    ) -> Result<Option<T>, Unavailable> {
-        let unavailable = Unavailable {
-            service: self.service,
-        };
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<Option<T>, Unavailable> {
+        let unavailable = Unavailable { service: self.service };
         // At most MAX_IN_FLIGHT calls at once; the rest wait no longer than a
         // call may take, so a stuck service cannot pile requests up here.
         let _permit = tokio::time::timeout(self.timeout, self.in_flight.acquire())
             .await
             .map_err(|_| unavailable.clone())?
             .map_err(|_| unavailable.clone())?;
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base_url))
-            .send()
-            .await
-            .map_err(|e| {
-                tracing::warn!(service = self.service, error = %e, "call failed");
-                unavailable.clone()
-            })?;
+        let response = self.http.get(format!("{}{path}", self.base_url)).send().await.map_err(|e| {
+            tracing::warn!(service = self.service, error = %e, "call failed");
+            unavailable.clone()
+        })?;
         match response.status() {
             StatusCode::NOT_FOUND => Ok(None),
             status if status.is_success() => response.json::<T>().await.map(Some).map_err(|e| {
@@ -120,11 +110,7 @@ pub struct EventDirectory {
 
 impl EventDirectory {
     pub fn new(base_url: &str, timeout: Duration, ttl: Duration) -> Self {
-        EventDirectory {
-            client: RestClient::new(base_url, "event", timeout),
-            ttl,
-            cache: Default::default(),
-        }
+        EventDirectory { client: RestClient::new(base_url, "event", timeout), ttl, cache: Default::default() }
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<EventInfo>, Unavailable> {
@@ -144,33 +130,39 @@ impl EventDirectory {
                 return Ok(event.clone());
             }
         }
-        let event = self
-            .client
-            .get::<EventInfo>(&format!("/events/{id}"))
-            .await?;
+        let event = self.client.get::<EventInfo>(&format!("/events/{id}")).await?;
         *entry = Some((Instant::now(), event.clone()));
         Ok(event)
     }
 }
 
-/// Users, from `GET {AUTH_SERVICE_URL}/internal/users/{id}`.
+/// Users, from `GET {AUTH_SERVICE_URL}/internal/users/{id}`. Accounts are
+/// never deleted, so a user once found is remembered (up to a bound).
 #[derive(Clone)]
 pub struct UserDirectory {
     client: RestClient,
+    known: Arc<Mutex<std::collections::HashSet<Uuid>>>,
 }
+
+const MAX_KNOWN_USERS: usize = 100_000;
 
 impl UserDirectory {
     pub fn new(base_url: &str, timeout: Duration) -> Self {
-        UserDirectory {
-            client: RestClient::new(base_url, "auth", timeout),
-        }
+        UserDirectory { client: RestClient::new(base_url, "auth", timeout), known: Default::default() }
     }
 
     pub async fn exists(&self, id: Uuid) -> Result<bool, Unavailable> {
-        Ok(self
-            .client
-            .get::<serde_json::Value>(&format!("/internal/users/{id}"))
-            .await?
-            .is_some())
+        if self.known.lock().expect("users lock").contains(&id) {
+            return Ok(true);
+        }
+        let found = self.client.get::<serde_json::Value>(&format!("/internal/users/{id}")).await?.is_some();
+        if found {
+            let mut known = self.known.lock().expect("users lock");
+            if known.len() >= MAX_KNOWN_USERS {
+                known.clear();
+            }
+            known.insert(id);
+        }
+        Ok(found)
     }
 }

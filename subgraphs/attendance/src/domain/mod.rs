@@ -83,7 +83,9 @@ pub enum AttendanceError {
     EventFull,
     #[error("the event is cancelled")]
     EventCancelled,
-    #[error("check-in is closed: it opens {opens_before_minutes} minutes before the event starts and closes when it ends")]
+    #[error(
+        "check-in is closed: it opens {opens_before_minutes} minutes before the event starts and closes when it ends"
+    )]
     CheckinClosed { opens_before_minutes: u64 },
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
@@ -97,20 +99,16 @@ impl From<AttendanceError> for ApiError {
         let message = err.to_string();
         match err {
             AttendanceError::Invalid(message) => ApiError::invalid_field(message),
-            AttendanceError::EventNotFound
-            | AttendanceError::UserNotFound
-            | AttendanceError::NotFound => ApiError::not_found(message),
+            AttendanceError::EventNotFound | AttendanceError::UserNotFound | AttendanceError::NotFound => {
+                ApiError::not_found(message)
+            }
             AttendanceError::Forbidden => ApiError::forbidden(message),
             AttendanceError::TokenRequired(e) => e.into(),
-            AttendanceError::AlreadyCheckedIn(original) => {
-                ApiError::new(ErrorCode::AlreadyCheckedIn, message)
-                    .with_details(serde_json::json!({ "attendance": original }))
-            }
+            AttendanceError::AlreadyCheckedIn(original) => ApiError::new(ErrorCode::AlreadyCheckedIn, message)
+                .with_details(serde_json::json!({ "attendance": original })),
             AttendanceError::EventFull => ApiError::new(ErrorCode::EventFull, message),
             AttendanceError::EventCancelled => ApiError::new(ErrorCode::EventCancelled, message),
-            AttendanceError::CheckinClosed { .. } => {
-                ApiError::new(ErrorCode::CheckinClosed, message)
-            }
+            AttendanceError::CheckinClosed { .. } => ApiError::new(ErrorCode::CheckinClosed, message),
             AttendanceError::Unavailable(e) => ApiError::unavailable(e.to_string()),
             AttendanceError::Database(e) => e.into(),
         }

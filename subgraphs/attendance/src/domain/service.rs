@@ -57,38 +57,20 @@ pub struct AttendanceService {
 }
 
 impl AttendanceService {
-    pub fn new(
-        db: DatabaseConnection,
-        events: EventDirectory,
-        users: UserDirectory,
-        rules: Rules,
-    ) -> Self {
-        AttendanceService {
-            db,
-            events,
-            users,
-            rules,
-        }
+    pub fn new(db: DatabaseConnection, events: EventDirectory, users: UserDirectory, rules: Rules) -> Self {
+        AttendanceService { db, events, users, rules }
     }
 
-    pub async fn check_in(
-        &self,
-        caller: &Caller,
-        request: CheckInRequest,
-    ) -> Result<Attendance, AttendanceError> {
+    pub async fn check_in(&self, caller: &Caller, request: CheckInRequest) -> Result<Attendance, AttendanceError> {
         require_writer(caller, self.rules.app_env)?;
         let user_id = request
             .user_id
             .or_else(|| caller.user_id())
-            .ok_or_else(|| {
-                AttendanceError::Invalid("`userId` is required without a bearer token".into())
-            })?;
+            .ok_or_else(|| AttendanceError::Invalid("`userId` is required without a bearer token".into()))?;
         let now = Utc::now();
         let check_in_time = request.check_in_time.map(|t| t.0).unwrap_or(now);
         if check_in_time > now + self.rules.clock_skew {
-            return Err(AttendanceError::Invalid(
-                "`checkInTime` must not be in the future".into(),
-            ));
+            return Err(AttendanceError::Invalid("`checkInTime` must not be in the future".into()));
         }
         let event = self.event(request.event_id).await?;
         let for_someone_else = caller.user_id() != Some(user_id);
@@ -128,18 +110,13 @@ impl AttendanceService {
                 tracing::info!(attendance_id = %attendance.id, event_id = %attendance.event_id, "checked in");
                 Ok(attendance)
             }
-            CheckInOutcome::Duplicate(original) => {
-                Err(AttendanceError::AlreadyCheckedIn(Box::new(original)))
-            }
+            CheckInOutcome::Duplicate(original) => Err(AttendanceError::AlreadyCheckedIn(Box::new(original))),
             CheckInOutcome::Full => Err(AttendanceError::EventFull),
         }
     }
 
     async fn event(&self, id: Uuid) -> Result<EventInfo, AttendanceError> {
-        self.events
-            .get(id)
-            .await?
-            .ok_or(AttendanceError::EventNotFound)
+        self.events.get(id).await?.ok_or(AttendanceError::EventNotFound)
     }
 
     pub async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<Attendance>, AttendanceError> {
@@ -155,10 +132,7 @@ impl AttendanceService {
     ) -> Result<Page<Attendance>, AttendanceError> {
         self.event(event_id).await?;
         let mut pages = self.pages(ListBy::Event, &[event_id], first, after).await?;
-        Ok(pages.pop().map(|(_, page)| page).unwrap_or(Page {
-            items: Vec::new(),
-            has_next: false,
-        }))
+        Ok(pages.pop().map(|(_, page)| page).unwrap_or(Page { items: Vec::new(), has_next: false }))
     }
 
     /// Pages of check-ins for many events or users at once (one query).
@@ -172,12 +146,7 @@ impl AttendanceService {
         let mut rows = storage::pages(&self.db, by, owners, after, first + 1).await?;
         Ok(owners
             .iter()
-            .map(|owner| {
-                (
-                    *owner,
-                    Page::from_overfetch(rows.remove(owner).unwrap_or_default(), first),
-                )
-            })
+            .map(|owner| (*owner, Page::from_overfetch(rows.remove(owner).unwrap_or_default(), first)))
             .collect())
     }
 
@@ -193,9 +162,7 @@ impl AttendanceService {
     pub async fn event_stats(&self, event_id: Uuid) -> Result<AttendanceStats, AttendanceError> {
         let event = self.event(event_id).await?;
         let mut stats = self.stats(&[(event_id, event.start_time)]).await?;
-        Ok(stats
-            .remove(&event_id)
-            .unwrap_or_else(|| AttendanceStats::empty(event_id)))
+        Ok(stats.remove(&event_id).unwrap_or_else(|| AttendanceStats::empty(event_id)))
     }
 
     /// Statistics of many events whose start times are known (one query).

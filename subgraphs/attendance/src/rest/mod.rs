@@ -59,17 +59,10 @@ async fn check_in(
 ) -> Result<(StatusCode, Json<Attendance>), ApiError> {
     let request = CheckInRequest {
         event_id: uuid_field("eventId", &body.event_id)?,
-        user_id: body
-            .user_id
-            .as_deref()
-            .map(|id| uuid_field("userId", id))
-            .transpose()?,
+        user_id: body.user_id.as_deref().map(|id| uuid_field("userId", id)).transpose()?,
         check_in_time: body.check_in_time,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.service.check_in(&caller, request).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.service.check_in(&caller, request).await?)))
 }
 
 #[derive(Deserialize)]
@@ -88,21 +81,12 @@ async fn event_attendance(
 ) -> Result<([(&'static str, String); 1], Json<Vec<Attendance>>), ApiError> {
     let limit = query.limit.unwrap_or(MAX_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_input(format!(
-            "`limit` must be between 1 and {MAX_LIMIT}"
-        )));
+        return Err(ApiError::bad_input(format!("`limit` must be between 1 and {MAX_LIMIT}")));
     }
     let after = query.after.as_deref().map(Cursor::decode).transpose()?;
-    let page = state
-        .service
-        .event_attendance(event_id, limit, after)
-        .await?;
+    let page = state.service.event_attendance(event_id, limit, after).await?;
     let next = match (page.has_next, page.items.last()) {
-        (true, Some(last)) => Cursor {
-            at: last.check_in_time.0,
-            id: last.id,
-        }
-        .encode(),
+        (true, Some(last)) => Cursor { at: last.check_in_time.0, id: last.id }.encode(),
         _ => String::new(),
     };
     Ok(([("x-next-cursor", next)], Json(page.items)))

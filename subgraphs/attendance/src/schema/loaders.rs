@@ -16,13 +16,7 @@ impl Loader<Uuid> for AttendanceLoader {
     type Error = ApiError;
 
     async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Attendance>, ApiError> {
-        Ok(self
-            .0
-            .get_many(ids)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect())
+        Ok(self.0.get_many(ids).await?.into_iter().map(|a| (a.id, a)).collect())
     }
 }
 
@@ -45,23 +39,12 @@ impl Loader<PageKey> for PageLoader {
     async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, Self::Value>, ApiError> {
         let mut groups: HashMap<(ListBy, u64, Option<Cursor>), Vec<Uuid>> = HashMap::new();
         for key in keys {
-            groups
-                .entry((key.by, key.first, key.after))
-                .or_default()
-                .push(key.owner);
+            groups.entry((key.by, key.first, key.after)).or_default().push(key.owner);
         }
         let mut pages = HashMap::new();
         for ((by, first, after), owners) in groups {
             for (owner, page) in self.0.pages(by, &owners, first, after).await? {
-                pages.insert(
-                    PageKey {
-                        by,
-                        owner,
-                        first,
-                        after,
-                    },
-                    page,
-                );
+                pages.insert(PageKey { by, owner, first, after }, page);
             }
         }
         Ok(pages)
@@ -74,17 +57,10 @@ impl Loader<(ListBy, Uuid)> for CountLoader {
     type Value = i64;
     type Error = ApiError;
 
-    async fn load(
-        &self,
-        keys: &[(ListBy, Uuid)],
-    ) -> Result<HashMap<(ListBy, Uuid), i64>, ApiError> {
+    async fn load(&self, keys: &[(ListBy, Uuid)]) -> Result<HashMap<(ListBy, Uuid), i64>, ApiError> {
         let mut counts = HashMap::new();
         for by in [ListBy::Event, ListBy::User] {
-            let owners: Vec<Uuid> = keys
-                .iter()
-                .filter(|(b, _)| *b == by)
-                .map(|(_, o)| *o)
-                .collect();
+            let owners: Vec<Uuid> = keys.iter().filter(|(b, _)| *b == by).map(|(_, o)| *o).collect();
             if owners.is_empty() {
                 continue;
             }
@@ -103,14 +79,8 @@ impl Loader<(Uuid, Timestamp)> for StatsLoader {
     type Value = AttendanceStats;
     type Error = ApiError;
 
-    async fn load(
-        &self,
-        keys: &[(Uuid, Timestamp)],
-    ) -> Result<HashMap<(Uuid, Timestamp), AttendanceStats>, ApiError> {
+    async fn load(&self, keys: &[(Uuid, Timestamp)]) -> Result<HashMap<(Uuid, Timestamp), AttendanceStats>, ApiError> {
         let mut stats = self.0.stats(keys).await?;
-        Ok(keys
-            .iter()
-            .filter_map(|key| Some((*key, stats.remove(&key.0)?)))
-            .collect())
+        Ok(keys.iter().filter_map(|key| Some((*key, stats.remove(&key.0)?))).collect())
     }
 }

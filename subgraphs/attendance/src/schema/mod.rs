@@ -6,8 +6,7 @@
 mod loaders;
 
 use async_graphql::{
-    dataloader::DataLoader, Context, EmptySubscription, InputObject, Object, Schema, SimpleObject,
-    ID,
+    dataloader::DataLoader, Context, EmptySubscription, InputObject, Object, Schema, SimpleObject, ID,
 };
 use common::{
     graphql::{caller, page_size, parse_id, Cursor, PageInfo},
@@ -30,30 +29,16 @@ pub fn build(service: AttendanceService, batch_delay: std::time::Duration) -> At
         .enable_federation()
         .limit_depth(16)
         .limit_complexity(2_000)
-        .data(common::graphql::loader(
-            AttendanceLoader(service.clone()),
-            batch_delay,
-        ))
-        .data(common::graphql::loader(
-            PageLoader(service.clone()),
-            batch_delay,
-        ))
-        .data(common::graphql::loader(
-            CountLoader(service.clone()),
-            batch_delay,
-        ))
-        .data(common::graphql::loader(
-            StatsLoader(service.clone()),
-            batch_delay,
-        ))
+        .data(common::graphql::loader(AttendanceLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(PageLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(StatsLoader(service.clone()), batch_delay))
         .data(service)
         .finish()
 }
 
 pub fn sdl() -> String {
-    let schema = Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .finish();
+    let schema = Schema::build(Query, Mutation, EmptySubscription).enable_federation().finish();
     common::graphql::federation_sdl(&schema)
 }
 
@@ -80,10 +65,7 @@ impl Attendance {
 
     /// Resolved by the router through the event subgraph.
     async fn event(&self) -> Option<EventRef> {
-        Some(EventRef {
-            id: self.0.event_id,
-            start_time: None,
-        })
+        Some(EventRef { id: self.0.event_id, start_time: None })
     }
 
     /// Resolved by the router through the auth subgraph.
@@ -122,14 +104,7 @@ impl From<domain::AttendanceStats> for AttendanceStats {
             last_check_in: s.last_check_in,
             on_time: s.on_time,
             late: s.late,
-            by_interval: s
-                .by_interval
-                .into_iter()
-                .map(|b| IntervalCount {
-                    start: b.start,
-                    count: b.count,
-                })
-                .collect(),
+            by_interval: s.by_interval.into_iter().map(|b| IntervalCount { start: b.start, count: b.count }).collect(),
         }
     }
 }
@@ -142,11 +117,7 @@ pub struct AttendanceConnection {
 #[Object]
 impl AttendanceConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32, ApiError> {
-        let count = ctx
-            .data_unchecked::<DataLoader<CountLoader>>()
-            .load_one(self.count_key)
-            .await?
-            .unwrap_or(0);
+        let count = ctx.data_unchecked::<DataLoader<CountLoader>>().load_one(self.count_key).await?.unwrap_or(0);
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
@@ -157,13 +128,7 @@ impl AttendanceConnection {
     async fn page_info(&self) -> PageInfo {
         PageInfo {
             has_next_page: self.page.has_next,
-            end_cursor: self.page.items.last().map(|a| {
-                Cursor {
-                    at: a.check_in_time.0,
-                    id: a.id,
-                }
-                .encode()
-            }),
+            end_cursor: self.page.items.last().map(|a| Cursor { at: a.check_in_time.0, id: a.id }.encode()),
         }
     }
 }
@@ -183,24 +148,10 @@ async fn connection(
     after: Option<String>,
 ) -> Result<AttendanceConnection, ApiError> {
     let (first, after) = page_args(first, after)?;
-    let key = PageKey {
-        by,
-        owner,
-        first,
-        after,
-    };
-    let page = ctx
-        .data_unchecked::<DataLoader<PageLoader>>()
-        .load_one(key)
-        .await?;
-    let page = page.unwrap_or(Page {
-        items: Vec::new(),
-        has_next: false,
-    });
-    Ok(AttendanceConnection {
-        page,
-        count_key: (by, owner),
-    })
+    let key = PageKey { by, owner, first, after };
+    let page = ctx.data_unchecked::<DataLoader<PageLoader>>().load_one(key).await?;
+    let page = page.unwrap_or(Page { items: Vec::new(), has_next: false });
+    Ok(AttendanceConnection { page, count_key: (by, owner) })
 }
 
 // The attendance subgraph's view of the event subgraph's entity (kept
@@ -218,8 +169,7 @@ impl EventRef {
 
     #[graphql(external)]
     async fn start_time(&self) -> Result<Timestamp, ApiError> {
-        self.start_time
-            .ok_or_else(|| ApiError::internal("startTime was not provided by the router"))
+        self.start_time.ok_or_else(|| ApiError::internal("startTime was not provided by the router"))
     }
 
     async fn attendance(
@@ -234,21 +184,11 @@ impl EventRef {
     #[graphql(requires = "startTime")]
     async fn attendance_stats(&self, ctx: &Context<'_>) -> Result<AttendanceStats, ApiError> {
         let stats = match self.start_time {
-            Some(start) => {
-                ctx.data_unchecked::<DataLoader<StatsLoader>>()
-                    .load_one((self.id, start))
-                    .await?
-            }
+            Some(start) => ctx.data_unchecked::<DataLoader<StatsLoader>>().load_one((self.id, start)).await?,
             // Not through the router: ask the event service for the start time.
-            None => Some(
-                ctx.data_unchecked::<AttendanceService>()
-                    .event_stats(self.id)
-                    .await?,
-            ),
+            None => Some(ctx.data_unchecked::<AttendanceService>().event_stats(self.id).await?),
         };
-        Ok(stats
-            .unwrap_or_else(|| domain::AttendanceStats::empty(self.id))
-            .into())
+        Ok(stats.unwrap_or_else(|| domain::AttendanceStats::empty(self.id)).into())
     }
 }
 
@@ -287,11 +227,7 @@ pub struct Query;
 impl Query {
     async fn attendance(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Attendance>, ApiError> {
         let id = parse_id("id", &id)?;
-        Ok(ctx
-            .data_unchecked::<DataLoader<AttendanceLoader>>()
-            .load_one(id)
-            .await?
-            .map(Attendance))
+        Ok(ctx.data_unchecked::<DataLoader<AttendanceLoader>>().load_one(id).await?.map(Attendance))
     }
 
     /// Check-ins of an event, oldest first.
@@ -304,54 +240,26 @@ impl Query {
     ) -> Result<AttendanceConnection, ApiError> {
         let event_id = parse_id("eventId", &event_id)?;
         let (first, after) = page_args(first, after)?;
-        let page = ctx
-            .data_unchecked::<AttendanceService>()
-            .event_attendance(event_id, first, after)
-            .await?;
-        Ok(AttendanceConnection {
-            page,
-            count_key: (ListBy::Event, event_id),
-        })
+        let page = ctx.data_unchecked::<AttendanceService>().event_attendance(event_id, first, after).await?;
+        Ok(AttendanceConnection { page, count_key: (ListBy::Event, event_id) })
     }
 
-    async fn attendance_stats(
-        &self,
-        ctx: &Context<'_>,
-        event_id: ID,
-    ) -> Result<AttendanceStats, ApiError> {
+    async fn attendance_stats(&self, ctx: &Context<'_>, event_id: ID) -> Result<AttendanceStats, ApiError> {
         let event_id = parse_id("eventId", &event_id)?;
-        Ok(ctx
-            .data_unchecked::<AttendanceService>()
-            .event_stats(event_id)
-            .await?
-            .into())
+        Ok(ctx.data_unchecked::<AttendanceService>().event_stats(event_id).await?.into())
     }
 
     #[graphql(entity)]
-    async fn find_attendance_by_id(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-    ) -> Result<Option<Attendance>, ApiError> {
+    async fn find_attendance_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Attendance>, ApiError> {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<DataLoader<AttendanceLoader>>()
-            .load_one(id)
-            .await?
-            .map(Attendance))
+        Ok(ctx.data_unchecked::<DataLoader<AttendanceLoader>>().load_one(id).await?.map(Attendance))
     }
 
     #[graphql(entity)]
-    async fn find_event_by_id(
-        &self,
-        #[graphql(key)] id: ID,
-        start_time: Option<Timestamp>,
-    ) -> Option<EventRef> {
-        Uuid::parse_str(&id)
-            .ok()
-            .map(|id| EventRef { id, start_time })
+    async fn find_event_by_id(&self, #[graphql(key)] id: ID, start_time: Option<Timestamp>) -> Option<EventRef> {
+        Uuid::parse_str(&id).ok().map(|id| EventRef { id, start_time })
     }
 
     #[graphql(entity)]
@@ -364,24 +272,12 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    async fn check_in(
-        &self,
-        ctx: &Context<'_>,
-        input: CheckInInput,
-    ) -> Result<Attendance, ApiError> {
+    async fn check_in(&self, ctx: &Context<'_>, input: CheckInInput) -> Result<Attendance, ApiError> {
         let request = CheckInRequest {
             event_id: parse_id("eventId", &input.event_id)?,
-            user_id: input
-                .user_id
-                .as_ref()
-                .map(|id| parse_id("userId", id))
-                .transpose()?,
+            user_id: input.user_id.as_ref().map(|id| parse_id("userId", id)).transpose()?,
             check_in_time: input.check_in_time,
         };
-        Ok(Attendance(
-            ctx.data_unchecked::<AttendanceService>()
-                .check_in(caller(ctx), request)
-                .await?,
-        ))
+        Ok(Attendance(ctx.data_unchecked::<AttendanceService>().check_in(caller(ctx), request).await?))
     }
 }

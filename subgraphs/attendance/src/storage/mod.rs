@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use common::{graphql::Cursor, time::Timestamp};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement,
-    TransactionTrait, Value,
+    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement, TransactionTrait,
+    Value,
 };
 use uuid::Uuid;
 
@@ -101,26 +101,19 @@ pub async fn check_in(db: &DatabaseConnection, new: NewCheckIn) -> Result<CheckI
             txn.rollback().await?;
             let existing = find_for(db, new.event_id, new.user_id).await?;
             // The row that conflicted exists unless it was deleted in between.
-            Ok(existing
-                .map(CheckInOutcome::Duplicate)
-                .unwrap_or(CheckInOutcome::Full))
+            Ok(existing.map(CheckInOutcome::Duplicate).unwrap_or(CheckInOutcome::Full))
         }
     }
 }
 
-async fn find_for(
-    db: &DatabaseConnection,
-    event_id: Uuid,
-    user_id: Uuid,
-) -> Result<Option<Attendance>, DbErr> {
+async fn find_for(db: &DatabaseConnection, event_id: Uuid, user_id: Uuid) -> Result<Option<Attendance>, DbErr> {
     let row = db
         .query_one_raw(stmt(
             &format!("SELECT {COLUMNS} FROM attendances WHERE event_id = $1 AND user_id = $2"),
             [event_id.into(), user_id.into()],
         ))
         .await?;
-    row.map(|r| AttendanceRow::from_query_result(&r, "").map(Attendance::from))
-        .transpose()
+    row.map(|r| AttendanceRow::from_query_result(&r, "").map(Attendance::from)).transpose()
 }
 
 /// Any number of check-ins by id, in one statement.
@@ -129,10 +122,7 @@ pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Atte
         return Ok(Vec::new());
     }
     let rows = attendances::Entity::find()
-        .filter(sea_orm::sea_query::Expr::cust_with_values(
-            "id = ANY($1)",
-            [ids.to_vec()],
-        ))
+        .filter(sea_orm::sea_query::Expr::cust_with_values("id = ANY($1)", [ids.to_vec()]))
         .all(db)
         .await?;
     Ok(rows.into_iter().map(Attendance::from).collect())
@@ -171,19 +161,9 @@ pub async fn pages(
         Some(c) => (Some(c.at), Some(c.id)),
         None => (None, None),
     };
-    let rows = db
-        .query_all_raw(stmt(
-            &sql,
-            [
-                owners.to_vec().into(),
-                at.into(),
-                id.into(),
-                (limit as i64).into(),
-            ],
-        ))
-        .await?;
-    let mut pages: HashMap<Uuid, Vec<Attendance>> =
-        owners.iter().map(|o| (*o, Vec::new())).collect();
+    let rows =
+        db.query_all_raw(stmt(&sql, [owners.to_vec().into(), at.into(), id.into(), (limit as i64).into()])).await?;
+    let mut pages: HashMap<Uuid, Vec<Attendance>> = owners.iter().map(|o| (*o, Vec::new())).collect();
     for row in rows {
         let attendance: Attendance = AttendanceRow::from_query_result(&row, "")?.into();
         let owner = match by {
@@ -196,19 +176,17 @@ pub async fn pages(
 }
 
 /// How many check-ins each owner has, in one statement.
-pub async fn counts(
-    db: &DatabaseConnection,
-    by: ListBy,
-    owners: &[Uuid],
-) -> Result<HashMap<Uuid, i64>, DbErr> {
+pub async fn counts(db: &DatabaseConnection, by: ListBy, owners: &[Uuid]) -> Result<HashMap<Uuid, i64>, DbErr> {
     let sql = match by {
         // Kept exact by `check_in`, so no scan of the check-ins is needed.
-        ListBy::Event => "SELECT event_id AS owner, checked_in::bigint AS n FROM event_checkins WHERE event_id = ANY($1)",
-        ListBy::User => "SELECT user_id AS owner, count(*) AS n FROM attendances WHERE user_id = ANY($1) GROUP BY user_id",
+        ListBy::Event => {
+            "SELECT event_id AS owner, checked_in::bigint AS n FROM event_checkins WHERE event_id = ANY($1)"
+        }
+        ListBy::User => {
+            "SELECT user_id AS owner, count(*) AS n FROM attendances WHERE user_id = ANY($1) GROUP BY user_id"
+        }
     };
-    let rows = db
-        .query_all_raw(stmt(sql, [owners.to_vec().into()]))
-        .await?;
+    let rows = db.query_all_raw(stmt(sql, [owners.to_vec().into()])).await?;
     let mut counts: HashMap<Uuid, i64> = owners.iter().map(|o| (*o, 0)).collect();
     for row in rows {
         counts.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
@@ -262,17 +240,13 @@ pub async fn stats(
                coalesce((SELECT json_agg(json_build_object('start', b.bucket, 'count', b.n) ORDER BY b.bucket)
                          FROM buckets b WHERE b.event_id = t.event_id), '[]'::json) AS by_interval
         FROM totals t";
-    let rows = db
-        .query_all_raw(stmt(sql, [ids.into(), starts.into()]))
-        .await?;
-    let mut stats: HashMap<Uuid, AttendanceStats> = events
-        .iter()
-        .map(|(id, _)| (*id, AttendanceStats::empty(*id)))
-        .collect();
+    let rows = db.query_all_raw(stmt(sql, [ids.into(), starts.into()])).await?;
+    let mut stats: HashMap<Uuid, AttendanceStats> =
+        events.iter().map(|(id, _)| (*id, AttendanceStats::empty(*id))).collect();
     for row in rows {
         let row = StatsRow::from_query_result(&row, "")?;
-        let buckets: Vec<BucketRow> = serde_json::from_value(row.by_interval)
-            .map_err(|e| DbErr::Custom(format!("bucket rows: {e}")))?;
+        let buckets: Vec<BucketRow> =
+            serde_json::from_value(row.by_interval).map_err(|e| DbErr::Custom(format!("bucket rows: {e}")))?;
         let by_interval = buckets
             .into_iter()
             .map(|b| IntervalCount {

@@ -20,27 +20,19 @@ pub async fn spawn() -> Stack {
 
 pub async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
     let db = TestDb::new().await;
-    let pem = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng)
-        .to_pkcs8_pem(LineEnding::LF)
-        .unwrap()
-        .to_string();
+    let pem =
+        ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
     let mut env = db.service_env(ServiceKind::Auth);
     env.set("JWT_PRIVATE_KEY", pem);
     let auth = TestServer::spawn(
-        auth_service::startup::build(&auth_service::config::AuthSettings::from_env(&env).unwrap())
-            .await
-            .unwrap(),
+        auth_service::startup::build(&auth_service::config::AuthSettings::from_env(&env).unwrap()).await.unwrap(),
     );
     let jwks = auth.url("/.well-known/jwks.json");
 
     let mut env = db.service_env(ServiceKind::Event);
     env.set("AUTH_JWKS_URL", jwks.clone());
     let events = TestServer::spawn(
-        event_service::startup::build(
-            &event_service::config::EventSettings::from_env(&env).unwrap(),
-        )
-        .await
-        .unwrap(),
+        event_service::startup::build(&event_service::config::EventSettings::from_env(&env).unwrap()).await.unwrap(),
     );
 
     let mut env = db.service_env(ServiceKind::Attendance);
@@ -51,14 +43,8 @@ pub async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
         env.set(*k, *v);
     }
     let settings = attendance_service::config::AttendanceSettings::from_env(&env).unwrap();
-    let attendance =
-        TestServer::spawn(attendance_service::startup::build(&settings).await.unwrap());
-    Stack {
-        db,
-        auth,
-        events,
-        attendance,
-    }
+    let attendance = TestServer::spawn(attendance_service::startup::build(&settings).await.unwrap());
+    Stack { db, auth, events, attendance }
 }
 
 impl Stack {
@@ -82,9 +68,7 @@ impl Stack {
             ))
             .await
             .unwrap();
-        rows.iter()
-            .map(|r| r.try_get::<String>("", "id").unwrap())
-            .collect()
+        rows.iter().map(|r| r.try_get::<String>("", "id").unwrap()).collect()
     }
 
     pub async fn make_admin(&self, email: &str) -> String {
@@ -93,20 +77,13 @@ impl Stack {
 
     /// Creates an event through the event service; returns its id.
     pub async fn event(&self, token: Option<&str>, body: Value) -> String {
-        let mut request = self
-            .events
-            .http
-            .post(self.events.url("/events"))
-            .json(&body);
+        let mut request = self.events.http.post(self.events.url("/events")).json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), 201);
-        response.json::<Value>().await.unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned()
     }
 
     /// An event happening now (so check-ins without a time are in its window).
@@ -124,11 +101,7 @@ impl Stack {
     }
 
     pub async fn check_in(&self, token: Option<&str>, body: Value) -> reqwest::Response {
-        let mut request = self
-            .attendance
-            .http
-            .post(self.attendance.url("/attendance"))
-            .json(&body);
+        let mut request = self.attendance.http.post(self.attendance.url("/attendance")).json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

@@ -52,9 +52,7 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 impl NewPassword {
     pub fn parse(raw: String) -> Result<Self, AuthError> {
         if raw.len() > MAX_PASSWORD_BYTES {
-            return Err(AuthError::InvalidInput(format!(
-                "`password` must be at most {MAX_PASSWORD_BYTES} bytes"
-            )));
+            return Err(AuthError::InvalidInput(format!("`password` must be at most {MAX_PASSWORD_BYTES} bytes")));
         }
         if raw.chars().count() < MIN_PASSWORD_CHARS {
             return Err(AuthError::InvalidInput(format!(
@@ -82,10 +80,7 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(
-            Email::parse("  User@Example.COM ").unwrap().as_str(),
-            "user@example.com"
-        );
+        assert_eq!(Email::parse("  User@Example.COM ").unwrap().as_str(), "user@example.com");
         for bad in [
             "",
             "user",
@@ -106,9 +101,6 @@ mod tests {
         assert!(NewPassword::parse("securepass".into()).is_ok());
         assert!(NewPassword::parse("short".into()).is_err());
         assert!(NewPassword::parse("x".repeat(1025)).is_err());
-        assert_eq!(
-            format!("{:?}", NewPassword::parse("securepass".into()).unwrap()),
-            "NewPassword(***)"
-        );
+        assert_eq!(format!("{:?}", NewPassword::parse("securepass".into()).unwrap()), "NewPassword(***)");
     }
 }

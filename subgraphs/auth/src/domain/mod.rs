@@ -26,6 +26,8 @@ pub enum AuthError {
     UserNotFound,
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    #[error("too many logins at once, try again shortly")]
+    Busy,
     #[error("cannot sign the token: {0}")]
     Signing(String),
     #[error(transparent)]
@@ -42,6 +44,7 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken(e) => e.into(),
             AuthError::UserNotFound => ApiError::not_found(err.to_string()),
             AuthError::Hashing(_) | AuthError::Signing(_) => ApiError::internal(err),
+            AuthError::Busy => ApiError::unavailable(err.to_string()),
             AuthError::Database(e) => e.into(),
         }
     }

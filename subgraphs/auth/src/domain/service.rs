@@ -74,21 +74,9 @@ pub struct AuthService {
 }
 
 impl AuthService {
-    pub fn new(
-        db: DatabaseConnection,
-        keys: SigningKeys,
-        rules: TokenRules,
-        token_ttl: Duration,
-    ) -> Self {
+    pub fn new(db: DatabaseConnection, keys: SigningKeys, rules: TokenRules, token_ttl: Duration) -> Self {
         let verifier = TokenVerifier::from_jwks(&keys.jwks(), rules.clone());
-        AuthService {
-            db,
-            hasher: PasswordHasher::new(),
-            keys: Arc::new(keys),
-            verifier,
-            rules,
-            token_ttl,
-        }
+        AuthService { db, hasher: PasswordHasher::new(), keys: Arc::new(keys), verifier, rules, token_ttl }
     }
 
     /// Verifies tokens with this service's own public keys (no HTTP round trip).
@@ -112,12 +100,7 @@ impl AuthService {
         let hash = self.hasher.hash(password.expose()).await?;
         let row = storage::insert_user(
             &self.db,
-            NewUser {
-                id: Uuid::now_v7(),
-                email: email.as_str(),
-                password_hash: &hash,
-                name: name.as_deref(),
-            },
+            NewUser { id: Uuid::now_v7(), email: email.as_str(), password_hash: &hash, name: name.as_deref() },
         )
         .await
         .map_err(|e| {
@@ -137,16 +120,8 @@ impl AuthService {
             Ok(email) => storage::find_by_email(&self.db, email.as_str()).await?,
             Err(_) => None,
         };
-        let password = if password.len() > super::credentials::MAX_PASSWORD_BYTES {
-            ""
-        } else {
-            password
-        };
-        match self
-            .hasher
-            .verify(password, row.as_ref().map(|r| r.password_hash.as_str()))
-            .await?
-        {
+        let password = if password.len() > super::credentials::MAX_PASSWORD_BYTES { "" } else { password };
+        match self.hasher.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await? {
             Verified::No => Err(AuthError::InvalidCredentials),
             verified => {
                 let row = row.ok_or(AuthError::InvalidCredentials)?;
@@ -162,10 +137,7 @@ impl AuthService {
     /// Checks a token and that its user still exists.
     pub async fn validate(&self, token: &str) -> Result<(User, Timestamp), AuthError> {
         let claims = self.verifier.verify(token).await?;
-        let user = self
-            .user(claims.sub)
-            .await?
-            .ok_or(AuthError::UserNotFound)?;
+        let user = self.user(claims.sub).await?.ok_or(AuthError::UserNotFound)?;
         let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_default();
         Ok((user, expires_at.into()))
     }
@@ -173,12 +145,9 @@ impl AuthService {
     /// [`Self::validate`], as the contract's `TokenValidation` value.
     pub async fn validation(&self, token: &str) -> Result<TokenValidation, AuthError> {
         match self.validate(token).await {
-            Ok((user, expires_at)) => Ok(TokenValidation {
-                valid: true,
-                user: Some(user),
-                expires_at: Some(expires_at),
-                error: None,
-            }),
+            Ok((user, expires_at)) => {
+                Ok(TokenValidation { valid: true, user: Some(user), expires_at: Some(expires_at), error: None })
+            }
             Err(AuthError::InvalidToken(e)) => Ok(invalid(e.to_string())),
             Err(AuthError::UserNotFound) => Ok(invalid("the token's user no longer exists".into())),
             Err(other) => Err(other),
@@ -191,11 +160,7 @@ impl AuthService {
 
     /// Many users in one query (entity references are batched into this).
     pub async fn users(&self, ids: &[Uuid]) -> Result<Vec<User>, AuthError> {
-        Ok(storage::find_by_ids(&self.db, ids)
-            .await?
-            .into_iter()
-            .map(User::from)
-            .collect())
+        Ok(storage::find_by_ids(&self.db, ids).await?.into_iter().map(User::from).collect())
     }
 
     /// Makes a user ADMIN. Only reachable from the command line, never the API.
@@ -210,8 +175,7 @@ impl AuthService {
 
     fn issue(&self, user: User) -> Result<AuthPayload, AuthError> {
         let now = Utc::now();
-        let ttl = chrono::Duration::from_std(self.token_ttl)
-            .map_err(|e| AuthError::Signing(e.to_string()))?;
+        let ttl = chrono::Duration::from_std(self.token_ttl).map_err(|e| AuthError::Signing(e.to_string()))?;
         let expires_at = now + ttl;
         let claims = Claims {
             sub: user.id,
@@ -224,36 +188,21 @@ impl AuthService {
             aud: self.rules.audience.clone(),
             jti: Uuid::new_v4().to_string(),
         };
-        let token = self
-            .keys
-            .sign(&claims)
-            .map_err(|e| AuthError::Signing(e.to_string()))?;
+        let token = self.keys.sign(&claims).map_err(|e| AuthError::Signing(e.to_string()))?;
         // Whole seconds, as in the token's `exp`.
-        let expires_at =
-            chrono::DateTime::from_timestamp(expires_at.timestamp(), 0).unwrap_or(expires_at);
-        Ok(AuthPayload {
-            token,
-            expires_at: expires_at.into(),
-            user,
-        })
+        let expires_at = chrono::DateTime::from_timestamp(expires_at.timestamp(), 0).unwrap_or(expires_at);
+        Ok(AuthPayload { token, expires_at: expires_at.into(), user })
     }
 }
 
 fn invalid(error: String) -> TokenValidation {
-    TokenValidation {
-        valid: false,
-        user: None,
-        expires_at: None,
-        error: Some(error),
-    }
+    TokenValidation { valid: false, user: None, expires_at: None, error: Some(error) }
 }
 
 fn normalize_name(name: Option<String>) -> Result<Option<String>, AuthError> {
     let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(AuthError::InvalidInput(
-            "`name` must be at most 200 characters".into(),
-        ));
+        return Err(AuthError::InvalidInput("`name` must be at most 200 characters".into()));
     }
     Ok(name)
 }

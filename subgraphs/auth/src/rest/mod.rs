@@ -47,9 +47,7 @@ async fn register(
     State(service): State<AuthService>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<AuthPayload>), ApiError> {
-    let payload = service
-        .register(&body.email, body.password, body.name)
-        .await?;
+    let payload = service.register(&body.email, body.password, body.name).await?;
     Ok((StatusCode::CREATED, Json(payload)))
 }
 
@@ -61,10 +59,7 @@ async fn login(
 }
 
 /// 200 `{ valid: true, user, expiresAt }` or 401 `{ valid: false, error }`.
-async fn validate(
-    State(service): State<AuthService>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
+async fn validate(State(service): State<AuthService>, headers: HeaderMap) -> Result<Response, ApiError> {
     let validation = match bearer_token(&headers) {
         Ok(Some(token)) => service.validation(token).await?,
         Ok(None) => TokenValidation {
@@ -73,35 +68,16 @@ async fn validate(
             expires_at: None,
             error: Some("missing `Authorization: Bearer <token>` header".into()),
         },
-        Err(e) => TokenValidation {
-            valid: false,
-            user: None,
-            expires_at: None,
-            error: Some(e.to_string()),
-        },
+        Err(e) => TokenValidation { valid: false, user: None, expires_at: None, error: Some(e.to_string()) },
     };
-    let status = if validation.valid {
-        StatusCode::OK
-    } else {
-        StatusCode::UNAUTHORIZED
-    };
+    let status = if validation.valid { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
     Ok((status, Json(validation)).into_response())
 }
 
 async fn jwks(State(service): State<AuthService>) -> impl IntoResponse {
-    (
-        [(axum::http::header::CACHE_CONTROL, "public, max-age=300")],
-        Json(service.jwks()),
-    )
+    ([(axum::http::header::CACHE_CONTROL, "public, max-age=300")], Json(service.jwks()))
 }
 
-async fn user_by_id(
-    State(service): State<AuthService>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<User>, ApiError> {
-    service
-        .user(id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("user not found"))
+async fn user_by_id(State(service): State<AuthService>, ApiPath(id): ApiPath<Uuid>) -> Result<Json<User>, ApiError> {
+    service.user(id).await?.map(Json).ok_or_else(|| ApiError::not_found("user not found"))
 }

@@ -31,9 +31,7 @@ pub fn build(service: AuthService, batch_delay: std::time::Duration) -> AuthSche
 
 /// A schema for printing the SDL; resolvers need a real service.
 pub fn sdl() -> String {
-    let schema = Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .finish();
+    let schema = Schema::build(Query, Mutation, EmptySubscription).enable_federation().finish();
     common::graphql::federation_sdl(&schema)
 }
 
@@ -48,13 +46,7 @@ pub struct User {
 
 impl From<domain::User> for User {
     fn from(u: domain::User) -> Self {
-        User {
-            id: ID(u.id.to_string()),
-            email: u.email,
-            name: u.name,
-            role: u.role,
-            created_at: u.created_at,
-        }
+        User { id: ID(u.id.to_string()), email: u.email, name: u.name, role: u.role, created_at: u.created_at }
     }
 }
 
@@ -67,11 +59,7 @@ pub struct AuthPayload {
 
 impl From<domain::AuthPayload> for AuthPayload {
     fn from(p: domain::AuthPayload) -> Self {
-        AuthPayload {
-            token: p.token,
-            expires_at: p.expires_at,
-            user: p.user.into(),
-        }
+        AuthPayload { token: p.token, expires_at: p.expires_at, user: p.user.into() }
     }
 }
 
@@ -104,13 +92,7 @@ impl Loader<Uuid> for UserLoader {
     type Error = ApiError;
 
     async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        Ok(self
-            .0
-            .users(ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect())
+        Ok(self.0.users(ids).await?.into_iter().map(|u| (u.id, u)).collect())
     }
 }
 
@@ -123,20 +105,12 @@ impl Query {
         let Some(id) = caller(ctx).user_id() else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<DataLoader<UserLoader>>()
-            .load_one(id)
-            .await?
-            .map(User::from))
+        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::from))
     }
 
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>, ApiError> {
         let id = parse_id("id", &id)?;
-        Ok(ctx
-            .data_unchecked::<DataLoader<UserLoader>>()
-            .load_one(id)
-            .await?
-            .map(User::from))
+        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::from))
     }
 
     /// Resolves `User` references from other subgraphs. Unknown or malformed
@@ -146,11 +120,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<DataLoader<UserLoader>>()
-            .load_one(id)
-            .await?
-            .map(User::from))
+        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::from))
     }
 }
 
@@ -158,16 +128,9 @@ pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    async fn register(
-        &self,
-        ctx: &Context<'_>,
-        input: RegisterInput,
-    ) -> Result<AuthPayload, ApiError> {
+    async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload, ApiError> {
         let service = ctx.data_unchecked::<AuthService>();
-        Ok(service
-            .register(&input.email, input.password, input.name)
-            .await?
-            .into())
+        Ok(service.register(&input.email, input.password, input.name).await?.into())
     }
 
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, ApiError> {
@@ -175,20 +138,8 @@ impl Mutation {
         Ok(service.login(&input.email, &input.password).await?.into())
     }
 
-    async fn validate_token(
-        &self,
-        ctx: &Context<'_>,
-        token: String,
-    ) -> Result<TokenValidation, ApiError> {
-        let v = ctx
-            .data_unchecked::<AuthService>()
-            .validation(&token)
-            .await?;
-        Ok(TokenValidation {
-            valid: v.valid,
-            user: v.user.map(User::from),
-            expires_at: v.expires_at,
-            error: v.error,
-        })
+    async fn validate_token(&self, ctx: &Context<'_>, token: String) -> Result<TokenValidation, ApiError> {
+        let v = ctx.data_unchecked::<AuthService>().validation(&token).await?;
+        Ok(TokenValidation { valid: v.valid, user: v.user.map(User::from), expires_at: v.expires_at, error: v.error })
     }
 }

@@ -4,8 +4,7 @@ pub mod users;
 
 use chrono::Utc;
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -37,10 +36,7 @@ pub async fn insert_user(db: &DatabaseConnection, user: NewUser<'_>) -> Result<U
 }
 
 pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<UserRow>, DbErr> {
-    users::Entity::find()
-        .filter(users::Column::Email.eq(email))
-        .one(db)
-        .await
+    users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await
 }
 
 pub async fn find_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<UserRow>, DbErr> {
@@ -52,17 +48,10 @@ pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Us
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    users::Entity::find()
-        .filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()]))
-        .all(db)
-        .await
+    users::Entity::find().filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()])).all(db).await
 }
 
-pub async fn update_password_hash(
-    db: &DatabaseConnection,
-    id: Uuid,
-    hash: &str,
-) -> Result<(), DbErr> {
+pub async fn update_password_hash(db: &DatabaseConnection, id: Uuid, hash: &str) -> Result<(), DbErr> {
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
         .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))

@@ -13,10 +13,7 @@ pub struct AuthApp {
 }
 
 pub fn generate_pem() -> String {
-    ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng)
-        .to_pkcs8_pem(LineEnding::LF)
-        .unwrap()
-        .to_string()
+    ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
 }
 
 pub async fn spawn_with(db: TestDb, extra_env: &[(&str, &str)]) -> AuthApp {
@@ -30,11 +27,7 @@ pub async fn spawn_with(db: TestDb, extra_env: &[(&str, &str)]) -> AuthApp {
     let app = startup::build_with_keys(&settings, SigningKeys::from_pem(&key_pem).unwrap())
         .await
         .expect("build auth service");
-    AuthApp {
-        server: TestServer::spawn(app),
-        db,
-        key_pem,
-    }
+    AuthApp { server: TestServer::spawn(app), db, key_pem }
 }
 
 pub async fn spawn() -> AuthApp {
@@ -43,22 +36,12 @@ pub async fn spawn() -> AuthApp {
 
 impl AuthApp {
     pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
-        self.server
-            .http
-            .post(self.server.url(path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
+        self.server.http.post(self.server.url(path)).json(&body).send().await.unwrap()
     }
 
     pub async fn register(&self, email: &str, password: &str) -> serde_json::Value {
-        let response = self
-            .post_json(
-                "/auth/register",
-                serde_json::json!({ "email": email, "password": password }),
-            )
-            .await;
+        let response =
+            self.post_json("/auth/register", serde_json::json!({ "email": email, "password": password })).await;
         assert_eq!(response.status(), 201);
         response.json().await.unwrap()
     }

@@ -73,33 +73,17 @@ impl EventFields {
             return invalid("`title` must not be empty");
         }
         if title.chars().count() > MAX_TITLE_CHARS {
-            return Err(EventError::Invalid(format!(
-                "`title` must be at most {MAX_TITLE_CHARS} characters"
-            )));
+            return Err(EventError::Invalid(format!("`title` must be at most {MAX_TITLE_CHARS} characters")));
         }
-        let description = self
-            .description
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS)
-        {
+        let description = self.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
+        if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
             return Err(EventError::Invalid(format!(
                 "`description` must be at most {MAX_DESCRIPTION_CHARS} characters"
             )));
         }
-        let location = self
-            .location
-            .map(|l| l.trim().to_owned())
-            .filter(|l| !l.is_empty());
-        if location
-            .as_ref()
-            .is_some_and(|l| l.chars().count() > MAX_LOCATION_CHARS)
-        {
-            return Err(EventError::Invalid(format!(
-                "`location` must be at most {MAX_LOCATION_CHARS} characters"
-            )));
+        let location = self.location.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
+        if location.as_ref().is_some_and(|l| l.chars().count() > MAX_LOCATION_CHARS) {
+            return Err(EventError::Invalid(format!("`location` must be at most {MAX_LOCATION_CHARS} characters")));
         }
         if self.end_time <= self.start_time {
             return invalid("`endTime` must be after `startTime`");
@@ -107,12 +91,7 @@ impl EventFields {
         if self.capacity.is_some_and(|c| c <= 0) {
             return invalid("`capacity` must be greater than 0");
         }
-        Ok(EventFields {
-            title,
-            description,
-            location,
-            ..self
-        })
+        Ok(EventFields { title, description, location, ..self })
     }
 }
 
@@ -170,9 +149,7 @@ impl EventPatch {
         EventFields {
             title: self.title.apply_required("title", event.title.clone())?,
             description: self.description.apply(event.description.clone()),
-            start_time: self
-                .start_time
-                .apply_required("startTime", event.start_time)?,
+            start_time: self.start_time.apply_required("startTime", event.start_time)?,
             end_time: self.end_time.apply_required("endTime", event.end_time)?,
             location: self.location.apply(event.location.clone()),
             capacity: self.capacity.apply(event.capacity),
@@ -198,18 +175,9 @@ impl EventFilter {
                 return Err(EventError::Invalid("`to` must be after `from`".into()));
             }
         }
-        self.search = self
-            .search
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty());
-        if self
-            .search
-            .as_ref()
-            .is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS)
-        {
-            return Err(EventError::Invalid(format!(
-                "`search` must be at most {MAX_SEARCH_CHARS} characters"
-            )));
+        self.search = self.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        if self.search.as_ref().is_some_and(|s| s.chars().count() > MAX_SEARCH_CHARS) {
+            return Err(EventError::Invalid(format!("`search` must be at most {MAX_SEARCH_CHARS} characters")));
         }
         Ok(self)
     }
@@ -236,38 +204,15 @@ mod tests {
         assert_eq!(valid.title, "Tech Conference");
         assert_eq!(valid.description, None);
         for broken in [
-            EventFields {
-                title: "   ".into(),
-                ..fields()
-            },
-            EventFields {
-                title: "x".repeat(201),
-                ..fields()
-            },
-            EventFields {
-                end_time: fields().start_time,
-                ..fields()
-            },
-            EventFields {
-                capacity: Some(0),
-                ..fields()
-            },
-            EventFields {
-                capacity: Some(-5),
-                ..fields()
-            },
-            EventFields {
-                description: Some("d".repeat(10_001)),
-                ..fields()
-            },
+            EventFields { title: "   ".into(), ..fields() },
+            EventFields { title: "x".repeat(201), ..fields() },
+            EventFields { end_time: fields().start_time, ..fields() },
+            EventFields { capacity: Some(0), ..fields() },
+            EventFields { capacity: Some(-5), ..fields() },
+            EventFields { description: Some("d".repeat(10_001)), ..fields() },
         ] {
             assert!(broken.validate().is_err());
         }
-        assert!(EventFields {
-            title: "x".repeat(200),
-            ..fields()
-        }
-        .validate()
-        .is_ok());
+        assert!(EventFields { title: "x".repeat(200), ..fields() }.validate().is_ok());
     }
 }

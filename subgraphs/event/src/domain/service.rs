@@ -36,18 +36,11 @@ impl EventService {
         Ok(event)
     }
 
-    pub async fn update(
-        &self,
-        caller: &Caller,
-        id: Uuid,
-        patch: EventPatch,
-    ) -> Result<Event, EventError> {
+    pub async fn update(&self, caller: &Caller, id: Uuid, patch: EventPatch) -> Result<Event, EventError> {
         let event = self.get(id).await?.ok_or(EventError::NotFound)?;
         self.authorize_change(caller, &event)?;
         let fields = patch.apply_to(&event)?;
-        storage::update(&self.db, id, fields)
-            .await?
-            .ok_or(EventError::NotFound)
+        storage::update(&self.db, id, fields).await?.ok_or(EventError::NotFound)
     }
 
     /// Cancelling a cancelled event changes nothing and succeeds.
@@ -57,9 +50,7 @@ impl EventService {
         if event.status == EventStatus::Cancelled {
             return Ok(event);
         }
-        storage::set_status(&self.db, id, EventStatus::Cancelled)
-            .await?
-            .ok_or(EventError::NotFound)
+        storage::set_status(&self.db, id, EventStatus::Cancelled).await?.ok_or(EventError::NotFound)
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Event>, EventError> {
@@ -102,11 +93,7 @@ impl EventService {
         match caller.claims() {
             None if event.organizer_id.is_none() => Ok(()),
             None => Err(EventError::TokenRequired(common::auth::TokenRequired)),
-            Some(claims)
-                if claims.role == Role::Admin || Some(claims.sub) == event.organizer_id =>
-            {
-                Ok(())
-            }
+            Some(claims) if claims.role == Role::Admin || Some(claims.sub) == event.organizer_id => Ok(()),
             Some(_) => Err(EventError::Forbidden),
         }
     }

@@ -66,10 +66,7 @@ async fn create(
         location: body.location,
         capacity: body.capacity,
     };
-    Ok((
-        StatusCode::CREATED,
-        Json(state.service.create(&caller, fields).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(state.service.create(&caller, fields).await?)))
 }
 
 #[derive(Deserialize)]
@@ -88,39 +85,20 @@ async fn list(
 ) -> Result<Json<Vec<Event>>, ApiError> {
     let limit = query.limit.unwrap_or(50);
     if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_input(format!(
-            "`limit` must be between 1 and {MAX_LIMIT}"
-        )));
+        return Err(ApiError::bad_input(format!("`limit` must be between 1 and {MAX_LIMIT}")));
     }
     let offset = query.offset.unwrap_or(0);
     if offset > MAX_OFFSET {
-        return Err(ApiError::bad_input(format!(
-            "`offset` must be at most {MAX_OFFSET}"
-        )));
+        return Err(ApiError::bad_input(format!("`offset` must be at most {MAX_OFFSET}")));
     }
-    let filter = EventFilter {
-        from: query.from,
-        to: query.to,
-        status: query.status,
-        ..Default::default()
-    }
-    .validate()
-    .map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
-    Ok(Json(
-        state.service.list_by_offset(&filter, limit, offset).await?,
-    ))
+    let filter = EventFilter { from: query.from, to: query.to, status: query.status, ..Default::default() }
+        .validate()
+        .map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
+    Ok(Json(state.service.list_by_offset(&filter, limit, offset).await?))
 }
 
-async fn show(
-    State(state): State<RestState>,
-    ApiPath(id): ApiPath<Uuid>,
-) -> Result<Json<Event>, ApiError> {
-    state
-        .service
-        .get(id)
-        .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found("event not found"))
+async fn show(State(state): State<RestState>, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Event>, ApiError> {
+    state.service.get(id).await?.map(Json).ok_or_else(|| ApiError::not_found("event not found"))
 }
 
 #[derive(Deserialize)]

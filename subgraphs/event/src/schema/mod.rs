@@ -4,8 +4,7 @@ use std::collections::HashMap;
 
 use async_graphql::{
     dataloader::{DataLoader, Loader},
-    ComplexObject, Context, EmptySubscription, InputObject, MaybeUndefined, Object, Schema,
-    SimpleObject, ID,
+    ComplexObject, Context, EmptySubscription, InputObject, MaybeUndefined, Object, Schema, SimpleObject, ID,
 };
 use common::{
     graphql::{caller, page_size, parse_id, Cursor, PageInfo},
@@ -32,9 +31,7 @@ pub fn build(service: EventService, batch_delay: std::time::Duration) -> EventSc
 }
 
 pub fn sdl() -> String {
-    let schema = Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .finish();
+    let schema = Schema::build(Query, Mutation, EmptySubscription).enable_federation().finish();
     common::graphql::federation_sdl(&schema)
 }
 
@@ -60,9 +57,7 @@ impl Event {
     /// The organizer, resolved by the router from the auth subgraph; null for
     /// events created anonymously in development.
     async fn organizer(&self) -> Option<User> {
-        self.organizer_id.map(|id| User {
-            id: ID(id.to_string()),
-        })
+        self.organizer_id.map(|id| User { id: ID(id.to_string()) })
     }
 }
 
@@ -102,10 +97,7 @@ pub struct EventConnection {
 impl EventConnection {
     /// All events matching the filter (counted only when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32, ApiError> {
-        let count = ctx
-            .data_unchecked::<EventService>()
-            .count(&self.filter)
-            .await?;
+        let count = ctx.data_unchecked::<EventService>().count(&self.filter).await?;
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
@@ -131,19 +123,9 @@ pub struct EventFilter {
 
 impl EventFilter {
     fn into_domain(self) -> Result<domain::EventFilter, ApiError> {
-        let organizer_id = self
-            .organizer_id
-            .as_ref()
-            .map(|id| parse_id("filter.organizerId", id))
-            .transpose()?;
-        Ok(domain::EventFilter {
-            from: self.from,
-            to: self.to,
-            status: self.status,
-            organizer_id,
-            search: self.search,
-        }
-        .validate()?)
+        let organizer_id = self.organizer_id.as_ref().map(|id| parse_id("filter.organizerId", id)).transpose()?;
+        Ok(domain::EventFilter { from: self.from, to: self.to, status: self.status, organizer_id, search: self.search }
+            .validate()?)
     }
 }
 
@@ -184,13 +166,7 @@ impl Loader<Uuid> for EventLoader {
     type Error = ApiError;
 
     async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        Ok(self
-            .0
-            .get_many(ids)
-            .await?
-            .into_iter()
-            .map(|e| (e.id, e))
-            .collect())
+        Ok(self.0.get_many(ids).await?.into_iter().map(|e| (e.id, e)).collect())
     }
 }
 
@@ -209,34 +185,18 @@ impl Query {
         let first = page_size(first.unwrap_or(20), MAX_PAGE_SIZE)?;
         let after = after.as_deref().map(Cursor::decode).transpose()?;
         let filter = filter.unwrap_or_default().into_domain()?;
-        let page = ctx
-            .data_unchecked::<EventService>()
-            .list(&filter, first, after)
-            .await?;
-        let end_cursor = page.items.last().map(|e| {
-            Cursor {
-                at: e.start_time.0,
-                id: e.id,
-            }
-            .encode()
-        });
+        let page = ctx.data_unchecked::<EventService>().list(&filter, first, after).await?;
+        let end_cursor = page.items.last().map(|e| Cursor { at: e.start_time.0, id: e.id }.encode());
         Ok(EventConnection {
             nodes: page.items.into_iter().map(Event::from).collect(),
-            page_info: PageInfo {
-                has_next_page: page.has_next,
-                end_cursor,
-            },
+            page_info: PageInfo { has_next_page: page.has_next, end_cursor },
             filter,
         })
     }
 
     async fn event(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Event>, ApiError> {
         let id = parse_id("id", &id)?;
-        Ok(ctx
-            .data_unchecked::<DataLoader<EventLoader>>()
-            .load_one(id)
-            .await?
-            .map(Event::from))
+        Ok(ctx.data_unchecked::<DataLoader<EventLoader>>().load_one(id).await?.map(Event::from))
     }
 
     /// Resolves `Event` references from other subgraphs; unknown or malformed
@@ -246,11 +206,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(ctx
-            .data_unchecked::<DataLoader<EventLoader>>()
-            .load_one(id)
-            .await?
-            .map(Event::from))
+        Ok(ctx.data_unchecked::<DataLoader<EventLoader>>().load_one(id).await?.map(Event::from))
     }
 }
 
@@ -259,11 +215,7 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// The caller becomes the organizer.
-    async fn create_event(
-        &self,
-        ctx: &Context<'_>,
-        input: CreateEventInput,
-    ) -> Result<Event, ApiError> {
+    async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> Result<Event, ApiError> {
         let fields = EventFields {
             title: input.title,
             description: input.description,
@@ -272,20 +224,11 @@ impl Mutation {
             location: input.location,
             capacity: input.capacity,
         };
-        Ok(ctx
-            .data_unchecked::<EventService>()
-            .create(caller(ctx), fields)
-            .await?
-            .into())
+        Ok(ctx.data_unchecked::<EventService>().create(caller(ctx), fields).await?.into())
     }
 
     /// Organizer or ADMIN only.
-    async fn update_event(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-        input: UpdateEventInput,
-    ) -> Result<Event, ApiError> {
+    async fn update_event(&self, ctx: &Context<'_>, id: ID, input: UpdateEventInput) -> Result<Event, ApiError> {
         let id = parse_id("id", &id)?;
         let patch = EventPatch {
             title: patch(input.title),
@@ -295,20 +238,12 @@ impl Mutation {
             location: patch(input.location),
             capacity: patch(input.capacity),
         };
-        Ok(ctx
-            .data_unchecked::<EventService>()
-            .update(caller(ctx), id, patch)
-            .await?
-            .into())
+        Ok(ctx.data_unchecked::<EventService>().update(caller(ctx), id, patch).await?.into())
     }
 
     /// Organizer or ADMIN only.
     async fn cancel_event(&self, ctx: &Context<'_>, id: ID) -> Result<Event, ApiError> {
         let id = parse_id("id", &id)?;
-        Ok(ctx
-            .data_unchecked::<EventService>()
-            .cancel(caller(ctx), id)
-            .await?
-            .into())
+        Ok(ctx.data_unchecked::<EventService>().cancel(caller(ctx), id).await?.into())
     }
 }

@@ -6,8 +6,8 @@ use chrono::Utc;
 use common::graphql::Cursor;
 use sea_orm::{
     sea_query::{extension::postgres::PgExpr, Expr},
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -34,11 +34,7 @@ impl From<Model> for Event {
     }
 }
 
-pub async fn insert(
-    db: &DatabaseConnection,
-    fields: EventFields,
-    organizer_id: Option<Uuid>,
-) -> Result<Event, DbErr> {
+pub async fn insert(db: &DatabaseConnection, fields: EventFields, organizer_id: Option<Uuid>) -> Result<Event, DbErr> {
     let now = Utc::now();
     let model = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -67,19 +63,12 @@ pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Even
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows = Entity::find()
-        .filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()]))
-        .all(db)
-        .await?;
+    let rows = Entity::find().filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()])).all(db).await?;
     Ok(rows.into_iter().map(Event::from).collect())
 }
 
 /// Overwrites the writable fields; `None` if the event does not exist.
-pub async fn update(
-    db: &DatabaseConnection,
-    id: Uuid,
-    fields: EventFields,
-) -> Result<Option<Event>, DbErr> {
+pub async fn update(db: &DatabaseConnection, id: Uuid, fields: EventFields) -> Result<Option<Event>, DbErr> {
     let model = ActiveModel {
         id: Set(id),
         title: Set(fields.title),
@@ -98,11 +87,7 @@ pub async fn update(
     }
 }
 
-pub async fn set_status(
-    db: &DatabaseConnection,
-    id: Uuid,
-    status: EventStatus,
-) -> Result<Option<Event>, DbErr> {
+pub async fn set_status(db: &DatabaseConnection, id: Uuid, status: EventStatus) -> Result<Option<Event>, DbErr> {
     let model = ActiveModel {
         id: Set(id),
         status: Set(status.as_str().to_owned()),
@@ -131,17 +116,14 @@ fn condition(filter: &EventFilter) -> Condition {
         condition = condition.add(Column::OrganizerId.eq(organizer));
     }
     if let Some(search) = &filter.search {
-        condition =
-            condition.add(Expr::col(Column::Title).ilike(format!("%{}%", escape_like(search))));
+        condition = condition.add(Expr::col(Column::Title).ilike(format!("%{}%", escape_like(search))));
     }
     condition
 }
 
 /// `LIKE` wildcards in user input match themselves.
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
 
 /// Up to `limit` events after `after`, ordered by start time then id.
@@ -158,12 +140,7 @@ pub async fn page(
             [cursor.at.into(), sea_orm::Value::from(cursor.id)],
         ));
     }
-    let rows = query
-        .order_by_asc(Column::StartTime)
-        .order_by_asc(Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
+    let rows = query.order_by_asc(Column::StartTime).order_by_asc(Column::Id).limit(limit).all(db).await?;
     Ok(rows.into_iter().map(Event::from).collect())
 }
 

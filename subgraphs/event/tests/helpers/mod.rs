@@ -18,10 +18,8 @@ pub async fn spawn() -> Stack {
 /// A real auth service (for tokens and its JWKS) and the event service under test.
 pub async fn spawn_with(event_env: &[(&str, &str)]) -> Stack {
     let db = TestDb::new().await;
-    let pem = ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng)
-        .to_pkcs8_pem(LineEnding::LF)
-        .unwrap()
-        .to_string();
+    let pem =
+        ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
     let mut env = db.service_env(ServiceKind::Auth);
     env.set("JWT_PRIVATE_KEY", pem);
     let auth_settings = auth_service::config::AuthSettings::from_env(&env).unwrap();
@@ -48,11 +46,7 @@ impl Stack {
     }
 
     pub async fn create_event(&self, token: Option<&str>, body: Value) -> reqwest::Response {
-        let mut request = self
-            .events
-            .http
-            .post(self.events.url("/events"))
-            .json(&body);
+        let mut request = self.events.http.post(self.events.url("/events")).json(&body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
