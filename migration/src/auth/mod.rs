@@ -3,12 +3,16 @@
 use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_create_users;
+mod m20260201_000001_sessions_and_login_throttle;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_create_users::Migration)]
+        vec![
+            Box::new(m20260101_000001_create_users::Migration),
+            Box::new(m20260201_000001_sessions_and_login_throttle::Migration),
+        ]
     }
 }

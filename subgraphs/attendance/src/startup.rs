@@ -20,7 +20,7 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
     let service = AttendanceService::new(db.conn.clone(), events, users, rules);
     let routes = Router::new()
         .merge(common::graphql::router(
-            schema::build(service.clone(), common.batch_delay),
+            schema::build(service.clone(), common),
             settings.verifier.clone(),
             !common.app_env.is_production(),
         ))

@@ -11,10 +11,44 @@ use common::{
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
     pub common: CommonSettings,
-    /// Lifetime of access tokens (`JWT_EXPIRE`: `7d`, `12h`, `15m`, `3600`).
+    /// Lifetime of access tokens (`JWT_EXPIRE`: `7d`, `12h`, `15m`, `3600`;
+    /// default 7d in development as in the guide, 15m in production).
     pub token_ttl: Duration,
+    /// Lifetime of a refresh token (`REFRESH_TOKEN_EXPIRE`, default 30d);
+    /// each use replaces it with a new one.
+    pub refresh_ttl: Duration,
+    pub throttle: LoginThrottle,
     pub token_rules: TokenRules,
     pub signing_key: SigningKeySource,
+}
+
+/// Failed-login limits (`LOGIN_MAX_FAILURES_PER_EMAIL`, default 5, and
+/// `LOGIN_MAX_FAILURES_PER_ADDRESS`, default 100, within
+/// `LOGIN_FAILURE_WINDOW`, default 15m; then blocked for `LOGIN_LOCKOUT`,
+/// default 15m).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginThrottle {
+    pub max_failures_per_email: u32,
+    pub max_failures_per_address: u32,
+    pub window: Duration,
+    pub lockout: Duration,
+}
+
+impl LoginThrottle {
+    fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let positive = |name: &str, default: u32| -> Result<u32, ConfigError> {
+            match env.parse_or(name, default)? {
+                0 => Err(ConfigError::invalid(name, "must be at least 1")),
+                n => Ok(n),
+            }
+        };
+        Ok(LoginThrottle {
+            max_failures_per_email: positive("LOGIN_MAX_FAILURES_PER_EMAIL", 5)?,
+            max_failures_per_address: positive("LOGIN_MAX_FAILURES_PER_ADDRESS", 100)?,
+            window: env.duration_or("LOGIN_FAILURE_WINDOW", Duration::from_secs(15 * 60))?,
+            lockout: env.duration_or("LOGIN_LOCKOUT", Duration::from_secs(15 * 60))?,
+        })
+    }
 }
 
 /// Where the Ed25519 signing key(s) come from.
@@ -57,8 +91,11 @@ impl AuthSettings {
             tracing::warn!("JWT_SECRET is ignored: tokens are signed with the Ed25519 key (JWT_PRIVATE_KEY)");
         }
         let defaults = TokenRules::default();
+        let default_ttl = if common.app_env.is_production() { 15 * 60 } else { 7 * 86_400 };
         Ok(AuthSettings {
-            token_ttl: env.duration_or("JWT_EXPIRE", Duration::from_secs(7 * 86_400))?,
+            token_ttl: env.duration_or("JWT_EXPIRE", Duration::from_secs(default_ttl))?,
+            refresh_ttl: env.duration_or("REFRESH_TOKEN_EXPIRE", Duration::from_secs(30 * 86_400))?,
+            throttle: LoginThrottle::from_env(env)?,
             token_rules: TokenRules {
                 issuer: env.get("JWT_ISSUER").map(str::to_owned).unwrap_or(defaults.issuer),
                 audience: env.get("JWT_AUDIENCE").map(str::to_owned).unwrap_or(defaults.audience),

@@ -14,10 +14,10 @@ pub async fn build(settings: &AuthSettings) -> anyhow::Result<Application> {
 pub async fn build_with_keys(settings: &AuthSettings, keys: SigningKeys) -> anyhow::Result<Application> {
     let common = &settings.common;
     let db = migration::connect_service(ServiceKind::Auth, common).await?;
-    let service = AuthService::new(db.conn.clone(), keys, settings.token_rules.clone(), settings.token_ttl);
+    let service = AuthService::new(db.conn.clone(), keys, settings);
     let routes = Router::new()
         .merge(common::graphql::router(
-            schema::build(service.clone(), common.batch_delay),
+            schema::build(service.clone(), common),
             service.verifier().clone(),
             !common.app_env.is_production(),
         ))

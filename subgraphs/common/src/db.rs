@@ -36,7 +36,12 @@ pub struct Db {
 }
 
 pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
-    let mut options = ConnectOptions::new(settings.connect_url().to_owned());
+    let mut url = url::Url::parse(settings.connect_url()).map_err(|e| DbErr::Custom(format!("database URL: {e}")))?;
+    if !url.query_pairs().any(|(key, _)| key.starts_with("options")) {
+        let timeout_ms = settings.statement_timeout.as_millis().to_string();
+        url.query_pairs_mut().append_pair("options[statement_timeout]", &timeout_ms);
+    }
+    let mut options = ConnectOptions::new(String::from(url));
     options
         .max_connections(settings.max_connections)
         .min_connections(1)
@@ -52,6 +57,62 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
     let counter = statements.clone();
     conn.set_metric_callback(move |_info| counter.increment());
     Ok(Db { conn, statements })
+}
+
+/// A raw PostgreSQL statement with positional (`$1`) parameters.
+pub fn statement(sql: &str, values: impl IntoIterator<Item = sea_orm::Value>) -> sea_orm::Statement {
+    sea_orm::Statement::from_sql_and_values(sea_orm::DbBackend::Postgres, sql, values)
+}
+
+/// Whether the database answered lately, watched from a connection of its
+/// own (so its pings are not counted among a service's statements). While it
+/// does not answer, requests are refused at once instead of each waiting for
+/// a pool connection until the acquire timeout.
+#[derive(Debug, Clone)]
+pub struct DbHealth {
+    up: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl DbHealth {
+    /// Pings every `every`; a ping that fails, or takes three times as long,
+    /// marks the database down (a busy database is not a down one).
+    pub fn watch(settings: &DatabaseSettings, every: Duration) -> DbHealth {
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let mut options = ConnectOptions::new(settings.connect_url().to_owned());
+        options
+            .max_connections(1)
+            .min_connections(0)
+            .connect_timeout(every * 3)
+            .acquire_timeout(every * 3)
+            .connect_lazy(true)
+            .sqlx_logging(false);
+        let flag = up.clone();
+        tokio::spawn(async move {
+            let Ok(conn) = Database::connect(options).await else {
+                return; // A lazy pool does not connect here; nothing to watch without one.
+            };
+            loop {
+                tokio::time::sleep(every).await;
+                let answered = matches!(tokio::time::timeout(every * 3, ping(&conn)).await, Ok(Ok(())));
+                if flag.swap(answered, Ordering::Relaxed) != answered {
+                    if answered {
+                        tracing::info!("the database answers again");
+                    } else {
+                        tracing::warn!("the database does not answer: refusing requests until it does");
+                    }
+                }
+                // The service was dropped (tests start and stop many).
+                if Arc::strong_count(&flag) == 1 {
+                    return;
+                }
+            }
+        });
+        DbHealth { up }
+    }
+
+    pub fn is_up(&self) -> bool {
+        self.up.load(Ordering::Relaxed)
+    }
 }
 
 /// `SELECT 1`, for readiness checks.

@@ -74,11 +74,13 @@ pub struct ApiError {
     pub message: String,
     /// Extra machine-readable data (e.g. the original record on a duplicate).
     pub details: Option<serde_json::Value>,
+    /// When the client may try again (`Retry-After` in REST, `retryAfterSeconds` in GraphQL).
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ApiError { code, status: code.default_status(), message: message.into(), details: None }
+        ApiError { code, status: code.default_status(), message: message.into(), details: None, retry_after: None }
     }
 
     pub fn with_status(mut self, status: StatusCode) -> Self {
@@ -116,6 +118,16 @@ impl ApiError {
         Self::new(ErrorCode::ServiceUnavailable, message)
     }
 
+    /// `TOO_MANY_REQUESTS` (REST 429 with `Retry-After`).
+    pub fn too_many_requests(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        ApiError { retry_after: Some(retry_after), ..Self::new(ErrorCode::TooManyRequests, message) }
+    }
+
+    /// Whole seconds to wait, rounded up so that a client never retries early.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        self.retry_after.map(|d| d.as_secs() + u64::from(d.subsec_nanos() > 0))
+    }
+
     /// Logs the cause and returns a message that reveals nothing about it.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -133,6 +145,21 @@ impl From<sea_orm::DbErr> for ApiError {
             tracing::warn!(error = %err, "database unavailable");
             return ApiError::unavailable("the database is unavailable, try again shortly");
         }
+        // 57014: cancelled by `statement_timeout`; the database is overloaded
+        // or something holds a lock: try again later.
+        if crate::db::pg_error(&err).is_some_and(|(code, _)| code == "57014") {
+            tracing::warn!(error = %err, "statement timed out");
+            return ApiError::unavailable("the database did not answer in time, try again shortly");
+        }
+        // Class 22, data exception: a value PostgreSQL cannot represent (a NUL
+        // character in text, a number out of range). The client's input, so a
+        // 400 that names no SQL; the statement failed, so nothing was written.
+        if crate::db::pg_error(&err).is_some_and(|(code, _)| code.starts_with("22")) {
+            tracing::info!(error = %err, "input the database cannot store");
+            return ApiError::bad_input(
+                "a value cannot be stored (e.g. it contains a NUL character or is out of range)",
+            );
+        }
         ApiError::internal(err)
     }
 }
@@ -140,16 +167,22 @@ impl From<sea_orm::DbErr> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({ "code": self.code, "message": self.message });
+        let retry_after = self.retry_after_seconds();
         if let Some(details) = self.details {
             error["details"] = details;
         }
-        (self.status, Json(json!({ "error": error }))).into_response()
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
 impl From<ApiError> for async_graphql::Error {
     fn from(err: ApiError) -> Self {
         use async_graphql::ErrorExtensions;
+        let retry_after = err.retry_after_seconds();
         let mut gql = async_graphql::Error::new(err.message);
         let code = err.code.as_str();
         let details = err.details.and_then(|d| async_graphql::Value::from_json(d).ok());
@@ -157,6 +190,9 @@ impl From<ApiError> for async_graphql::Error {
             ext.set("code", code);
             if let Some(details) = details {
                 ext.set("details", details);
+            }
+            if let Some(seconds) = retry_after {
+                ext.set("retryAfterSeconds", seconds);
             }
         });
         gql

@@ -3,14 +3,20 @@
 
 use std::sync::Arc;
 
-use async_graphql::{http::GraphiQLSource, ObjectType, SDLExportOptions, Schema, SimpleObject, SubscriptionType};
+use async_graphql::{
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery},
+    http::GraphiQLSource,
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
+    ObjectType, SDLExportOptions, Schema, SchemaBuilder, ServerError, ServerResult, SimpleObject, SubscriptionType,
+    Variables,
+};
 use async_graphql_axum::{rejection::GraphQLRejection, GraphQLRequest, GraphQLResponse};
 use axum::{
     extract::State,
     http::{HeaderMap, StatusCode},
     response::{Html, IntoResponse, Response},
     routing::post,
-    Json, Router,
+    Extension as AxumExtension, Json, Router,
 };
 use base64::Engine;
 use chrono::{DateTime, Utc};
@@ -19,7 +25,158 @@ use uuid::Uuid;
 use crate::{
     auth::{Caller, TokenVerifier},
     error::ApiError,
+    net::ClientAddress,
 };
+
+/// Deepest selection nesting accepted (the router's own plans stay far below).
+pub const MAX_DEPTH: usize = 16;
+/// Fields (each alias counts) one operation may resolve, after fragments are expanded.
+pub const MAX_COMPLEXITY: usize = 2_000;
+/// Field selections written in one document, aliases included: a document of
+/// thousands of aliases is refused before it is validated.
+pub const MAX_FIELDS: usize = 1_000;
+/// Root fields of one operation.
+pub const MAX_ROOT_FIELDS: usize = 50;
+/// Brackets open at once in the raw text; checked before parsing, so a
+/// megabyte of `{` cannot exhaust the parser's stack.
+pub const MAX_NESTING: usize = 64;
+
+/// The limits every subgraph applies, so a hostile operation is refused before
+/// it costs anything: depth, complexity, field and root-field counts, and no
+/// introspection in production (the router has the supergraph; `_service`
+/// stays available for composition).
+pub fn harden<Q, M, S>(builder: SchemaBuilder<Q, M, S>, production: bool) -> SchemaBuilder<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    let builder = builder
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(MAX_NESTING)
+        .limit_directives(8)
+        .extension(SelectionLimits);
+    if production {
+        builder.disable_introspection()
+    } else {
+        builder
+    }
+}
+
+struct SelectionLimits;
+
+impl ExtensionFactory for SelectionLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(SelectionLimits)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for SelectionLimits {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let mut fields = document.fragments.values().map(|f| count_fields(&f.node.selection_set.node)).sum::<usize>();
+        for (_, operation) in document.operations.iter() {
+            let selections = &operation.node.selection_set.node;
+            let root_fields = count_root_fields(selections, &document);
+            if root_fields > MAX_ROOT_FIELDS {
+                return Err(ServerError::new(
+                    format!("an operation may select at most {MAX_ROOT_FIELDS} root fields ({root_fields} given)"),
+                    None,
+                ));
+            }
+            fields += count_fields(selections);
+        }
+        if fields > MAX_FIELDS {
+            return Err(ServerError::new(
+                format!("a document may select at most {MAX_FIELDS} fields, aliases included ({fields} given)"),
+                None,
+            ));
+        }
+        Ok(document)
+    }
+}
+
+/// Fields written in a selection set (fragment spreads count where defined).
+fn count_fields(set: &SelectionSet) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => 1 + count_fields(&field.node.selection_set.node),
+            Selection::InlineFragment(fragment) => count_fields(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+/// Root fields, looking through fragments (whose nesting the parser bounds;
+/// a spread of a fragment into itself is refused by validation, and counted
+/// once here).
+fn count_root_fields(set: &SelectionSet, document: &ExecutableDocument) -> usize {
+    fn walk<'a>(set: &'a SelectionSet, document: &'a ExecutableDocument, seen: &mut Vec<&'a str>) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(_) => 1,
+                Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node, document, seen),
+                Selection::FragmentSpread(spread) => {
+                    let name = spread.node.fragment_name.node.as_str();
+                    match document.fragments.get(name) {
+                        Some(fragment) if !seen.contains(&name) => {
+                            seen.push(name);
+                            walk(&fragment.node.selection_set.node, document, seen)
+                        }
+                        _ => 0,
+                    }
+                }
+            })
+            .sum()
+    }
+    walk(set, document, &mut Vec::new())
+}
+
+/// The deepest bracket nesting of a GraphQL document, outside strings and comments.
+pub fn nesting_depth(query: &str) -> usize {
+    let bytes = query.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") { 4 } else { 1 };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
+}
 
 /// The federation SDL of a subgraph, as composition expects it.
 pub fn federation_sdl<Q, M, S>(schema: &Schema<Q, M, S>) -> String
@@ -74,6 +231,7 @@ where
 async fn execute<Q, M, S>(
     State(endpoint): State<Arc<Endpoint<Q, M, S>>>,
     headers: HeaderMap,
+    client: Option<AxumExtension<ClientAddress>>,
     request: Result<GraphQLRequest, GraphQLRejection>,
 ) -> Response
 where
@@ -93,12 +251,21 @@ where
             return error_response(ApiError::bad_input(message), status);
         }
     };
+    let depth = nesting_depth(&request.query);
+    if depth > MAX_NESTING {
+        let message = format!("the document nests {depth} levels deep; at most {MAX_NESTING} are accepted");
+        return error_response(ApiError::bad_input(message), StatusCode::BAD_REQUEST);
+    }
     let caller = match endpoint.verifier.caller_from_headers(&headers).await {
         Ok(caller) => caller,
         // 200 with a GraphQL error, so that the router passes the code through.
         Err(e) => return error_response(e.into(), StatusCode::OK),
     };
-    let mut response = endpoint.schema.execute(request.data(caller)).await;
+    let mut request = request.data(caller);
+    if let Some(AxumExtension(client)) = client {
+        request = request.data(client);
+    }
+    let mut response = endpoint.schema.execute(request).await;
     // Errors raised by our resolvers carry a code; the rest come from parsing,
     // validation or input coercion (unknown enum values, bad scalars, limits):
     // all the client's doing.
@@ -111,7 +278,8 @@ where
     GraphQLResponse::from(response).into_response()
 }
 
-fn error_response(err: ApiError, status: StatusCode) -> Response {
+/// A response of one GraphQL error, with `status`.
+pub fn error_response(err: ApiError, status: StatusCode) -> Response {
     let server_error = async_graphql::Error::from(err).into_server_error(Default::default());
     let body = async_graphql::Response::from_errors(vec![server_error]);
     (status, Json(body)).into_response()
@@ -119,6 +287,11 @@ fn error_response(err: ApiError, status: StatusCode) -> Response {
 
 async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").finish())
+}
+
+/// Where the current operation came from (set by [`router`] when known).
+pub fn client_address(ctx: &async_graphql::Context<'_>) -> Option<ClientAddress> {
+    ctx.data_opt::<ClientAddress>().copied()
 }
 
 /// The caller of the current operation (set by [`router`]).
@@ -187,6 +360,16 @@ mod tests {
         for forged in ["", "abc", "djF8MXwy", &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("v1|x|y")] {
             assert_eq!(Cursor::decode(forged).unwrap_err().code, crate::ErrorCode::BadUserInput);
         }
+    }
+
+    #[test]
+    fn nesting_is_measured_outside_strings_and_comments() {
+        assert_eq!(nesting_depth("{ a { b(x: [1]) } }"), 4);
+        assert_eq!(nesting_depth(r#"{ a(s: "{{{{ \" {{") }"#), 2);
+        assert_eq!(nesting_depth("{ a # {{{{{\n }"), 1);
+        assert_eq!(nesting_depth(r#"{ a(s: """ {{{ \""" {{ """) }"#), 2);
+        assert_eq!(nesting_depth(&"{".repeat(100_000)), 100_000);
+        assert_eq!(nesting_depth("\"unterminated {{{"), 0);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use crate::error::ApiError;
 
 /// `Json<T>`: 415 without a JSON content type, 413 when too large, 400 for
-/// broken JSON, 422 for JSON of the wrong shape (missing fields, wrong types).
+/// broken JSON or anything but an object, 422 for an object of the wrong
+/// shape (missing fields, wrong types, unknown fields).
 pub struct ApiJson<T>(pub T);
 
 impl<S, T> FromRequest<S> for ApiJson<T>
@@ -24,22 +25,41 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !has_json_content_type(req.headers()) {
+            return Err(ApiError::bad_input("expected `Content-Type: application/json`")
+                .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::bad_input("the request body is too large").with_status(StatusCode::PAYLOAD_TOO_LARGE)
+            } else {
+                ApiError::bad_input(e.body_text()).with_status(e.status())
+            }
+        })?;
+        // serde also reads a struct from a JSON array (`[]` would be an empty
+        // PATCH); a body is an object or it is refused.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_input("the request body must be a JSON object"));
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
     }
 }
 
+fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+    let Some(content_type) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::bad_input("expected `Content-Type: application/json`")
-            .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE),
         JsonRejection::JsonDataError(e) => ApiError::invalid_field(e.body_text()),
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_input(format!("malformed JSON: {}", e.body_text())),
-        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::bad_input("the request body is too large").with_status(StatusCode::PAYLOAD_TOO_LARGE)
-        }
         other => ApiError::bad_input(other.body_text()).with_status(other.status()),
     }
 }

@@ -22,7 +22,8 @@ use crate::error::ApiError;
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Wraps a service's routes with the layers every service needs.
-pub fn with_common_layers(app: Router, body_limit: usize) -> Router {
+pub fn with_common_layers(app: Router, settings: &crate::config::CommonSettings) -> Router {
+    let body_limit = settings.body_limit;
     let trace = TraceLayer::new_for_http()
         .make_span_with(|req: &Request<_>| {
             let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
@@ -34,12 +35,69 @@ pub fn with_common_layers(app: Router, body_limit: usize) -> Router {
         });
     app.layer(DefaultBodyLimit::max(body_limit))
         .layer(RequestBodyLimitLayer::new(body_limit))
+        .layer(axum::middleware::map_response(json_errors))
         .layer(CatchPanicLayer::custom(|_panic| {
             axum::response::IntoResponse::into_response(ApiError::internal("a handler panicked"))
         }))
         .layer(trace)
+        .layer(crate::net::layer(settings.trusted_proxies.clone().into()))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// Error responses made below the handlers (a body over the limit, a method
+/// a route does not have) come without a body; every error a client sees is
+/// the contract's JSON error, so give them one.
+async fn json_errors(response: axum::response::Response) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let code = match status {
+        StatusCode::UNAUTHORIZED => crate::ErrorCode::Unauthenticated,
+        StatusCode::FORBIDDEN => crate::ErrorCode::Forbidden,
+        StatusCode::NOT_FOUND => crate::ErrorCode::NotFound,
+        StatusCode::TOO_MANY_REQUESTS => crate::ErrorCode::TooManyRequests,
+        StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => crate::ErrorCode::ServiceUnavailable,
+        s if s.is_server_error() => crate::ErrorCode::InternalServerError,
+        _ => crate::ErrorCode::BadUserInput,
+    };
+    let message = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is too large".to_owned(),
+        other => other.canonical_reason().unwrap_or("request refused").to_lowercase(),
+    };
+    let (parts, _) = response.into_parts();
+    let mut replaced = axum::response::IntoResponse::into_response(ApiError::new(code, message).with_status(status));
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replaced.headers_mut().append(name, value.clone());
+        }
+    }
+    replaced
+}
+
+/// Refuses a request at once while the database is known to be down.
+async fn fail_fast(
+    health: crate::db::DbHealth,
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if health.is_up() {
+        return next.run(request).await;
+    }
+    let error = ApiError::unavailable("the database is unavailable, try again shortly");
+    if request.uri().path() == "/graphql" {
+        // As a GraphQL error, so that the router passes the code through.
+        crate::graphql::error_response(error, axum::http::StatusCode::OK)
+    } else {
+        axum::response::IntoResponse::into_response(error)
+    }
 }
 
 pub async fn bind(host: std::net::IpAddr, port: u16) -> std::io::Result<TcpListener> {
@@ -121,8 +179,16 @@ impl Application {
         db: crate::db::Db,
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
-        let app = routes.merge(crate::health::router(readiness)).fallback(crate::rest::not_found);
-        let app = with_common_layers(app, settings.body_limit);
+        let health = crate::db::DbHealth::watch(&settings.database, Duration::from_secs(1));
+        let app = routes
+            .layer(axum::middleware::from_fn(
+                move |request: Request<axum::body::Body>, next: axum::middleware::Next| {
+                    fail_fast(health.clone(), request, next)
+                },
+            ))
+            .merge(crate::health::router(readiness))
+            .fallback(crate::rest::not_found);
+        let app = with_common_layers(app, settings);
         Application::bind(settings.host, settings.port, app, db)
             .await
             .with_context(|| format!("cannot listen on {}:{}", settings.host, settings.port))

@@ -11,7 +11,7 @@ pub async fn build(settings: &EventSettings) -> anyhow::Result<Application> {
     let service = EventService::new(db.conn.clone(), common.app_env);
     let routes = Router::new()
         .merge(common::graphql::router(
-            schema::build(service.clone(), common.batch_delay),
+            schema::build(service.clone(), common),
             settings.verifier.clone(),
             !common.app_env.is_production(),
         ))

@@ -95,12 +95,15 @@ impl RestClient {
     }
 }
 
-/// A cached answer about one event, and when it was fetched.
-type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Option<EventInfo>)>>>;
+/// The last answer about one event, and when it was fetched. Failures are
+/// kept too, so that requests that were waiting for the same call share its
+/// failure instead of each trying again in turn.
+type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Result<Option<EventInfo>, Unavailable>)>>>;
 
 /// Events, from `GET {EVENT_SERVICE_URL}/events/{id}`, cached briefly.
 /// Concurrent requests for the same event share one call (a burst of
-/// check-ins at the door costs the event service one request).
+/// check-ins at the door costs the event service one request), and none
+/// waits longer than about one call's timeout, even if the service hangs.
 #[derive(Clone)]
 pub struct EventDirectory {
     client: RestClient,
@@ -123,16 +126,20 @@ impl EventDirectory {
             }
             cache.entry(id).or_default().clone()
         };
-        let mut entry = slot.lock().await;
-        if let Some((fetched_at, event)) = &*entry {
-            // Fresh enough, or fetched by another request while this one waited.
-            if fetched_at.elapsed() < self.ttl || *fetched_at >= asked_at {
-                return Ok(event.clone());
+        // Whoever holds the slot is fetching; its call ends within the timeout.
+        let mut entry = tokio::time::timeout(self.client.timeout * 2, slot.lock())
+            .await
+            .map_err(|_| Unavailable { service: self.client.service })?;
+        if let Some((fetched_at, answer)) = &*entry {
+            // Fetched by another request while this one waited (success or
+            // failure alike), or a success still fresh enough.
+            if *fetched_at >= asked_at || (answer.is_ok() && fetched_at.elapsed() < self.ttl) {
+                return answer.clone();
             }
         }
-        let event = self.client.get::<EventInfo>(&format!("/events/{id}")).await?;
-        *entry = Some((Instant::now(), event.clone()));
-        Ok(event)
+        let answer = self.client.get::<EventInfo>(&format!("/events/{id}")).await;
+        *entry = Some((Instant::now(), answer.clone()));
+        answer
     }
 }
 

@@ -24,17 +24,18 @@ pub type AttendanceSchema = Schema<Query, Mutation, EmptySubscription>;
 pub const MAX_PAGE_SIZE: i32 = 1_000;
 const DEFAULT_PAGE_SIZE: i32 = 50;
 
-pub fn build(service: AttendanceService, batch_delay: std::time::Duration) -> AttendanceSchema {
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(2_000)
-        .data(common::graphql::loader(AttendanceLoader(service.clone()), batch_delay))
-        .data(common::graphql::loader(PageLoader(service.clone()), batch_delay))
-        .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
-        .data(common::graphql::loader(StatsLoader(service.clone()), batch_delay))
-        .data(service)
-        .finish()
+pub fn build(service: AttendanceService, settings: &common::config::CommonSettings) -> AttendanceSchema {
+    let batch_delay = settings.batch_delay;
+    common::graphql::harden(
+        Schema::build(Query, Mutation, EmptySubscription).enable_federation(),
+        settings.app_env.is_production(),
+    )
+    .data(common::graphql::loader(AttendanceLoader(service.clone()), batch_delay))
+    .data(common::graphql::loader(PageLoader(service.clone()), batch_delay))
+    .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
+    .data(common::graphql::loader(StatsLoader(service.clone()), batch_delay))
+    .data(service)
+    .finish()
 }
 
 pub fn sdl() -> String {

@@ -6,11 +6,8 @@ mod attendances;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use common::{graphql::Cursor, time::Timestamp};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait, FromQueryResult, Statement, TransactionTrait,
-    Value,
-};
+use common::{db::statement as stmt, graphql::Cursor, time::Timestamp};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
 use crate::domain::{Attendance, AttendanceStats, IntervalCount, ListBy};
@@ -43,10 +40,6 @@ pub enum CheckInOutcome {
     /// The person was already checked in: the original record.
     Duplicate(Attendance),
     Full,
-}
-
-fn stmt(sql: &str, values: impl IntoIterator<Item = Value>) -> Statement {
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
 }
 
 const COLUMNS: &str = "id, event_id, user_id, check_in_time, recorded_by, created_at";

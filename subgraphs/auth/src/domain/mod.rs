@@ -28,6 +28,12 @@ pub enum AuthError {
     Hashing(String),
     #[error("too many logins at once, try again shortly")]
     Busy,
+    #[error("too many failed logins; try again in {} seconds", .0.as_secs().max(1))]
+    Throttled(std::time::Duration),
+    #[error("the refresh token is invalid, expired or revoked")]
+    InvalidRefreshToken,
+    #[error("the refresh token was already used; every session of that login is now revoked")]
+    RefreshTokenReused,
     #[error("cannot sign the token: {0}")]
     Signing(String),
     #[error(transparent)]
@@ -45,6 +51,10 @@ impl From<AuthError> for ApiError {
             AuthError::UserNotFound => ApiError::not_found(err.to_string()),
             AuthError::Hashing(_) | AuthError::Signing(_) => ApiError::internal(err),
             AuthError::Busy => ApiError::unavailable(err.to_string()),
+            AuthError::Throttled(wait) => ApiError::too_many_requests(err.to_string(), wait),
+            AuthError::InvalidRefreshToken | AuthError::RefreshTokenReused => {
+                ApiError::unauthenticated(err.to_string())
+            }
             AuthError::Database(e) => e.into(),
         }
     }

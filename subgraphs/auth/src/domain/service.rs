@@ -1,13 +1,15 @@
-use std::{sync::Arc, time::Duration};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
+use base64::Engine;
 use chrono::Utc;
 use common::{
     auth::{Claims, Role, TokenRules, TokenVerifier},
     db,
     time::Timestamp,
 };
-use sea_orm::DatabaseConnection;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
@@ -15,8 +17,14 @@ use super::{
     AuthError, Email, NewPassword,
 };
 use crate::{
+    config::{AuthSettings, LoginThrottle},
     keys::SigningKeys,
-    storage::{self, NewUser, UserRow},
+    storage::{
+        self,
+        sessions::{NewRefreshToken, Rotation},
+        throttle::Scope,
+        NewUser, UserRow,
+    },
 };
 
 /// A user as the outside world sees it: never with the password hash.
@@ -49,6 +57,10 @@ pub struct AuthPayload {
     pub token: String,
     pub expires_at: Timestamp,
     pub user: User,
+    /// Trades for a new access token (and a new refresh token) at
+    /// `refreshToken`; valid once.
+    pub refresh_token: String,
+    pub refresh_expires_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,12 +83,27 @@ pub struct AuthService {
     verifier: TokenVerifier,
     rules: TokenRules,
     token_ttl: Duration,
+    refresh_ttl: Duration,
+    throttle: LoginThrottle,
 }
 
+/// Refresh tokens longer than this are not ours (and are not worth hashing).
+const MAX_REFRESH_TOKEN_LEN: usize = 128;
+
 impl AuthService {
-    pub fn new(db: DatabaseConnection, keys: SigningKeys, rules: TokenRules, token_ttl: Duration) -> Self {
+    pub fn new(db: DatabaseConnection, keys: SigningKeys, settings: &AuthSettings) -> Self {
+        let rules = settings.token_rules.clone();
         let verifier = TokenVerifier::from_jwks(&keys.jwks(), rules.clone());
-        AuthService { db, hasher: PasswordHasher::new(), keys: Arc::new(keys), verifier, rules, token_ttl }
+        AuthService {
+            db,
+            hasher: PasswordHasher::new(),
+            keys: Arc::new(keys),
+            verifier,
+            rules,
+            token_ttl: settings.token_ttl,
+            refresh_ttl: settings.refresh_ttl,
+            throttle: settings.throttle,
+        }
     }
 
     /// Verifies tokens with this service's own public keys (no HTTP round trip).
@@ -98,8 +125,11 @@ impl AuthService {
         let password = NewPassword::parse(password)?;
         let name = normalize_name(name)?;
         let hash = self.hasher.hash(password.expose()).await?;
+        // The account and its first session commit together: a failure in
+        // between leaves neither, so the client can simply try again.
+        let txn = self.db.begin().await?;
         let row = storage::insert_user(
-            &self.db,
+            &txn,
             NewUser { id: Uuid::now_v7(), email: email.as_str(), password_hash: &hash, name: name.as_deref() },
         )
         .await
@@ -110,28 +140,96 @@ impl AuthService {
                 e.into()
             }
         })?;
-        tracing::info!(user_id = %row.id, "user registered");
-        self.issue(row.into())
+        let user_id = row.id;
+        let payload = self.start_session(&txn, row.into()).await?;
+        txn.commit().await?;
+        tracing::info!(%user_id, "user registered");
+        Ok(payload)
     }
 
-    pub async fn login(&self, email: &str, password: &str) -> Result<AuthPayload, AuthError> {
+    /// Checks the password of `email`. Failures are counted per email and per
+    /// client address (`client`, when known); past the limits, attempts are
+    /// refused with `Throttled` before any password is checked.
+    pub async fn login(&self, email: &str, password: &str, client: Option<IpAddr>) -> Result<AuthPayload, AuthError> {
+        let email_key = throttle_key(email);
+        let address_key = client.map(|address| address.to_string());
+        let mut keys = vec![(Scope::Email, email_key.as_str())];
+        if let Some(address) = &address_key {
+            keys.push((Scope::Address, address.as_str()));
+        }
+        if let Some(wait) = storage::throttle::blocked_for(&self.db, &keys).await? {
+            return Err(AuthError::Throttled(wait));
+        }
         // An email that cannot exist is treated like an unknown one: same error, same work.
         let row = match Email::parse(email) {
             Ok(email) => storage::find_by_email(&self.db, email.as_str()).await?,
             Err(_) => None,
         };
         let password = if password.len() > super::credentials::MAX_PASSWORD_BYTES { "" } else { password };
-        match self.hasher.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await? {
-            Verified::No => Err(AuthError::InvalidCredentials),
-            verified => {
-                let row = row.ok_or(AuthError::InvalidCredentials)?;
-                if let Verified::YesRehashed(new_hash) = verified {
-                    storage::update_password_hash(&self.db, row.id, &new_hash).await?;
-                    tracing::info!(user_id = %row.id, "password rehashed with current parameters");
-                }
-                self.issue(row.into())
+        let verified = self.hasher.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
+        let row = match (verified, row) {
+            (Verified::No, _) | (_, None) => {
+                self.count_failure(&keys).await?;
+                return Err(AuthError::InvalidCredentials);
             }
+            (Verified::YesRehashed(new_hash), Some(row)) => {
+                storage::update_password_hash(&self.db, row.id, &new_hash).await?;
+                tracing::info!(user_id = %row.id, "password rehashed with current parameters");
+                row
+            }
+            (Verified::Yes, Some(row)) => row,
+        };
+        storage::throttle::reset(&self.db, &keys).await?;
+        self.start_session(&self.db, row.into()).await
+    }
+
+    async fn count_failure(&self, keys: &[(Scope, &str)]) -> Result<(), AuthError> {
+        let t = self.throttle;
+        for (scope, key) in keys {
+            let limit = match scope {
+                Scope::Email => t.max_failures_per_email,
+                Scope::Address => t.max_failures_per_address,
+            };
+            storage::throttle::record_failure(&self.db, *scope, key, limit, t.window, t.lockout).await?;
         }
+        Ok(())
+    }
+
+    /// Trades a refresh token for a new access token and a new refresh token.
+    /// A token used twice revokes every session of its login.
+    pub async fn refresh(&self, refresh_token: &str) -> Result<AuthPayload, AuthError> {
+        if refresh_token.len() > MAX_REFRESH_TOKEN_LEN {
+            return Err(AuthError::InvalidRefreshToken);
+        }
+        let (next, next_hash) = new_refresh_token();
+        let expires_at = Utc::now() + self.refresh_ttl_chrono()?;
+        match storage::sessions::rotate(&self.db, &hash_token(refresh_token), &next_hash, expires_at).await? {
+            Rotation::Rotated { user_id } => {
+                let user = self.user(user_id).await?.ok_or(AuthError::InvalidRefreshToken)?;
+                let (token, token_expires_at) = self.access_token(&user)?;
+                Ok(AuthPayload {
+                    token,
+                    expires_at: token_expires_at,
+                    user,
+                    refresh_token: next,
+                    refresh_expires_at: whole_seconds(expires_at),
+                })
+            }
+            Rotation::Reused => {
+                tracing::warn!("a used refresh token was presented again; its session family is revoked");
+                Err(AuthError::RefreshTokenReused)
+            }
+            Rotation::Invalid => Err(AuthError::InvalidRefreshToken),
+        }
+    }
+
+    /// Ends the session the refresh token belongs to (every token of its
+    /// family). Unknown tokens are ignored: logging out twice is fine.
+    pub async fn logout(&self, refresh_token: &str) -> Result<(), AuthError> {
+        if refresh_token.len() <= MAX_REFRESH_TOKEN_LEN {
+            storage::sessions::revoke_family_of(&self.db, &hash_token(refresh_token)).await?;
+        }
+        Ok(())
     }
 
     /// Checks a token and that its user still exists.
@@ -173,7 +271,37 @@ impl AuthService {
         }
     }
 
-    fn issue(&self, user: User) -> Result<AuthPayload, AuthError> {
+    /// A new session (refresh token family) for `user`, with its first tokens.
+    async fn start_session(&self, db: &impl ConnectionTrait, user: User) -> Result<AuthPayload, AuthError> {
+        let (refresh_token, refresh_hash) = new_refresh_token();
+        let refresh_expires_at = Utc::now() + self.refresh_ttl_chrono()?;
+        storage::sessions::insert(
+            db,
+            NewRefreshToken {
+                id: Uuid::now_v7(),
+                family_id: Uuid::new_v4(),
+                user_id: user.id,
+                token_hash: &refresh_hash,
+                expires_at: refresh_expires_at,
+            },
+        )
+        .await?;
+        let (token, expires_at) = self.access_token(&user)?;
+        Ok(AuthPayload {
+            token,
+            expires_at,
+            user,
+            refresh_token,
+            refresh_expires_at: whole_seconds(refresh_expires_at),
+        })
+    }
+
+    fn refresh_ttl_chrono(&self) -> Result<chrono::Duration, AuthError> {
+        chrono::Duration::from_std(self.refresh_ttl).map_err(|e| AuthError::Signing(e.to_string()))
+    }
+
+    /// A signed access token for `user` and when it expires.
+    fn access_token(&self, user: &User) -> Result<(String, Timestamp), AuthError> {
         let now = Utc::now();
         let ttl = chrono::Duration::from_std(self.token_ttl).map_err(|e| AuthError::Signing(e.to_string()))?;
         let expires_at = now + ttl;
@@ -189,10 +317,34 @@ impl AuthService {
             jti: Uuid::new_v4().to_string(),
         };
         let token = self.keys.sign(&claims).map_err(|e| AuthError::Signing(e.to_string()))?;
-        // Whole seconds, as in the token's `exp`.
-        let expires_at = chrono::DateTime::from_timestamp(expires_at.timestamp(), 0).unwrap_or(expires_at);
-        Ok(AuthPayload { token, expires_at: expires_at.into(), user })
+        Ok((token, whole_seconds(expires_at)))
     }
+}
+
+/// Whole seconds, as in a token's `exp`.
+fn whole_seconds(at: chrono::DateTime<Utc>) -> Timestamp {
+    chrono::DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at).into()
+}
+
+/// 256 random bits, URL-safe, and the SHA-256 that is stored in its place.
+fn new_refresh_token() -> (String, Vec<u8>) {
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let hash = hash_token(&token);
+    (token, hash)
+}
+
+fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// The throttling key of an email as typed: normalised like stored emails,
+/// then hashed, so that the table holds no addresses (or passwords typed
+/// into the email field).
+fn throttle_key(email: &str) -> String {
+    let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn invalid(error: String) -> TokenValidation {

@@ -1,7 +1,7 @@
 //! The original guide's REST endpoints, over the same domain functions as GraphQL.
 
 use axum::{
-    extract::State,
+    extract::{Extension, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -9,6 +9,7 @@ use axum::{
 };
 use common::{
     auth::bearer_token,
+    net::ClientAddress,
     rest::{ApiJson, ApiPath},
     ApiError,
 };
@@ -22,6 +23,8 @@ pub fn router(service: AuthService) -> Router {
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
         .route("/auth/validate", post(validate))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
         .route("/.well-known/jwks.json", get(jwks))
         // For other services (e.g. attendance checking that a user exists).
         .route("/internal/users/{id}", get(user_by_id))
@@ -53,9 +56,33 @@ async fn register(
 
 async fn login(
     State(service): State<AuthService>,
+    client: Option<Extension<ClientAddress>>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<AuthPayload>, ApiError> {
-    Ok(Json(service.login(&body.email, &body.password).await?))
+    let client = client.map(|Extension(ClientAddress(address))| address);
+    Ok(Json(service.login(&body.email, &body.password, client).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+async fn refresh(
+    State(service): State<AuthService>,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<Json<AuthPayload>, ApiError> {
+    Ok(Json(service.refresh(&body.refresh_token).await?))
+}
+
+/// 204 whether or not the token was known: logging out twice is fine.
+async fn logout(
+    State(service): State<AuthService>,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<StatusCode, ApiError> {
+    service.logout(&body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// 200 `{ valid: true, user, expiresAt }` or 401 `{ valid: false, error }`.

@@ -8,7 +8,7 @@ use async_graphql::{
 };
 use common::{
     auth::Role,
-    graphql::{caller, parse_id},
+    graphql::{caller, client_address, parse_id},
     time::Timestamp,
     ApiError,
 };
@@ -18,15 +18,15 @@ use crate::domain::{self, AuthService};
 
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
 
-pub fn build(service: AuthService, batch_delay: std::time::Duration) -> AuthSchema {
-    let users = common::graphql::loader(UserLoader(service.clone()), batch_delay);
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(2_000)
-        .data(service)
-        .data(users)
-        .finish()
+pub fn build(service: AuthService, settings: &common::config::CommonSettings) -> AuthSchema {
+    let users = common::graphql::loader(UserLoader(service.clone()), settings.batch_delay);
+    common::graphql::harden(
+        Schema::build(Query, Mutation, EmptySubscription).enable_federation(),
+        settings.app_env.is_production(),
+    )
+    .data(service)
+    .data(users)
+    .finish()
 }
 
 /// A schema for printing the SDL; resolvers need a real service.
@@ -52,14 +52,24 @@ impl From<domain::User> for User {
 
 #[derive(SimpleObject)]
 pub struct AuthPayload {
+    /// The access token: `Authorization: Bearer <token>`.
     pub token: String,
     pub expires_at: Timestamp,
     pub user: User,
+    /// Single use: trade it at `refreshToken` for new tokens before it expires.
+    pub refresh_token: String,
+    pub refresh_expires_at: Timestamp,
 }
 
 impl From<domain::AuthPayload> for AuthPayload {
     fn from(p: domain::AuthPayload) -> Self {
-        AuthPayload { token: p.token, expires_at: p.expires_at, user: p.user.into() }
+        AuthPayload {
+            token: p.token,
+            expires_at: p.expires_at,
+            user: p.user.into(),
+            refresh_token: p.refresh_token,
+            refresh_expires_at: p.refresh_expires_at,
+        }
     }
 }
 
@@ -135,7 +145,21 @@ impl Mutation {
 
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, ApiError> {
         let service = ctx.data_unchecked::<AuthService>();
-        Ok(service.login(&input.email, &input.password).await?.into())
+        let client = client_address(ctx).map(|c| c.0);
+        Ok(service.login(&input.email, &input.password, client).await?.into())
+    }
+
+    /// New tokens for a refresh token, which is used up. Presenting a used
+    /// refresh token again revokes every session of its login.
+    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload, ApiError> {
+        Ok(ctx.data_unchecked::<AuthService>().refresh(&refresh_token).await?.into())
+    }
+
+    /// Ends the session of a refresh token. Access tokens already issued stay
+    /// valid until they expire (keep them short-lived: `JWT_EXPIRE`).
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> Result<bool, ApiError> {
+        ctx.data_unchecked::<AuthService>().logout(&refresh_token).await?;
+        Ok(true)
     }
 
     async fn validate_token(&self, ctx: &Context<'_>, token: String) -> Result<TokenValidation, ApiError> {

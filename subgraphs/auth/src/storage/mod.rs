@@ -1,10 +1,13 @@
 //! Persistence of users in `auth_schema` (SeaORM).
 
+pub mod sessions;
+pub mod throttle;
 pub mod users;
 
 use chrono::Utc;
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, Set,
 };
 use uuid::Uuid;
 
@@ -20,7 +23,7 @@ pub struct NewUser<'a> {
     pub name: Option<&'a str>,
 }
 
-pub async fn insert_user(db: &DatabaseConnection, user: NewUser<'_>) -> Result<UserRow, DbErr> {
+pub async fn insert_user(db: &impl ConnectionTrait, user: NewUser<'_>) -> Result<UserRow, DbErr> {
     let now = Utc::now();
     users::ActiveModel {
         id: Set(user.id),

@@ -19,15 +19,15 @@ pub type EventSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub const MAX_PAGE_SIZE: i32 = 100;
 
-pub fn build(service: EventService, batch_delay: std::time::Duration) -> EventSchema {
-    let events = common::graphql::loader(EventLoader(service.clone()), batch_delay);
-    Schema::build(Query, Mutation, EmptySubscription)
-        .enable_federation()
-        .limit_depth(16)
-        .limit_complexity(2_000)
-        .data(service)
-        .data(events)
-        .finish()
+pub fn build(service: EventService, settings: &common::config::CommonSettings) -> EventSchema {
+    let events = common::graphql::loader(EventLoader(service.clone()), settings.batch_delay);
+    common::graphql::harden(
+        Schema::build(Query, Mutation, EmptySubscription).enable_federation(),
+        settings.app_env.is_production(),
+    )
+    .data(service)
+    .data(events)
+    .finish()
 }
 
 pub fn sdl() -> String {
