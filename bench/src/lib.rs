@@ -6,6 +6,7 @@
 pub mod load;
 pub mod reference;
 pub mod seed;
+pub mod soak;
 
 use std::{
     path::PathBuf,
@@ -103,11 +104,13 @@ const BIG_ATTENDANCE: &str =
 const EVENTS_WITH_STATS: &str =
     "query($n: Int) { events(first: $n) { nodes { id title attendanceStats { totalAttendees onTime late } } } }";
 
-pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
+/// The stack as `cargo xtask dev` starts it, on a private PostgreSQL with
+/// `pg_stat_statements`, on free ports.
+pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
     let root = stack::workspace_root();
     let key_dir = std::env::temp_dir().join(format!("titiktemu-bench-{}", std::process::id()));
     std::fs::create_dir_all(&key_dir)?;
-    let stack = Stack::start(StackConfig {
+    Stack::start(StackConfig {
         bin_dir: config.bin_dir.clone(),
         router_bin: stack::router_binary(),
         router_config: root.join("router/router.yaml"),
@@ -122,7 +125,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         service_env: vec![("RUST_LOG".to_owned(), "warn".to_owned())],
         pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
     })
-    .await?;
+    .await
+}
+
+pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
+    let stack = start_stack(&config).await?;
     let admin = Database::connect(stack.admin_url()).await?;
     admin.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_stat_statements").await?;
     let idle_rss_mib = ServiceKind::ALL

@@ -1,4 +1,6 @@
 //! `titiktemu-bench [--smoke] [--bin-dir DIR] [--seconds N]`: see `cargo xtask bench`.
+//! `titiktemu-bench --restart-soak [--clients N] [--seconds N]`: check-ins from N clients
+//! (200) for N seconds (60) with the attendance service restarted midway.
 
 use std::path::PathBuf;
 
@@ -15,6 +17,17 @@ async fn main() -> anyhow::Result<()> {
         if args.iter().any(|a| a == "--smoke") { BenchConfig::smoke(bin_dir) } else { BenchConfig::full(bin_dir) };
     if let Some(seconds) = value("--seconds") {
         config.duration = std::time::Duration::from_secs(seconds.parse().context("--seconds")?);
+    }
+    if args.iter().any(|a| a == "--restart-soak") {
+        if value("--seconds").is_none() {
+            config.duration = std::time::Duration::from_secs(60);
+        }
+        let clients = value("--clients").map(|n| n.parse()).transpose().context("--clients")?.unwrap_or(200);
+        let report = bench::soak::run(&config, clients).await?;
+        println!("{}", report.summary());
+        anyhow::ensure!(report.lost == 0, "{} acknowledged check-ins were lost", report.lost);
+        anyhow::ensure!(report.serves_after, "the stack did not serve normally after the restart");
+        return Ok(());
     }
     let report = bench::run(config).await?;
     let out = test_support::stack::target_dir().join("bench");

@@ -16,3 +16,14 @@ async fn every_scenario_runs_without_errors() {
     assert!(report.argon2.hashes_per_second > 0.0);
     println!("{}", report.table());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_under_load_loses_no_acknowledged_check_in() {
+    let mut config = bench::BenchConfig::smoke(test_support::stack::target_dir().join("debug"));
+    config.duration = std::time::Duration::from_secs(6);
+    let report = bench::soak::run(&config, 8).await.unwrap_or_else(|e| panic!("soak failed: {e:#}"));
+    println!("{}", report.summary());
+    assert!(report.acknowledged > 0, "no check-in went through");
+    assert_eq!(report.lost, 0, "acknowledged check-ins were lost");
+    assert!(report.serves_after, "the stack did not serve normally after the restart");
+}

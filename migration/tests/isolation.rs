@@ -111,7 +111,12 @@ async fn migrations_run_as_the_service_user_and_touch_only_its_schema() {
     migration::apply(ServiceKind::Auth, &auth.conn).await.expect("migrate auth");
     assert_eq!(
         rows(&admin, tables).await,
-        vec![vec!["auth_schema", "seaql_migrations", "auth_user"], vec!["auth_schema", "users", "auth_user"]],
+        vec![
+            vec!["auth_schema", "login_throttle", "auth_user"],
+            vec!["auth_schema", "refresh_tokens", "auth_user"],
+            vec!["auth_schema", "seaql_migrations", "auth_user"],
+            vec!["auth_schema", "users", "auth_user"]
+        ],
         "auth's migrations created tables in auth_schema only, owned by auth_user"
     );
 

@@ -8,7 +8,9 @@
 //! * `dev`: the whole stack (PostgreSQL, services, Apollo Router); Ctrl-C stops it.
 //! * `check-compose-file`: docker-compose.yml against what the binaries read.
 //! * `bench [--seconds N]`: the load benchmark on release builds; writes
-//!   `target/bench/results.{json,md}`.
+//!   `target/bench/results.{json,md}`. `bench --restart-soak [--clients N]
+//!   [--seconds N]`: 200 clients checking in through the router for 60 s while
+//!   the attendance service restarts; fails if an acknowledged check-in is lost.
 
 mod compose;
 mod compose_file;
@@ -21,7 +23,7 @@ use std::{
 
 use anyhow::{bail, Context};
 
-const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | bench [--seconds N]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | bench [--seconds N] [--restart-soak [--clients N]]>";
 
 /// The repository root.
 fn root() -> PathBuf {

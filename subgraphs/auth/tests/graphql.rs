@@ -181,3 +181,31 @@ async fn missing_configuration_is_one_clear_line() {
     assert!(stderr.contains("DATABASE_URL is not set"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+#[tokio::test]
+async fn production_turns_introspection_off_but_keeps_the_federation_sdl() {
+    let dev = helpers::spawn().await;
+    let schema = dev.server.graphql("{ __schema { queryType { name } } }", json!({}), None).await;
+    assert_eq!(schema["data"]["__schema"]["queryType"]["name"], "Query", "{schema}");
+
+    let prod = helpers::spawn_with(test_support::TestDb::new().await, &[("APP_ENV", "production")]).await;
+    let schema = prod.server.graphql("{ __schema { queryType { name } } }", json!({}), None).await;
+    assert_eq!(schema["data"]["__schema"], Value::Null, "{schema}");
+    let user_type = prod.server.graphql("{ __type(name: \"User\") { fields { name } } }", json!({}), None).await;
+    assert_eq!(user_type["data"]["__type"], Value::Null, "{user_type}");
+    let service = prod.server.graphql("{ _service { sdl } }", json!({}), None).await;
+    assert!(service["data"]["_service"]["sdl"].as_str().unwrap().contains("@key"), "{service}");
+}
+
+#[tokio::test]
+async fn aliases_and_root_fields_are_capped() {
+    let app = helpers::spawn().await;
+    let s = &app.server;
+    let many_roots = format!("{{ {} }}", (0..51).map(|i| format!("u{i}: me {{ id }}")).collect::<Vec<_>>().join(" "));
+    let out = s.graphql(&many_roots, json!({}), None).await;
+    assert_eq!(error_code(&out), Some("BAD_USER_INPUT"), "{out}");
+    assert!(out["errors"][0]["message"].as_str().unwrap().contains("root fields"), "{out}");
+    let fifty = format!("{{ {} }}", (0..50).map(|i| format!("u{i}: me {{ id }}")).collect::<Vec<_>>().join(" "));
+    let out = s.graphql(&fifty, json!({}), None).await;
+    assert!(out["errors"].is_null(), "fifty root fields are fine: {out}");
+}

@@ -224,3 +224,19 @@ async fn logins_do_not_stall_other_requests() {
     // Generous: hashing runs on blocking threads, so this answers in milliseconds.
     assert!(live_latency < std::time::Duration::from_millis(500), "health/live took {live_latency:?} during logins");
 }
+
+#[tokio::test]
+async fn concurrent_registrations_of_one_email_create_one_user() {
+    let app = helpers::spawn().await;
+    let attempts = futures::future::join_all((0..12).map(|i| {
+        // The same address, differently typed.
+        let email = if i % 2 == 0 { "race@example.com" } else { " RACE@example.com " };
+        app.post_json("/auth/register", json!({"email": email, "password": "securepass"}))
+    }))
+    .await;
+    let statuses: Vec<u16> = attempts.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert_eq!(app.db.count("auth_schema.users").await, 1);
+    assert_eq!(app.db.count("auth_schema.refresh_tokens").await, 1, "only the winner got a session");
+}

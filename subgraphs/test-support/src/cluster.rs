@@ -40,6 +40,14 @@ impl ClusterOptions {
     pub fn persistent(data_dir: PathBuf, port: u16) -> Self {
         ClusterOptions { data_dir: Some(data_dir), port: Some(port), fast_unsafe: false, settings: Vec::new() }
     }
+
+    /// A throwaway cluster that a test can stop and start again on the same
+    /// port and data (to inject database outages). The test removes
+    /// [`ClusterOptions::data_dir`] when done.
+    pub fn restartable() -> anyhow::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("titiktemu-pg-restartable-{}-{}", std::process::id(), nanos()));
+        Ok(ClusterOptions { data_dir: Some(dir), port: Some(free_port()?), fast_unsafe: true, settings: Vec::new() })
+    }
 }
 
 pub struct PrivateCluster {

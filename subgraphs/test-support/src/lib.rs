@@ -6,6 +6,7 @@
 //! by itself when the test process ends.
 
 pub mod cluster;
+pub mod hostile;
 pub mod process;
 pub mod stack;
 
@@ -29,6 +30,13 @@ pub struct PgServer {
 }
 
 impl PgServer {
+    /// A server this process did not start, e.g. a cluster a test stops and
+    /// starts again itself. Lives as long as the test process.
+    pub fn at(admin_url: &str) -> &'static PgServer {
+        let admin_url = Url::parse(admin_url).expect("a valid admin URL");
+        Box::leak(Box::new(PgServer { admin_url, _private: None }))
+    }
+
     /// The admin URL pointing at database `name` on this server.
     pub fn admin_url_for(&self, name: &str) -> String {
         let mut url = self.admin_url.clone();
@@ -53,6 +61,12 @@ pub fn server() -> &'static PgServer {
             }
         }
     })
+}
+
+/// A new Ed25519 signing key for an auth service under test, PKCS#8 PEM.
+pub fn signing_key_pem() -> String {
+    use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
+    ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
 }
 
 /// Logs of the code under test, shown when `TEST_LOG` is set.
@@ -86,7 +100,12 @@ impl TestDb {
     /// A new database, bootstrapped and with every service's migrations applied
     /// (each as its own user), exactly as the `migrate` command does it.
     pub async fn new() -> TestDb {
-        let db = Self::bootstrapped().await;
+        Self::new_on(server()).await
+    }
+
+    /// As [`TestDb::new`], on another server.
+    pub async fn new_on(server: &'static PgServer) -> TestDb {
+        let db = Self::bootstrapped_on(server).await;
         for kind in ServiceKind::ALL {
             let conn = db.connect_as(kind).await;
             migration::apply(kind, &conn.conn).await.unwrap_or_else(|e| panic!("migrating {kind}: {e}"));
@@ -97,14 +116,21 @@ impl TestDb {
 
     /// A new database with schemas and users, but no migrations applied.
     pub async fn bootstrapped() -> TestDb {
-        let db = Self::empty().await;
+        Self::bootstrapped_on(server()).await
+    }
+
+    async fn bootstrapped_on(server: &'static PgServer) -> TestDb {
+        let db = Self::empty_on(server).await;
         bootstrap(&db.admin_url(), &test_bootstrap_options()).await.expect("bootstrap");
         db
     }
 
     /// A new, empty database.
     pub async fn empty() -> TestDb {
-        let server = server();
+        Self::empty_on(server()).await
+    }
+
+    async fn empty_on(server: &'static PgServer) -> TestDb {
         let name = format!("tt_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(server.admin_url_for("postgres")).await.expect("connect as admin");
         admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create database");

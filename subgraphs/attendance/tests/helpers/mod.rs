@@ -1,7 +1,6 @@
 #![allow(dead_code)]
 
 use common::ServiceKind;
-use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{json, Value};
 use test_support::{TestDb, TestServer};
@@ -12,6 +11,8 @@ pub struct Stack {
     pub auth: TestServer,
     pub events: TestServer,
     pub attendance: TestServer,
+    /// The auth service's signing key, for tests that mint their own tokens.
+    pub auth_key_pem: String,
 }
 
 pub async fn spawn() -> Stack {
@@ -20,10 +21,9 @@ pub async fn spawn() -> Stack {
 
 pub async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
     let db = TestDb::new().await;
-    let pem =
-        ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    let auth_key_pem = test_support::signing_key_pem();
     let mut env = db.service_env(ServiceKind::Auth);
-    env.set("JWT_PRIVATE_KEY", pem);
+    env.set("JWT_PRIVATE_KEY", auth_key_pem.clone());
     let auth = TestServer::spawn(
         auth_service::startup::build(&auth_service::config::AuthSettings::from_env(&env).unwrap()).await.unwrap(),
     );
@@ -44,7 +44,7 @@ pub async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
     }
     let settings = attendance_service::config::AttendanceSettings::from_env(&env).unwrap();
     let attendance = TestServer::spawn(attendance_service::startup::build(&settings).await.unwrap());
-    Stack { db, auth, events, attendance }
+    Stack { db, auth, events, attendance, auth_key_pem }
 }
 
 impl Stack {

@@ -2,7 +2,6 @@
 
 use auth_service::{config::AuthSettings, keys::SigningKeys, startup};
 use common::ServiceKind;
-use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
 use test_support::{TestDb, TestServer};
 
 pub struct AuthApp {
@@ -13,7 +12,7 @@ pub struct AuthApp {
 }
 
 pub fn generate_pem() -> String {
-    ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+    test_support::signing_key_pem()
 }
 
 pub async fn spawn_with(db: TestDb, extra_env: &[(&str, &str)]) -> AuthApp {

@@ -1,7 +1,6 @@
 #![allow(dead_code)]
 
 use common::ServiceKind;
-use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
 use serde_json::{json, Value};
 use test_support::{TestDb, TestServer};
 
@@ -9,6 +8,8 @@ pub struct Stack {
     pub db: TestDb,
     pub auth: TestServer,
     pub events: TestServer,
+    /// The auth service's signing key, for tests that mint their own tokens.
+    pub auth_key_pem: String,
 }
 
 pub async fn spawn() -> Stack {
@@ -18,10 +19,9 @@ pub async fn spawn() -> Stack {
 /// A real auth service (for tokens and its JWKS) and the event service under test.
 pub async fn spawn_with(event_env: &[(&str, &str)]) -> Stack {
     let db = TestDb::new().await;
-    let pem =
-        ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).to_pkcs8_pem(LineEnding::LF).unwrap().to_string();
+    let auth_key_pem = test_support::signing_key_pem();
     let mut env = db.service_env(ServiceKind::Auth);
-    env.set("JWT_PRIVATE_KEY", pem);
+    env.set("JWT_PRIVATE_KEY", auth_key_pem.clone());
     let auth_settings = auth_service::config::AuthSettings::from_env(&env).unwrap();
     let auth = TestServer::spawn(auth_service::startup::build(&auth_settings).await.unwrap());
 
@@ -32,7 +32,7 @@ pub async fn spawn_with(event_env: &[(&str, &str)]) -> Stack {
     }
     let settings = event_service::config::EventSettings::from_env(&env).unwrap();
     let events = TestServer::spawn(event_service::startup::build(&settings).await.unwrap());
-    Stack { db, auth, events }
+    Stack { db, auth, events, auth_key_pem }
 }
 
 impl Stack {

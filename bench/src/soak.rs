@@ -1,0 +1,128 @@
+//! The restart soak: check-ins through the router from many clients while
+//! the attendance service is restarted midway. Every check-in the API
+//! acknowledged (a `checkIn` with an id) must be in the table afterwards, and
+//! the stack must serve normally once the service is back.
+
+use std::{
+    collections::HashSet,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use common::ServiceKind;
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use serde::Serialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::BenchConfig;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SoakReport {
+    pub clients: usize,
+    pub seconds: f64,
+    /// Check-ins answered with an id.
+    pub acknowledged: usize,
+    /// Check-ins refused or failed (expected while the service restarts).
+    pub failed: usize,
+    /// Acknowledged check-ins missing from the table: must be zero.
+    pub lost: usize,
+    /// How long the attendance service was away.
+    pub restart_seconds: f64,
+    /// Whether a check-in and a read through the router worked after the restart.
+    pub serves_after: bool,
+}
+
+impl SoakReport {
+    pub fn summary(&self) -> String {
+        format!(
+            "restart soak: {} clients for {:.0} s, attendance restarted midway (away {:.1} s): \
+             {} check-ins acknowledged, {} failed during the restart, {} acknowledged but lost; \
+             serves normally afterwards: {}",
+            self.clients,
+            self.seconds,
+            self.restart_seconds,
+            self.acknowledged,
+            self.failed,
+            self.lost,
+            self.serves_after
+        )
+    }
+}
+
+const CHECK_IN: &str = "mutation($e: ID!, $u: ID!) { checkIn(input: {eventId: $e, userId: $u}) { id } }";
+
+pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<SoakReport> {
+    let mut stack = crate::start_stack(config).await?;
+    let admin = Database::connect(stack.admin_url()).await?;
+    // Enough distinct (event, person) pairs for every check-in of the run.
+    let seeded = crate::seed::seed(&admin, config.users, config.events, 0).await?;
+    // The last five users are seeded as attendees of every event: leave them out.
+    let fresh = seeded.users.len().saturating_sub(5);
+    let users: Arc<Vec<Uuid>> = Arc::new(seeded.users[..fresh].iter().map(|(id, _)| *id).collect());
+    let events = Arc::new(seeded.events);
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
+    let router = format!("{}/", stack.router_url());
+    let acknowledged = Arc::new(Mutex::new(Vec::<Uuid>::new()));
+    let failed = Arc::new(Mutex::new(0usize));
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + config.duration;
+    let loops: Vec<_> = (0..clients)
+        .map(|_| {
+            let (http, router, users, events) = (http.clone(), router.clone(), users.clone(), events.clone());
+            let (acknowledged, failed, next) = (acknowledged.clone(), failed.clone(), next.clone());
+            tokio::spawn(async move {
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let (user, event) = (users[i % users.len()], events[(i / users.len()) % events.len()]);
+                    let body = json!({"query": CHECK_IN, "variables": {"e": event, "u": user}});
+                    let answer: Option<Value> = match http.post(&router).json(&body).send().await {
+                        Ok(response) => response.json().await.ok(),
+                        Err(_) => None,
+                    };
+                    let id = answer
+                        .as_ref()
+                        .and_then(|a| a["data"]["checkIn"]["id"].as_str())
+                        .and_then(|id| Uuid::parse_str(id).ok());
+                    match id {
+                        Some(id) => acknowledged.lock().expect("lock").push(id),
+                        None => {
+                            *failed.lock().expect("lock") += 1;
+                            // Do not spin while the service is away.
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(config.duration / 2).await;
+    let away = Instant::now();
+    stack.start_service(ServiceKind::Attendance).await?; // SIGTERM, then start again and wait until ready
+    let restart_seconds = away.elapsed().as_secs_f64();
+    for task in loops {
+        task.await?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+
+    let rows = admin
+        .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id FROM attendance_schema.attendances"))
+        .await?;
+    let stored: HashSet<Uuid> = rows.iter().map(|r| r.try_get("", "id")).collect::<Result<_, _>>()?;
+    let acknowledged = std::mem::take(&mut *acknowledged.lock().expect("lock"));
+    let lost = acknowledged.iter().filter(|id| !stored.contains(id)).count();
+
+    // Normal service afterwards: a fresh check-in and a read of it.
+    let after = json!({"query": CHECK_IN, "variables": {"e": events[0], "u": Uuid::new_v4()}});
+    let refused_unknown_user: Value = http.post(&router).json(&after).send().await?.json().await?;
+    let read = json!({"query": "query($e: ID!) { eventAttendance(eventId: $e, first: 1) { totalCount } }", "variables": {"e": events[0]}});
+    let read: Value = http.post(&router).json(&read).send().await?.json().await?;
+    let serves_after = refused_unknown_user["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        && read["data"]["eventAttendance"]["totalCount"].as_i64().is_some_and(|n| n > 0);
+
+    stack.shutdown();
+    let failed = *failed.lock().expect("lock");
+    Ok(SoakReport { clients, seconds, acknowledged: acknowledged.len(), failed, lost, restart_seconds, serves_after })
+}

@@ -1,0 +1,124 @@
+//! Hostile input against every attendance endpoint: each case is refused
+//! with a 4xx (or a GraphQL error) carrying a code, no check-in is written,
+//! and the service stays healthy.
+
+mod helpers;
+
+use serde_json::{json, Value};
+use test_support::hostile::{
+    assert_graphql_refused, assert_refused, hostile_graphql, hostile_strings, hostile_tokens, malformed_bodies, send,
+};
+
+async fn status_and_body(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn hostile_rest_input_is_refused_and_writes_nothing() {
+    let stack = helpers::spawn().await;
+    let http = &stack.attendance.http;
+    let event = stack.live_event(None, Some(10)).await;
+    let (_, user) = stack.user("ann@example.com").await;
+    let mut cases = 0;
+
+    for body in malformed_bodies() {
+        let (status, out) = send(http.post(stack.attendance.url("/attendance")), &body).await;
+        assert_refused(&body.name, status, &out);
+        cases += 1;
+    }
+    let mut bodies = vec![
+        json!({}),
+        json!({"userId": user}),
+        json!({"eventId": 42, "userId": user}),
+        json!({"eventId": event, "userId": [user]}),
+        json!({"eventId": event, "userId": user, "checkInTime": "2024-13-45T25:61:00Z"}),
+        json!({"eventId": event, "userId": user, "checkInTime": 1705309200}),
+        json!({"eventId": event, "userId": user, "checkInTime": "+275760-09-13T00:00:00Z"}),
+        json!({"eventId": event, "userId": user, "recordedBy": user}),
+        json!({"eventId": "00000000-0000-0000-0000-000000000000", "userId": user}),
+        json!({"eventId": event, "userId": "00000000-0000-0000-0000-000000000000"}),
+    ];
+    for hostile in hostile_strings() {
+        bodies.push(json!({"eventId": hostile, "userId": user}));
+        bodies.push(json!({"eventId": event, "userId": hostile}));
+        bodies.push(json!({"eventId": event, "userId": user, "checkInTime": hostile}));
+    }
+    for body in &bodies {
+        let (status, out) = status_and_body(stack.check_in(None, body.clone()).await).await;
+        assert_refused(&format!("check in {body:.120}"), status, &out);
+        cases += 1;
+    }
+    for path in [
+        "/attendance/event/not-a-uuid",
+        "/attendance/stats/not-a-uuid",
+        "/attendance/event/'%20OR%201=1--",
+        "/attendance/stats/%00",
+        "/attendance/event/00000000-0000-0000-0000-000000000000?first=-1",
+    ] {
+        let (status, out) = status_and_body(http.get(stack.attendance.url(path)).send().await.unwrap()).await;
+        if status == 200 {
+            // Unknown query parameters are ignored; the unknown event has no check-ins.
+            assert_eq!(out, json!([]), "{path}");
+            continue;
+        }
+        assert_refused(path, status, &out);
+        cases += 1;
+    }
+    assert_eq!(stack.attendance_rows().await, 0, "no hostile case checked anyone in");
+    for path in ["/health/live", "/health/ready"] {
+        assert_eq!(http.get(stack.attendance.url(path)).send().await.unwrap().status(), 200, "{path}");
+    }
+    eprintln!("{cases} hostile REST cases refused");
+}
+
+#[tokio::test]
+async fn hostile_graphql_is_refused_with_codes() {
+    let stack = helpers::spawn().await;
+    let event = stack.live_event(None, None).await;
+    let mut cases = hostile_graphql();
+    for (name, query) in [
+        ("malformed event id", "mutation { checkIn(input: {eventId: \"x'; DROP TABLE attendances; --\"}) { id } }".to_owned()),
+        ("malformed user id", format!("mutation {{ checkIn(input: {{eventId: \"{event}\", userId: \"1=1\"}}) {{ id }} }}")),
+        ("time from the future", format!("mutation {{ checkIn(input: {{eventId: \"{event}\", userId: \"00000000-0000-0000-0000-000000000001\", checkInTime: \"2999-01-01T00:00:00Z\"}}) {{ id }} }}")),
+        ("first beyond Int", format!("{{ eventAttendance(eventId: \"{event}\", first: 2147483648) {{ totalCount }} }}")),
+        ("negative first", format!("{{ eventAttendance(eventId: \"{event}\", first: -5) {{ totalCount }} }}")),
+        ("forged cursor", format!("{{ eventAttendance(eventId: \"{event}\", after: \"AAAA\") {{ totalCount }} }}")),
+        ("stats of a malformed id", "{ attendanceStats(eventId: \"nope\") { totalAttendees } }".to_owned()),
+        ("attendance of a malformed id", "{ attendance(id: \"nope\") { id } }".to_owned()),
+    ] {
+        cases.push((name.to_owned(), json!({"query": query})));
+    }
+    for (name, body) in &cases {
+        let response = stack.attendance.http.post(stack.attendance.url("/graphql")).json(body).send().await.unwrap();
+        let (status, out) = status_and_body(response).await;
+        assert_graphql_refused(name, status, &out);
+    }
+    assert_eq!(stack.attendance_rows().await, 0);
+    eprintln!("{} hostile GraphQL cases refused", cases.len());
+}
+
+#[tokio::test]
+async fn forged_tokens_cannot_check_in() {
+    let stack = helpers::spawn().await;
+    let event = stack.live_event(None, None).await;
+    let (token, user) = stack.user("tok@example.com").await;
+    let jwks: Value =
+        stack.auth.http.get(stack.auth.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let tokens = hostile_tokens(&token, &jwks, Some(&stack.auth_key_pem));
+    for (name, forged) in &tokens {
+        let (status, out) = status_and_body(stack.check_in(Some(forged), json!({"eventId": event})).await).await;
+        assert_eq!((status, out["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{name}: {out}");
+        let gql = stack
+            .attendance
+            .graphql(
+                "mutation($e: ID!, $u: ID) { checkIn(input: {eventId: $e, userId: $u}) { id } }",
+                json!({"e": event, "u": user}),
+                Some(forged),
+            )
+            .await;
+        assert_eq!(test_support::error_code(&gql), Some("UNAUTHENTICATED"), "{name}: {gql}");
+    }
+    assert_eq!(stack.attendance_rows().await, 0);
+    eprintln!("{} forged tokens refused", tokens.len());
+}

@@ -1,0 +1,143 @@
+//! Hostile input against every auth endpoint: each case is refused with a
+//! 4xx (or a GraphQL error) carrying a code, nothing is written, and the
+//! service stays healthy.
+
+mod helpers;
+
+use serde_json::{json, Value};
+use test_support::hostile::{
+    assert_graphql_refused, assert_refused, hostile_graphql, hostile_strings, hostile_tokens, malformed_bodies, send,
+};
+
+async fn still_healthy(app: &helpers::AuthApp) {
+    for path in ["/health/live", "/health/ready"] {
+        let response = app.server.http.get(app.server.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path} after the hostile cases");
+    }
+}
+
+#[tokio::test]
+async fn hostile_rest_bodies_are_refused_and_write_nothing() {
+    let app = helpers::spawn().await;
+    let http = &app.server.http;
+    let mut cases = 0;
+    for path in ["/auth/register", "/auth/login", "/auth/refresh", "/auth/logout"] {
+        for body in malformed_bodies() {
+            let (status, out) = send(http.post(app.server.url(path)), &body).await;
+            assert_refused(&format!("{path}, {}", body.name), status, &out);
+            cases += 1;
+        }
+    }
+    for hostile in hostile_strings() {
+        let bodies = [
+            json!({"email": hostile, "password": "securepass"}),
+            json!({"email": "a@example.com", "password": "securepass", "name": format!("{hostile}{}", "n".repeat(201))}),
+            json!({"email": ["a@example.com"], "password": hostile}),
+            json!({"email": "a@example.com", "password": {"$gt": ""}}),
+        ];
+        for body in bodies {
+            let response = app.post_json("/auth/register", body.clone()).await;
+            let status = response.status().as_u16();
+            let out: Value = response.json().await.unwrap_or(Value::Null);
+            assert_refused(&format!("register {body:.80}"), status, &out);
+            cases += 1;
+        }
+        let response = app.post_json("/auth/login", json!({"email": hostile, "password": hostile})).await;
+        let status = response.status().as_u16();
+        assert_refused("login with a hostile string", status, &response.json().await.unwrap());
+        cases += 1;
+    }
+    for id in ["not-a-uuid", "'%20OR%201=1%20--", "00000000-0000-0000-0000-00000000000g", &"9".repeat(5000)] {
+        let response = http.get(app.server.url(&format!("/internal/users/{id}"))).send().await.unwrap();
+        let status = response.status().as_u16();
+        assert_refused(&format!("user {id:.40}"), status, &response.json().await.unwrap());
+        cases += 1;
+    }
+    assert_eq!(app.db.count("auth_schema.users").await, 0, "no hostile case registered anyone");
+    assert_eq!(app.db.count("auth_schema.refresh_tokens").await, 0);
+    still_healthy(&app).await;
+    eprintln!("{cases} hostile REST cases refused");
+}
+
+#[tokio::test]
+async fn names_are_stored_as_plain_text_whatever_they_contain() {
+    let app = helpers::spawn().await;
+    for (i, hostile) in hostile_strings().into_iter().enumerate() {
+        let email = format!("plain{i}@example.com");
+        let response =
+            app.post_json("/auth/register", json!({"email": email, "password": "securepass", "name": hostile})).await;
+        let status = response.status().as_u16();
+        let out: Value = response.json().await.unwrap();
+        let trimmed = hostile.trim();
+        if status == 201 {
+            let expected = if trimmed.is_empty() { Value::Null } else { json!(trimmed) };
+            assert_eq!(out["user"]["name"], expected, "{hostile:.40}");
+        } else {
+            // Too long, or not storable (a NUL character): refused, not a 500.
+            assert_refused(&format!("name {hostile:.40}"), status, &out);
+        }
+    }
+    let users = app.db.count("auth_schema.users").await;
+    assert!(users >= 8, "ordinary hostile names are accepted as text ({users} stored)");
+    still_healthy(&app).await;
+}
+
+#[tokio::test]
+async fn hostile_graphql_is_refused_with_codes() {
+    let app = helpers::spawn().await;
+    let mut cases = hostile_graphql();
+    let long = "x".repeat(200_000);
+    for (name, query, variables) in [
+        ("wrong type", "mutation { register(input: {email: 42, password: \"securepass\"}) { token } }", json!({})),
+        ("missing field", "mutation { register(input: {email: \"a@example.com\"}) { token } }", json!({})),
+        (
+            "null for non-null",
+            "mutation($e: String!) { login(input: {email: $e, password: \"x\"}) { token } }",
+            json!({"e": null}),
+        ),
+        ("unknown enum value", "{ user(id: ADMIN) { id } }", json!({})),
+        ("bad UUID", "{ user(id: \"' OR 1=1 --\") { id } }", json!({})),
+        (
+            "huge string",
+            "mutation($p: String!) { login(input: {email: \"a@example.com\", password: $p}) { token } }",
+            json!({"p": long}),
+        ),
+        ("the password hash is no field", "{ me { passwordHash } }", json!({})),
+    ] {
+        cases.push((name.to_owned(), json!({"query": query, "variables": variables})));
+    }
+    for (name, body) in &cases {
+        let response = app.server.http.post(app.server.url("/graphql")).json(body).send().await.unwrap();
+        let status = response.status().as_u16();
+        let out: Value = response.json().await.unwrap_or(Value::Null);
+        assert_graphql_refused(name, status, &out);
+    }
+    assert_eq!(app.db.count("auth_schema.users").await, 0);
+    still_healthy(&app).await;
+    eprintln!("{} hostile GraphQL cases refused", cases.len());
+}
+
+#[tokio::test]
+async fn forged_tokens_are_refused_everywhere() {
+    let app = helpers::spawn().await;
+    let registered = app.register("tok@example.com", "securepass").await;
+    let token = registered["token"].as_str().unwrap();
+    let jwks: Value =
+        app.server.http.get(app.server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let tokens = hostile_tokens(token, &jwks, Some(&app.key_pem));
+    for (name, forged) in &tokens {
+        let response = app.server.http.post(app.server.url("/auth/validate")).bearer_auth(forged).send().await.unwrap();
+        assert_eq!(response.status(), 401, "{name}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["valid"], false, "{name}");
+        let me = app.server.graphql("{ me { id } }", json!({}), Some(forged)).await;
+        assert_eq!(test_support::error_code(&me), Some("UNAUTHENTICATED"), "{name}: {me}");
+        let check = app
+            .server
+            .graphql("mutation($t: String!) { validateToken(token: $t) { valid } }", json!({"t": forged}), None)
+            .await;
+        assert_eq!(check["data"]["validateToken"]["valid"], false, "{name}");
+    }
+    still_healthy(&app).await;
+    eprintln!("{} forged tokens refused", tokens.len());
+}

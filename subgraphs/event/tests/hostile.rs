@@ -1,0 +1,186 @@
+//! Hostile input against every event endpoint: each case is refused with a
+//! 4xx (or a GraphQL error) carrying a code, nothing is written, and the
+//! service stays healthy. Text that is merely unusual is stored verbatim.
+
+mod helpers;
+
+use serde_json::{json, Value};
+use test_support::hostile::{
+    assert_graphql_refused, assert_refused, hostile_graphql, hostile_strings, hostile_tokens, malformed_bodies, send,
+};
+
+const START: &str = "2030-01-15T09:00:00Z";
+const END: &str = "2030-01-15T17:00:00Z";
+
+async fn still_healthy(stack: &helpers::Stack) {
+    for path in ["/health/live", "/health/ready"] {
+        let response = stack.events.http.get(stack.events.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path} after the hostile cases");
+    }
+}
+
+async fn status_and_body(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn hostile_rest_input_is_refused_and_writes_nothing() {
+    let stack = helpers::spawn().await;
+    let http = &stack.events.http;
+    let existing = stack.create_event(None, helpers::event_body("Existing", START, END)).await;
+    let existing: Value = existing.json().await.unwrap();
+    let id = existing["id"].as_str().unwrap();
+    let mut cases = 0;
+
+    for body in malformed_bodies() {
+        for request in [http.post(stack.events.url("/events")), http.patch(stack.events.url(&format!("/events/{id}")))]
+        {
+            let (status, out) = send(request, &body).await;
+            assert_refused(&body.name, status, &out);
+            cases += 1;
+        }
+    }
+    let mut invalid = vec![
+        json!({"title": "T", "startTime": START, "endTime": START}),
+        json!({"title": "T", "startTime": "2030-02-30T09:00:00Z", "endTime": END}),
+        json!({"title": "T", "startTime": 1705309200, "endTime": END}),
+        json!({"title": "T", "startTime": START, "endTime": END, "capacity": -1}),
+        json!({"title": "T", "startTime": START, "endTime": END, "capacity": 4_294_967_296_i64}),
+        json!({"title": "T", "startTime": START, "endTime": END, "capacity": 1.5}),
+        json!({"title": "T", "startTime": START, "endTime": END, "capacity": "50"}),
+        json!({"title": "T", "startTime": START, "endTime": END, "status": "CANCELLED"}),
+        json!({"title": "T", "startTime": START, "endTime": END, "organizerId": "00000000-0000-0000-0000-000000000000"}),
+        json!({"title": "T", "startTime": START, "endTime": END, "description": "d".repeat(10_001)}),
+        json!({"title": ["T"], "startTime": START, "endTime": END}),
+        json!({"title": "T", "startTime": "9999999-01-01T00:00:00Z", "endTime": END}),
+        json!({"title": "T", "startTime": "-0001-01-01T00:00:00Z", "endTime": END}),
+    ];
+    // Only the strings no title may be: empty, blank, too long.
+    invalid.extend(
+        hostile_strings()
+            .into_iter()
+            .filter(|s| s.trim().is_empty() || s.chars().count() > 200)
+            .map(|s| json!({"title": s, "startTime": START, "endTime": END})),
+    );
+    for body in &invalid {
+        let (status, out) = status_and_body(stack.create_event(None, body.clone()).await).await;
+        assert_refused(&format!("create {body:.100}"), status, &out);
+        let patch = http.patch(stack.events.url(&format!("/events/{id}"))).json(body).send().await.unwrap();
+        let (status, out) = status_and_body(patch).await;
+        assert_refused(&format!("patch {body:.100}"), status, &out);
+        cases += 2;
+    }
+    for query in [
+        "limit=-1",
+        "limit=0",
+        "limit=18446744073709551616",
+        "limit=1e3",
+        "offset=-5",
+        "status=DELETED",
+        "status=scheduled'--",
+        "from=yesterday",
+        "from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z",
+    ] {
+        let (status, out) =
+            status_and_body(http.get(stack.events.url(&format!("/events?{query}"))).send().await.unwrap()).await;
+        assert_refused(query, status, &out);
+        cases += 1;
+    }
+    for path in ["/events/not-a-uuid", "/events/'%20OR%201=1--", "/events/not-a-uuid/cancel"] {
+        let request =
+            if path.ends_with("cancel") { http.post(stack.events.url(path)) } else { http.get(stack.events.url(path)) };
+        let (status, out) = status_and_body(request.send().await.unwrap()).await;
+        assert_refused(path, status, &out);
+        cases += 1;
+    }
+    assert_eq!(stack.event_count().await, 1, "no hostile case created an event");
+    let unchanged: Value =
+        http.get(stack.events.url(&format!("/events/{id}"))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(unchanged, existing, "no hostile case changed the event");
+    still_healthy(&stack).await;
+    eprintln!("{cases} hostile REST cases refused");
+}
+
+#[tokio::test]
+async fn unusual_text_is_stored_verbatim_and_searched_literally() {
+    let stack = helpers::spawn().await;
+    for hostile in hostile_strings().into_iter().filter(|s| !s.trim().is_empty() && s.chars().count() <= 200) {
+        let (status, out) =
+            status_and_body(stack.create_event(None, helpers::event_body(&hostile, START, END)).await).await;
+        if hostile.contains('\0') {
+            assert_refused("a NUL character", status, &out);
+            continue;
+        }
+        assert_eq!(status, 201, "{hostile:.40}: {out}");
+        assert_eq!(out["title"], hostile.trim(), "stored verbatim");
+        let found = stack
+            .events
+            .graphql(
+                "query($s: String) { events(filter: {search: $s}) { totalCount nodes { title } } }",
+                json!({"s": hostile}),
+                None,
+            )
+            .await;
+        assert_eq!(found["data"]["events"]["totalCount"], 1, "{hostile:.40}: {found}");
+    }
+    // `%` and `_` are literal in a search, not patterns.
+    let everything = stack.events.graphql("{ events(filter: {search: \"%\"}) { totalCount } }", json!({}), None).await;
+    assert_eq!(everything["data"]["events"]["totalCount"], 1, "only the title containing `%`: {everything}");
+    still_healthy(&stack).await;
+}
+
+#[tokio::test]
+async fn hostile_graphql_is_refused_with_codes() {
+    let stack = helpers::spawn().await;
+    let mut cases = hostile_graphql();
+    for (name, query) in [
+        ("first over the cap", "{ events(first: 101) { totalCount } }"),
+        ("negative first", "{ events(first: -1) { totalCount } }"),
+        ("first beyond Int", "{ events(first: 2147483648) { totalCount } }"),
+        ("forged cursor", "{ events(after: \"djF8eHx5\") { totalCount } }"),
+        ("unknown enum value", "{ events(filter: {status: DELETED}) { totalCount } }"),
+        ("bad DateTime", "{ events(filter: {from: \"yesterday\"}) { totalCount } }"),
+        ("bad UUID", "{ event(id: \"1 OR 1=1\") { id } }"),
+        ("capacity beyond Int", "mutation { createEvent(input: {title: \"T\", startTime: \"2030-01-15T09:00:00Z\", endTime: \"2030-01-15T17:00:00Z\", capacity: 99999999999}) { id } }"),
+        ("end before start", "mutation { createEvent(input: {title: \"T\", startTime: \"2030-01-15T09:00:00Z\", endTime: \"2030-01-15T08:00:00Z\"}) { id } }"),
+        ("NUL in a title", "mutation { createEvent(input: {title: \"a\\u0000b\", startTime: \"2030-01-15T09:00:00Z\", endTime: \"2030-01-15T17:00:00Z\"}) { id } }"),
+        ("update of a malformed id", "mutation { updateEvent(id: \"x\", input: {title: \"T\"}) { id } }"),
+        ("entities with garbage", "{ _entities(representations: [{__typename: \"Event\"}, 42, \"x\"]) { ... on Event { id } } }"),
+    ] {
+        cases.push((name.to_owned(), json!({"query": query})));
+    }
+    for (name, body) in &cases {
+        let response = stack.events.http.post(stack.events.url("/graphql")).json(body).send().await.unwrap();
+        let (status, out) = status_and_body(response).await;
+        assert_graphql_refused(name, status, &out);
+    }
+    assert_eq!(stack.event_count().await, 0);
+    still_healthy(&stack).await;
+    eprintln!("{} hostile GraphQL cases refused", cases.len());
+}
+
+#[tokio::test]
+async fn forged_tokens_cannot_write() {
+    let stack = helpers::spawn().await;
+    let (token, _) = stack.user("tok@example.com").await;
+    let jwks: Value =
+        stack.auth.http.get(stack.auth.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let tokens = hostile_tokens(&token, &jwks, Some(&stack.auth_key_pem));
+    for (name, forged) in &tokens {
+        let (status, out) =
+            status_and_body(stack.create_event(Some(forged), helpers::event_body("T", START, END)).await).await;
+        assert_eq!((status, out["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{name}: {out}");
+        let gql = stack
+            .events
+            .graphql(
+                "mutation { createEvent(input: {title: \"T\", startTime: \"2030-01-15T09:00:00Z\", endTime: \"2030-01-15T17:00:00Z\"}) { id } }",
+                json!({}),
+                Some(forged),
+            )
+            .await;
+        assert_eq!(test_support::error_code(&gql), Some("UNAUTHENTICATED"), "{name}: {gql}");
+    }
+    assert_eq!(stack.event_count().await, 0);
+    eprintln!("{} forged tokens refused", tokens.len());
+}
