@@ -121,7 +121,8 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     cargo(&["clippy", "--workspace", "--exclude", ROUTER, "--all-targets", "--", "-D", "warnings"])?;
     compose::run(&root(), true)?;
     build_binaries(true)?;
-    let mut args = vec!["test", "--workspace", "--exclude", ROUTER];
+    // Every test binary runs even when one fails, so one run shows every failure.
+    let mut args = vec!["test", "--workspace", "--exclude", ROUTER, "--no-fail-fast"];
     args.extend(extra.iter().map(String::as_str));
     let outcome = cargo_test(&args);
     let stray = no_stray_servers();

@@ -222,9 +222,7 @@ async fn an_unreachable_event_service_refuses_the_check_in_with_503() {
 
 #[tokio::test]
 async fn two_hundred_simultaneous_check_ins_fill_a_capacity_of_fifty_exactly() {
-    // All three services share this test's thread, in debug builds: the
-    // 200 user lookups may queue for a while, which is not what this is about.
-    let stack = helpers::spawn_with(&[("SERVICE_TIMEOUT", "20s")]).await;
+    let stack = helpers::spawn().await;
     let event = stack.live_event(None, Some(50)).await;
     let users = stack.seed_users(200).await;
     let responses = futures::future::join_all(

@@ -39,6 +39,10 @@ pub async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
     env.set("AUTH_JWKS_URL", jwks);
     env.set("EVENT_SERVICE_URL", events.base_url.clone());
     env.set("AUTH_SERVICE_URL", auth.base_url.clone());
+    // The three services share the test's one thread, in debug builds, with
+    // other tests running beside them: calls between them may queue for
+    // seconds. Tests about timeouts set their own.
+    env.set("SERVICE_TIMEOUT", "15s");
     for (k, v) in attendance_env {
         env.set(*k, *v);
     }
