@@ -8,11 +8,7 @@ use serde_json::{json, Value};
 use test_support::hostile::{
     assert_graphql_refused, assert_refused, hostile_graphql, hostile_strings, hostile_tokens, malformed_bodies, send,
 };
-
-async fn status_and_body(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use test_support::status_and_json;
 
 #[tokio::test]
 async fn hostile_rest_input_is_refused_and_writes_nothing() {
@@ -45,7 +41,7 @@ async fn hostile_rest_input_is_refused_and_writes_nothing() {
         bodies.push(json!({"eventId": event, "userId": user, "checkInTime": hostile}));
     }
     for body in &bodies {
-        let (status, out) = status_and_body(stack.check_in(None, body.clone()).await).await;
+        let (status, out) = status_and_json(stack.check_in(None, body.clone()).await).await;
         assert_refused(&format!("check in {body:.120}"), status, &out);
         cases += 1;
     }
@@ -56,7 +52,7 @@ async fn hostile_rest_input_is_refused_and_writes_nothing() {
         "/attendance/stats/%00",
         "/attendance/event/00000000-0000-0000-0000-000000000000?first=-1",
     ] {
-        let (status, out) = status_and_body(http.get(stack.attendance.url(path)).send().await.unwrap()).await;
+        let (status, out) = status_and_json(http.get(stack.attendance.url(path)).send().await.unwrap()).await;
         if status == 200 {
             // Unknown query parameters are ignored; the unknown event has no check-ins.
             assert_eq!(out, json!([]), "{path}");
@@ -91,7 +87,7 @@ async fn hostile_graphql_is_refused_with_codes() {
     }
     for (name, body) in &cases {
         let response = stack.attendance.http.post(stack.attendance.url("/graphql")).json(body).send().await.unwrap();
-        let (status, out) = status_and_body(response).await;
+        let (status, out) = status_and_json(response).await;
         assert_graphql_refused(name, status, &out);
     }
     assert_eq!(stack.attendance_rows().await, 0);
@@ -107,7 +103,7 @@ async fn forged_tokens_cannot_check_in() {
         stack.auth.http.get(stack.auth.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
     let tokens = hostile_tokens(&token, &jwks, Some(&stack.auth_key_pem));
     for (name, forged) in &tokens {
-        let (status, out) = status_and_body(stack.check_in(Some(forged), json!({"eventId": event})).await).await;
+        let (status, out) = status_and_json(stack.check_in(Some(forged), json!({"eventId": event})).await).await;
         assert_eq!((status, out["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{name}: {out}");
         let gql = stack
             .attendance

@@ -4,11 +4,7 @@
 mod helpers;
 
 use serde_json::{json, Value};
-
-async fn code(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
+use test_support::status_and_json;
 
 #[tokio::test]
 async fn the_guides_three_attendance_calls_work_with_real_ids() {
@@ -77,15 +73,15 @@ async fn the_guides_placeholders_as_written_are_clear_client_errors() {
     let response = stack
         .check_in(None, json!({"eventId": "event-uuid", "userId": "user-uuid", "checkInTime": "2024-01-15T09:15:00Z"}))
         .await;
-    let (status, body) = code(response).await;
+    let (status, body) = status_and_json(response).await;
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("BAD_USER_INPUT")), "{body}");
     for path in ["/attendance/event/{eventId}", "/attendance/stats/{eventId}"] {
-        let (status, body) = code(http.get(stack.attendance.url(path)).send().await.unwrap()).await;
+        let (status, body) = status_and_json(http.get(stack.attendance.url(path)).send().await.unwrap()).await;
         assert_eq!((status, body["error"]["code"].as_str()), (400, Some("BAD_USER_INPUT")), "{path}: {body}");
     }
     let unknown = uuid::Uuid::new_v4();
     for path in [format!("/attendance/event/{unknown}"), format!("/attendance/stats/{unknown}")] {
-        let (status, body) = code(http.get(stack.attendance.url(&path)).send().await.unwrap()).await;
+        let (status, body) = status_and_json(http.get(stack.attendance.url(&path)).send().await.unwrap()).await;
         assert_eq!((status, body["error"]["code"].as_str()), (404, Some("NOT_FOUND")), "{path}: {body}");
     }
 }
@@ -103,7 +99,7 @@ async fn every_refused_check_in_has_its_code_and_writes_nothing() {
     let original: Value = first.json().await.unwrap();
     assert_eq!(original["userId"], attendee_id.as_str(), "userId defaults to the caller");
 
-    let (status, duplicate) = code(stack.check_in(Some(&attendee), json!({"eventId": event})).await).await;
+    let (status, duplicate) = status_and_json(stack.check_in(Some(&attendee), json!({"eventId": event})).await).await;
     assert_eq!((status, duplicate["error"]["code"].as_str()), (409, Some("ALREADY_CHECKED_IN")));
     assert_eq!(duplicate["error"]["details"]["attendance"], original, "the original record comes back");
 
@@ -160,7 +156,7 @@ async fn every_refused_check_in_has_its_code_and_writes_nothing() {
         ("unparseable time", json!({"eventId": event, "checkInTime": "9:15"}), &attendee, 422, "BAD_USER_INPUT"),
     ];
     for (case, body, token, status, error) in cases {
-        let (got, body) = code(stack.check_in(Some(token), body).await).await;
+        let (got, body) = status_and_json(stack.check_in(Some(token), body).await).await;
         assert_eq!((got, body["error"]["code"].as_str()), (status, Some(error)), "{case}: {body}");
     }
     // Inside the window's edges it works: an hour before the start, and at the end.
@@ -194,14 +190,14 @@ async fn production_needs_a_token_and_anonymous_needs_a_user_id() {
     let (token, _) = stack.user("u@example.com").await;
     let event = stack.live_event(Some(&token), None).await;
     let user = stack.seed_users(1).await.remove(0);
-    let (status, body) = code(stack.check_in(None, json!({"eventId": event, "userId": user})).await).await;
+    let (status, body) = status_and_json(stack.check_in(None, json!({"eventId": event, "userId": user})).await).await;
     assert_eq!((status, body["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")));
-    let (status, _) = code(stack.check_in(Some("forged.token.here"), json!({"eventId": event})).await).await;
+    let (status, _) = status_and_json(stack.check_in(Some("forged.token.here"), json!({"eventId": event})).await).await;
     assert_eq!(status, 401);
 
     let dev = helpers::spawn().await;
     let event = dev.live_event(None, None).await;
-    let (status, body) = code(dev.check_in(None, json!({"eventId": event})).await).await;
+    let (status, body) = status_and_json(dev.check_in(None, json!({"eventId": event})).await).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "{body}");
     assert_eq!(stack.attendance_rows().await + dev.attendance_rows().await, 0);
 }
@@ -215,7 +211,7 @@ async fn an_unreachable_event_service_refuses_the_check_in_with_503() {
             .await;
     let user = stack.seed_users(1).await.remove(0);
     let (status, body) =
-        code(stack.check_in(None, json!({"eventId": uuid::Uuid::new_v4(), "userId": user})).await).await;
+        status_and_json(stack.check_in(None, json!({"eventId": uuid::Uuid::new_v4(), "userId": user})).await).await;
     assert_eq!((status, body["error"]["code"].as_str()), (503, Some("SERVICE_UNAVAILABLE")), "{body}");
     assert_eq!(stack.attendance_rows().await, 0);
 }
@@ -240,7 +236,8 @@ async fn two_hundred_simultaneous_check_ins_fill_a_capacity_of_fifty_exactly() {
     assert_eq!(created, 50);
     assert_eq!(stack.attendance_rows().await, 50);
     // Someone already in still hears so, even though the event is full.
-    let (status, body) = code(stack.check_in(None, json!({"eventId": event, "userId": users[0]})).await).await;
+    let (status, body) =
+        status_and_json(stack.check_in(None, json!({"eventId": event, "userId": users[0]})).await).await;
     assert!(status == 409, "{body}");
 }
 
@@ -282,7 +279,7 @@ async fn a_hung_event_service_cannot_pile_up_check_ins() {
     let responses = futures::future::join_all(check_ins).await;
     let elapsed = started.elapsed();
     for response in responses {
-        let (status, body) = code(response).await;
+        let (status, body) = status_and_json(response).await;
         assert_eq!((status, body["error"]["code"].as_str()), (503, Some("SERVICE_UNAVAILABLE")), "{body}");
     }
     // Each waits about one timeout (plus one for the bounded queue), not its

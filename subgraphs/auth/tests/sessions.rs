@@ -3,13 +3,9 @@
 
 mod helpers;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use test_support::error_code;
-
-async fn body(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
+use test_support::status_and_json;
 
 #[tokio::test]
 async fn refresh_tokens_rotate_and_a_replayed_one_revokes_the_family() {
@@ -19,7 +15,7 @@ async fn refresh_tokens_rotate_and_a_replayed_one_revokes_the_family() {
     assert!(first.len() >= 43, "256 random bits");
     assert!(registered["refreshExpiresAt"].as_str().unwrap().ends_with('Z'));
 
-    let (status, rotated) = body(app.post_json("/auth/refresh", json!({"refreshToken": first})).await).await;
+    let (status, rotated) = status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": first})).await).await;
     assert_eq!(status, 200, "{rotated}");
     let second = rotated["refreshToken"].as_str().unwrap().to_owned();
     assert_ne!(second, first);
@@ -29,18 +25,21 @@ async fn refresh_tokens_rotate_and_a_replayed_one_revokes_the_family() {
     assert_eq!(validated.status(), 200, "the refreshed access token is valid");
 
     // The first token again: a replay. Refused, and the live second token dies with it.
-    let (status, replay) = body(app.post_json("/auth/refresh", json!({"refreshToken": first})).await).await;
+    let (status, replay) = status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": first})).await).await;
     assert_eq!((status, replay["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{replay}");
     assert!(replay["error"]["message"].as_str().unwrap().contains("already used"), "{replay}");
-    let (status, _) = body(app.post_json("/auth/refresh", json!({"refreshToken": second})).await).await;
+    let (status, _) = status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": second})).await).await;
     assert_eq!(status, 401, "the whole family is revoked");
 
     // Another login is another family, untouched.
-    let (status, login) =
-        body(app.post_json("/auth/login", json!({"email": "ana@example.com", "password": "securepass"})).await).await;
+    let (status, login) = status_and_json(
+        app.post_json("/auth/login", json!({"email": "ana@example.com", "password": "securepass"})).await,
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, _) =
-        body(app.post_json("/auth/refresh", json!({"refreshToken": login["refreshToken"].clone()})).await).await;
+        status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": login["refreshToken"].clone()})).await)
+            .await;
     assert_eq!(status, 200);
 
     let stored: i64 = app.db.count("auth_schema.refresh_tokens WHERE token_hash = convert_to('x', 'UTF8')").await;
@@ -67,10 +66,10 @@ async fn logout_revokes_the_session_and_is_idempotent() {
     assert_eq!(error_code(&refreshed), Some("UNAUTHENTICATED"), "{refreshed}");
 
     for junk in ["", "x", &"y".repeat(10_000)] {
-        let (status, out) = body(app.post_json("/auth/refresh", json!({"refreshToken": junk})).await).await;
+        let (status, out) = status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": junk})).await).await;
         assert_eq!((status, out["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{out}");
     }
-    let (status, out) = body(app.post_json("/auth/refresh", json!({"token": 1})).await).await;
+    let (status, out) = status_and_json(app.post_json("/auth/refresh", json!({"token": 1})).await).await;
     assert_eq!((status, out["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "{out}");
 }
 
@@ -95,7 +94,7 @@ async fn repeated_failures_are_throttled_per_email_and_survive_a_restart() {
     app.register("dee@example.com", "securepass").await;
     let wrong = json!({"email": "dee@example.com", "password": "wrong-password"});
     for _ in 0..3 {
-        let (status, out) = body(app.post_json("/auth/login", wrong.clone()).await).await;
+        let (status, out) = status_and_json(app.post_json("/auth/login", wrong.clone()).await).await;
         assert_eq!(status, 401, "{out}");
     }
     // Blocked now, even with the right password, and without checking it.
@@ -104,7 +103,7 @@ async fn repeated_failures_are_throttled_per_email_and_survive_a_restart() {
     assert_eq!(response.status(), 429);
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
-    let (_, out) = body(response).await;
+    let (_, out) = status_and_json(response).await;
     assert_eq!(out["error"]["code"], "TOO_MANY_REQUESTS");
 
     let graphql = app
@@ -120,8 +119,10 @@ async fn repeated_failures_are_throttled_per_email_and_survive_a_restart() {
 
     // Other accounts are not affected.
     app.register("eve@example.com", "securepass").await;
-    let (status, _) =
-        body(app.post_json("/auth/login", json!({"email": "eve@example.com", "password": "securepass"})).await).await;
+    let (status, _) = status_and_json(
+        app.post_json("/auth/login", json!({"email": "eve@example.com", "password": "securepass"})).await,
+    )
+    .await;
     assert_eq!(status, 200);
 
     // Kept in PostgreSQL: a new instance of the service (a restart, or a replica) still refuses.

@@ -180,6 +180,19 @@ impl Application {
     ) -> anyhow::Result<Self> {
         use anyhow::Context;
         let health = crate::db::DbHealth::watch(&settings.database, Duration::from_secs(1));
+        // Ready means served: not while the fail-fast gate is closed.
+        let readiness: crate::health::ReadinessProbe = {
+            let health = health.clone();
+            std::sync::Arc::new(move || {
+                let (health, readiness) = (health.clone(), readiness.clone());
+                Box::pin(async move {
+                    if !health.is_up() {
+                        return Err("the database does not answer".to_owned());
+                    }
+                    readiness().await
+                })
+            })
+        };
         let app = routes
             .layer(axum::middleware::from_fn(
                 move |request: Request<axum::body::Body>, next: axum::middleware::Next| {

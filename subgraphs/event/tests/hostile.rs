@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use test_support::hostile::{
     assert_graphql_refused, assert_refused, hostile_graphql, hostile_strings, hostile_tokens, malformed_bodies, send,
 };
+use test_support::status_and_json;
 
 const START: &str = "2030-01-15T09:00:00Z";
 const END: &str = "2030-01-15T17:00:00Z";
@@ -17,11 +18,6 @@ async fn still_healthy(stack: &helpers::Stack) {
         let response = stack.events.http.get(stack.events.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path} after the hostile cases");
     }
-}
-
-async fn status_and_body(response: reqwest::Response) -> (u16, Value) {
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test]
@@ -64,10 +60,10 @@ async fn hostile_rest_input_is_refused_and_writes_nothing() {
             .map(|s| json!({"title": s, "startTime": START, "endTime": END})),
     );
     for body in &invalid {
-        let (status, out) = status_and_body(stack.create_event(None, body.clone()).await).await;
+        let (status, out) = status_and_json(stack.create_event(None, body.clone()).await).await;
         assert_refused(&format!("create {body:.100}"), status, &out);
         let patch = http.patch(stack.events.url(&format!("/events/{id}"))).json(body).send().await.unwrap();
-        let (status, out) = status_and_body(patch).await;
+        let (status, out) = status_and_json(patch).await;
         assert_refused(&format!("patch {body:.100}"), status, &out);
         cases += 2;
     }
@@ -83,14 +79,14 @@ async fn hostile_rest_input_is_refused_and_writes_nothing() {
         "from=2030-01-01T00:00:00Z&to=2029-01-01T00:00:00Z",
     ] {
         let (status, out) =
-            status_and_body(http.get(stack.events.url(&format!("/events?{query}"))).send().await.unwrap()).await;
+            status_and_json(http.get(stack.events.url(&format!("/events?{query}"))).send().await.unwrap()).await;
         assert_refused(query, status, &out);
         cases += 1;
     }
     for path in ["/events/not-a-uuid", "/events/'%20OR%201=1--", "/events/not-a-uuid/cancel"] {
         let request =
             if path.ends_with("cancel") { http.post(stack.events.url(path)) } else { http.get(stack.events.url(path)) };
-        let (status, out) = status_and_body(request.send().await.unwrap()).await;
+        let (status, out) = status_and_json(request.send().await.unwrap()).await;
         assert_refused(path, status, &out);
         cases += 1;
     }
@@ -107,7 +103,7 @@ async fn unusual_text_is_stored_verbatim_and_searched_literally() {
     let stack = helpers::spawn().await;
     for hostile in hostile_strings().into_iter().filter(|s| !s.trim().is_empty() && s.chars().count() <= 200) {
         let (status, out) =
-            status_and_body(stack.create_event(None, helpers::event_body(&hostile, START, END)).await).await;
+            status_and_json(stack.create_event(None, helpers::event_body(&hostile, START, END)).await).await;
         if hostile.contains('\0') {
             assert_refused("a NUL character", status, &out);
             continue;
@@ -152,7 +148,7 @@ async fn hostile_graphql_is_refused_with_codes() {
     }
     for (name, body) in &cases {
         let response = stack.events.http.post(stack.events.url("/graphql")).json(body).send().await.unwrap();
-        let (status, out) = status_and_body(response).await;
+        let (status, out) = status_and_json(response).await;
         assert_graphql_refused(name, status, &out);
     }
     assert_eq!(stack.event_count().await, 0);
@@ -169,7 +165,7 @@ async fn forged_tokens_cannot_write() {
     let tokens = hostile_tokens(&token, &jwks, Some(&stack.auth_key_pem));
     for (name, forged) in &tokens {
         let (status, out) =
-            status_and_body(stack.create_event(Some(forged), helpers::event_body("T", START, END)).await).await;
+            status_and_json(stack.create_event(Some(forged), helpers::event_body("T", START, END)).await).await;
         assert_eq!((status, out["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{name}: {out}");
         let gql = stack
             .events

@@ -241,6 +241,12 @@ impl TestServer {
     }
 }
 
+/// A response's status and JSON body (null when the body is not JSON).
+pub async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
+}
+
 /// The `extensions.code` of the first GraphQL error, if any.
 pub fn error_code(response: &serde_json::Value) -> Option<&str> {
     response["errors"][0]["extensions"]["code"].as_str()
