@@ -19,7 +19,7 @@ use std::{
 
 use anyhow::Context;
 use common::ServiceKind;
-use load::{drive, graphql, rest, LoadResult};
+use load::{drive, drive_paced, graphql, rest, LoadResult};
 use reference::{Argon2Result, PgbenchResult};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 use serde::Serialize;
@@ -264,12 +264,10 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         let http = http.clone();
         let duration = config.duration;
         async move {
-            drive(1, duration, move |_| {
+            // One probe every 20 ms; only the request itself is timed.
+            drive_paced(1, duration, Duration::from_millis(20), move |_| {
                 let (http, url) = (http.clone(), live_url.clone());
-                async move {
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    rest(http.get(&url)).await
-                }
+                async move { rest(http.get(&url)).await }
             })
             .await
         }

@@ -31,6 +31,16 @@ where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), String>> + Send,
 {
+    drive_paced(clients, duration, Duration::ZERO, request).await
+}
+
+/// As [`drive`], each loop waiting `pause` before each request; the pause
+/// is not part of the measured latency (a probe beside a load).
+pub async fn drive_paced<F, Fut>(clients: usize, duration: Duration, pause: Duration, request: F) -> LoadResult
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), String>> + Send,
+{
     let request = Arc::new(request);
     let counter = Arc::new(AtomicU64::new(0));
     let first_error = Arc::new(Mutex::new(None::<String>));
@@ -41,6 +51,9 @@ where
         tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0u64);
             while Instant::now() < deadline {
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
                 let i = counter.fetch_add(1, Ordering::Relaxed);
                 let sent = Instant::now();
                 let outcome = request(i).await;

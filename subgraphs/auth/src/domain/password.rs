@@ -1,8 +1,8 @@
 //! argon2id hashing, off the async runtime: each hash takes tens of
 //! milliseconds of CPU and ~19 MiB of memory. Hashes run on a pool of one
-//! thread per core at a lower OS priority than the runtime, so they use every
-//! idle cycle without delaying other requests; the queue in front of the pool
-//! is bounded, so a flood of logins is refused rather than piled up.
+//! thread per core, so the runtime's threads stay free for other requests
+//! (the benchmark measures `/health/live` during logins); the queue in front
+//! of the pool is bounded, so a flood of logins is refused rather than piled up.
 
 use std::sync::{mpsc, Arc, Mutex};
 
@@ -104,21 +104,18 @@ impl Default for PasswordHasher {
     }
 }
 
-/// One low-priority thread per core; they end when the last hasher is dropped.
+/// One thread per core; they end when the last hasher is dropped.
 fn start_pool() -> mpsc::SyncSender<Job> {
     let (sender, receiver) = mpsc::sync_channel::<Job>(MAX_QUEUED);
     let receiver = Arc::new(Mutex::new(receiver));
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
     for i in 0..cores {
         let receiver = receiver.clone();
-        let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || {
-            lower_priority();
-            loop {
-                let job = receiver.lock().map_err(|_| ()).and_then(|r| r.recv().map_err(|_| ()));
-                match job {
-                    Ok(job) => job(),
-                    Err(()) => break,
-                }
+        let spawned = std::thread::Builder::new().name(format!("argon2-{i}")).spawn(move || loop {
+            let job = receiver.lock().map_err(|_| ()).and_then(|r| r.recv().map_err(|_| ()));
+            match job {
+                Ok(job) => job(),
+                Err(()) => break,
             }
         });
         if let Err(e) = spawned {
@@ -126,14 +123,6 @@ fn start_pool() -> mpsc::SyncSender<Job> {
         }
     }
     sender
-}
-
-/// `nice 10` for the calling thread (on Linux a thread is its own task).
-#[allow(unsafe_code)]
-fn lower_priority() {
-    // SAFETY: setpriority only reads its integer arguments; `0` names the
-    // calling thread, and a failure merely leaves the priority unchanged.
-    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
 }
 
 fn hash_with(params: Params, password: &str) -> Result<String, AuthError> {
