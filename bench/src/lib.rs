@@ -108,7 +108,9 @@ const EVENTS_WITH_STATS: &str =
 /// `pg_stat_statements`, on free ports.
 pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
     let root = stack::workspace_root();
-    let key_dir = std::env::temp_dir().join(format!("titiktemu-bench-{}", std::process::id()));
+    // One key directory per stack: two stacks in one process (the smoke tests)
+    // must not generate the same development key file at once.
+    let key_dir = std::env::temp_dir().join(format!("titiktemu-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&key_dir)?;
     Stack::start(StackConfig {
         bin_dir: config.bin_dir.clone(),

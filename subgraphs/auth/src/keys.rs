@@ -90,9 +90,23 @@ impl SigningKeys {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io)?;
         }
-        write_private(path, pem.as_bytes()).map_err(io)?;
-        tracing::info!(path = %path.display(), "generated a development JWT signing key");
-        Ok(SigningKeys { keys: vec![Self::pair(&key)] })
+        // Written whole under a private name, then linked into place: a
+        // second process starting at the same moment either links first (and
+        // this one uses its key) or finds the file complete, never half written.
+        let staged = path.with_extension(format!("{}.tmp", uuid::Uuid::new_v4().simple()));
+        write_private(&staged, pem.as_bytes()).map_err(io)?;
+        let linked = std::fs::hard_link(&staged, path);
+        let _ = std::fs::remove_file(&staged);
+        match linked {
+            Ok(()) => {
+                tracing::info!(path = %path.display(), "generated a development JWT signing key");
+                Ok(SigningKeys { keys: vec![Self::pair(&key)] })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                Self::from_pem(&std::fs::read_to_string(path).map_err(io)?)
+            }
+            Err(e) => Err(io(e)),
+        }
     }
 
     fn pair(key: &SigningKey) -> KeyPair {
@@ -142,4 +156,26 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(contents)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrent_starts_share_one_generated_development_key() {
+        let dir = std::env::temp_dir().join(format!("titiktemu-keys-{}", uuid::Uuid::new_v4().simple()));
+        let path = dir.join("jwt-signing-key.pem");
+        let kids: Vec<String> = std::thread::scope(|scope| {
+            let starts: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| SigningKeys::dev_file(&path).expect("a key").keys[0].kid.clone()))
+                .collect();
+            starts.into_iter().map(|s| s.join().unwrap()).collect()
+        });
+        assert!(kids.iter().all(|kid| kid == &kids[0]), "{kids:?}");
+        assert_eq!(SigningKeys::dev_file(&path).unwrap().keys[0].kid, kids[0], "later starts read it back");
+        let leftovers = std::fs::read_dir(&dir).unwrap().count();
+        assert_eq!(leftovers, 1, "no staging files are left");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 }
