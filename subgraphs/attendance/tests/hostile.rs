@@ -62,9 +62,7 @@ async fn hostile_rest_input_is_refused_and_writes_nothing() {
         cases += 1;
     }
     assert_eq!(stack.attendance_rows().await, 0, "no hostile case checked anyone in");
-    for path in ["/health/live", "/health/ready"] {
-        assert_eq!(http.get(stack.attendance.url(path)).send().await.unwrap().status(), 200, "{path}");
-    }
+    stack.attendance.assert_healthy().await;
     eprintln!("{cases} hostile REST cases refused");
 }
 

@@ -9,13 +9,6 @@ use test_support::hostile::{
     assert_graphql_refused, assert_refused, hostile_graphql, hostile_strings, hostile_tokens, malformed_bodies, send,
 };
 
-async fn still_healthy(app: &helpers::AuthApp) {
-    for path in ["/health/live", "/health/ready"] {
-        let response = app.server.http.get(app.server.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{path} after the hostile cases");
-    }
-}
-
 #[tokio::test]
 async fn hostile_rest_bodies_are_refused_and_write_nothing() {
     let app = helpers::spawn().await;
@@ -55,7 +48,7 @@ async fn hostile_rest_bodies_are_refused_and_write_nothing() {
     }
     assert_eq!(app.db.count("auth_schema.users").await, 0, "no hostile case registered anyone");
     assert_eq!(app.db.count("auth_schema.refresh_tokens").await, 0);
-    still_healthy(&app).await;
+    app.server.assert_healthy().await;
     eprintln!("{cases} hostile REST cases refused");
 }
 
@@ -79,7 +72,7 @@ async fn names_are_stored_as_plain_text_whatever_they_contain() {
     }
     let users = app.db.count("auth_schema.users").await;
     assert!(users >= 8, "ordinary hostile names are accepted as text ({users} stored)");
-    still_healthy(&app).await;
+    app.server.assert_healthy().await;
 }
 
 #[tokio::test]
@@ -113,7 +106,7 @@ async fn hostile_graphql_is_refused_with_codes() {
         assert_graphql_refused(name, status, &out);
     }
     assert_eq!(app.db.count("auth_schema.users").await, 0);
-    still_healthy(&app).await;
+    app.server.assert_healthy().await;
     eprintln!("{} hostile GraphQL cases refused", cases.len());
 }
 
@@ -138,6 +131,6 @@ async fn forged_tokens_are_refused_everywhere() {
             .await;
         assert_eq!(check["data"]["validateToken"]["valid"], false, "{name}");
     }
-    still_healthy(&app).await;
+    app.server.assert_healthy().await;
     eprintln!("{} forged tokens refused", tokens.len());
 }

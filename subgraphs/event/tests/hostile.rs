@@ -13,13 +13,6 @@ use test_support::status_and_json;
 const START: &str = "2030-01-15T09:00:00Z";
 const END: &str = "2030-01-15T17:00:00Z";
 
-async fn still_healthy(stack: &helpers::Stack) {
-    for path in ["/health/live", "/health/ready"] {
-        let response = stack.events.http.get(stack.events.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), 200, "{path} after the hostile cases");
-    }
-}
-
 #[tokio::test]
 async fn hostile_rest_input_is_refused_and_writes_nothing() {
     let stack = helpers::spawn().await;
@@ -94,7 +87,7 @@ async fn hostile_rest_input_is_refused_and_writes_nothing() {
     let unchanged: Value =
         http.get(stack.events.url(&format!("/events/{id}"))).send().await.unwrap().json().await.unwrap();
     assert_eq!(unchanged, existing, "no hostile case changed the event");
-    still_healthy(&stack).await;
+    stack.events.assert_healthy().await;
     eprintln!("{cases} hostile REST cases refused");
 }
 
@@ -123,7 +116,7 @@ async fn unusual_text_is_stored_verbatim_and_searched_literally() {
     // `%` and `_` are literal in a search, not patterns.
     let everything = stack.events.graphql("{ events(filter: {search: \"%\"}) { totalCount } }", json!({}), None).await;
     assert_eq!(everything["data"]["events"]["totalCount"], 1, "only the title containing `%`: {everything}");
-    still_healthy(&stack).await;
+    stack.events.assert_healthy().await;
 }
 
 #[tokio::test]
@@ -152,7 +145,7 @@ async fn hostile_graphql_is_refused_with_codes() {
         assert_graphql_refused(name, status, &out);
     }
     assert_eq!(stack.event_count().await, 0);
-    still_healthy(&stack).await;
+    stack.events.assert_healthy().await;
     eprintln!("{} hostile GraphQL cases refused", cases.len());
 }
 

@@ -230,6 +230,14 @@ impl TestServer {
         response.json().await.expect("GraphQL response is JSON")
     }
 
+    /// Asserts that the service is live and ready (e.g. after hostile input).
+    pub async fn assert_healthy(&self) {
+        for path in ["/health/live", "/health/ready"] {
+            let response = self.http.get(self.url(path)).send().await.expect("health request");
+            assert_eq!(response.status(), 200, "{path}");
+        }
+    }
+
     /// Graceful stop: waits for in-flight requests.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
