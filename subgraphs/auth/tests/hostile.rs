@@ -96,6 +96,16 @@ async fn hostile_graphql_is_refused_with_codes() {
             json!({"p": long}),
         ),
         ("the password hash is no field", "{ me { passwordHash } }", json!({})),
+        (
+            "refresh with a huge token",
+            "mutation($t: String!) { refreshToken(refreshToken: $t) { token } }",
+            json!({"t": long}),
+        ),
+        (
+            "refresh with a forged token",
+            "mutation { refreshToken(refreshToken: \"' OR 1=1 --\") { token } }",
+            json!({}),
+        ),
     ] {
         cases.push((name.to_owned(), json!({"query": query, "variables": variables})));
     }

@@ -135,6 +135,8 @@ async fn hostile_graphql_is_refused_with_codes() {
         ("end before start", "mutation { createEvent(input: {title: \"T\", startTime: \"2030-01-15T09:00:00Z\", endTime: \"2030-01-15T08:00:00Z\"}) { id } }"),
         ("NUL in a title", "mutation { createEvent(input: {title: \"a\\u0000b\", startTime: \"2030-01-15T09:00:00Z\", endTime: \"2030-01-15T17:00:00Z\"}) { id } }"),
         ("update of a malformed id", "mutation { updateEvent(id: \"x\", input: {title: \"T\"}) { id } }"),
+        ("cancel of a malformed id", "mutation { cancelEvent(id: \"'; DROP TABLE events; --\") { id } }"),
+        ("cancel of an unknown id", "mutation { cancelEvent(id: \"00000000-0000-0000-0000-000000000000\") { id } }"),
         ("entities with garbage", "{ _entities(representations: [{__typename: \"Event\"}, 42, \"x\"]) { ... on Event { id } } }"),
     ] {
         cases.push((name.to_owned(), json!({"query": query})));
