@@ -1,6 +1,7 @@
 //! `titiktemu-bench [--smoke] [--bin-dir DIR] [--seconds N]`: see `cargo xtask bench`.
-//! `titiktemu-bench --restart-soak [--clients N] [--seconds N]`: check-ins from N clients
-//! (200) for N seconds (60) with the attendance service restarted midway.
+//! `titiktemu-bench --restart-soak [--crash] [--clients N] [--seconds N]`: check-ins
+//! from N clients (200) for N seconds (60) with the attendance service restarted
+//! midway (with `--crash`: killed with SIGKILL, then started).
 
 use std::path::PathBuf;
 
@@ -23,9 +24,16 @@ async fn main() -> anyhow::Result<()> {
             config.duration = std::time::Duration::from_secs(60);
         }
         let clients = value("--clients").map(|n| n.parse()).transpose().context("--clients")?.unwrap_or(200);
-        let report = bench::soak::run(&config, clients).await?;
+        let fault =
+            if args.iter().any(|a| a == "--crash") { bench::soak::Fault::Crash } else { bench::soak::Fault::Restart };
+        let report = bench::soak::run(&config, clients, fault).await?;
         println!("{}", report.summary());
         anyhow::ensure!(report.lost == 0, "{} acknowledged check-ins were lost", report.lost);
+        anyhow::ensure!(
+            report.inconsistent_events == 0,
+            "{} events were left half written",
+            report.inconsistent_events
+        );
         anyhow::ensure!(report.serves_after, "the stack did not serve normally after the restart");
         return Ok(());
     }

@@ -1,7 +1,9 @@
 //! The restart soak: check-ins through the router from many clients while
-//! the attendance service is restarted midway. Every check-in the API
-//! acknowledged (a `checkIn` with an id) must be in the table afterwards, and
-//! the stack must serve normally once the service is back.
+//! the attendance service is restarted midway, gracefully (SIGTERM) or by a
+//! crash (SIGKILL). Every check-in the API acknowledged (a `checkIn` with an
+//! id) must be in the table afterwards, every event's check-in counter must
+//! equal its rows (nothing half written), and the stack must serve normally
+//! once the service is back.
 
 use std::{
     collections::HashSet,
@@ -17,8 +19,18 @@ use uuid::Uuid;
 
 use crate::BenchConfig;
 
+/// How the attendance service goes away midway.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Fault {
+    /// SIGTERM: in-flight requests finish, then it starts again.
+    Restart,
+    /// SIGKILL: requests in flight are cut off, then it starts again.
+    Crash,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SoakReport {
+    pub fault: Fault,
     pub clients: usize,
     pub seconds: f64,
     /// Check-ins answered with an id.
@@ -27,6 +39,8 @@ pub struct SoakReport {
     pub failed: usize,
     /// Acknowledged check-ins missing from the table: must be zero.
     pub lost: usize,
+    /// Events whose check-in counter differs from their rows: must be zero.
+    pub inconsistent_events: i64,
     /// How long the attendance service was away.
     pub restart_seconds: f64,
     /// Whether a check-in and a read through the router worked after the restart.
@@ -35,16 +49,21 @@ pub struct SoakReport {
 
 impl SoakReport {
     pub fn summary(&self) -> String {
+        let how = match self.fault {
+            Fault::Restart => "restarted (SIGTERM)",
+            Fault::Crash => "killed (SIGKILL) and started",
+        };
         format!(
-            "restart soak: {} clients for {:.0} s, attendance restarted midway (away {:.1} s): \
-             {} check-ins acknowledged, {} failed during the restart, {} acknowledged but lost; \
-             serves normally afterwards: {}",
+            "restart soak: {} clients for {:.0} s, attendance {how} midway (away {:.1} s): \
+             {} check-ins acknowledged, {} failed meanwhile, {} acknowledged but lost, \
+             {} events with a counter unlike their rows; serves normally afterwards: {}",
             self.clients,
             self.seconds,
             self.restart_seconds,
             self.acknowledged,
             self.failed,
             self.lost,
+            self.inconsistent_events,
             self.serves_after
         )
     }
@@ -52,7 +71,7 @@ impl SoakReport {
 
 const CHECK_IN: &str = "mutation($e: ID!, $u: ID!) { checkIn(input: {eventId: $e, userId: $u}) { id } }";
 
-pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<SoakReport> {
+pub async fn run(config: &BenchConfig, clients: usize, fault: Fault) -> anyhow::Result<SoakReport> {
     let mut stack = crate::start_stack(config).await?;
     let admin = Database::connect(stack.admin_url()).await?;
     // Enough distinct (event, person) pairs for every check-in of the run.
@@ -100,7 +119,11 @@ pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<SoakRep
 
     tokio::time::sleep(config.duration / 2).await;
     let away = Instant::now();
-    stack.start_service(ServiceKind::Attendance).await?; // SIGTERM, then start again and wait until ready
+    if fault == Fault::Crash {
+        stack.crash_service(ServiceKind::Attendance);
+    }
+    // (Gracefully stopped first when still running.) Then ready again.
+    stack.start_service(ServiceKind::Attendance).await?;
     let restart_seconds = away.elapsed().as_secs_f64();
     for task in loops {
         task.await?;
@@ -113,6 +136,16 @@ pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<SoakRep
     let stored: HashSet<Uuid> = rows.iter().map(|r| r.try_get("", "id")).collect::<Result<_, _>>()?;
     let acknowledged = std::mem::take(&mut *acknowledged.lock().expect("lock"));
     let lost = acknowledged.iter().filter(|id| !stored.contains(id)).count();
+    let inconsistent = admin
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT count(*) AS n FROM attendance_schema.event_checkins c
+             WHERE c.checked_in <> (SELECT count(*) FROM attendance_schema.attendances a WHERE a.event_id = c.event_id)",
+        ))
+        .await?
+        .map(|row| row.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or_default();
 
     // Normal service afterwards: a fresh check-in and a read of it.
     let after = json!({"query": CHECK_IN, "variables": {"e": events[0], "u": Uuid::new_v4()}});
@@ -124,5 +157,15 @@ pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<SoakRep
 
     stack.shutdown();
     let failed = *failed.lock().expect("lock");
-    Ok(SoakReport { clients, seconds, acknowledged: acknowledged.len(), failed, lost, restart_seconds, serves_after })
+    Ok(SoakReport {
+        fault,
+        clients,
+        seconds,
+        acknowledged: acknowledged.len(),
+        failed,
+        lost,
+        inconsistent_events: inconsistent,
+        restart_seconds,
+        serves_after,
+    })
 }

@@ -19,11 +19,21 @@ async fn every_scenario_runs_without_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_under_load_loses_no_acknowledged_check_in() {
+    soak(bench::soak::Fault::Restart).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_under_load_loses_nothing_acknowledged_and_leaves_nothing_half_written() {
+    soak(bench::soak::Fault::Crash).await;
+}
+
+async fn soak(fault: bench::soak::Fault) {
     let mut config = bench::BenchConfig::smoke(test_support::stack::target_dir().join("debug"));
     config.duration = std::time::Duration::from_secs(6);
-    let report = bench::soak::run(&config, 8).await.unwrap_or_else(|e| panic!("soak failed: {e:#}"));
+    let report = bench::soak::run(&config, 8, fault).await.unwrap_or_else(|e| panic!("soak failed: {e:#}"));
     println!("{}", report.summary());
     assert!(report.acknowledged > 0, "no check-in went through");
     assert_eq!(report.lost, 0, "acknowledged check-ins were lost");
+    assert_eq!(report.inconsistent_events, 0, "counters and rows disagree");
     assert!(report.serves_after, "the stack did not serve normally after the restart");
 }

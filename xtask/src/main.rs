@@ -8,9 +8,10 @@
 //! * `dev`: the whole stack (PostgreSQL, services, Apollo Router); Ctrl-C stops it.
 //! * `check-compose-file`: docker-compose.yml against what the binaries read.
 //! * `bench [--seconds N]`: the load benchmark on release builds; writes
-//!   `target/bench/results.{json,md}`. `bench --restart-soak [--clients N]
-//!   [--seconds N]`: 200 clients checking in through the router for 60 s while
-//!   the attendance service restarts; fails if an acknowledged check-in is lost.
+//!   `target/bench/results.{json,md}`. `bench --restart-soak [--crash]
+//!   [--clients N] [--seconds N]`: 200 clients checking in through the router
+//!   for 60 s while the attendance service restarts (or is killed); fails if an
+//!   acknowledged check-in is lost or a check-in is left half written.
 
 mod compose;
 mod compose_file;
@@ -23,7 +24,7 @@ use std::{
 
 use anyhow::{bail, Context};
 
-const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | bench [--seconds N] [--restart-soak [--clients N]]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | bench [--seconds N] [--restart-soak [--crash] [--clients N]]>";
 
 /// The repository root.
 fn root() -> PathBuf {

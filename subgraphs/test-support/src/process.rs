@@ -102,6 +102,14 @@ impl Supervised {
         matches!(self.supervisor.try_wait(), Ok(None))
     }
 
+    /// Kills the process at once (SIGKILL), as a crash or a power cut would:
+    /// no graceful shutdown, no draining. Waits until it is gone.
+    pub fn kill(&mut self) {
+        // The supervised program is a child of the supervisor shell.
+        let _ = std::process::Command::new("pkill").args(["-KILL", "-P", &self.supervisor.id().to_string()]).status();
+        self.stop();
+    }
+
     /// Graceful stop (SIGTERM, then SIGKILL after 10 s); waits until it is gone.
     pub fn stop(&mut self) {
         drop(self.stop_pipe.take());

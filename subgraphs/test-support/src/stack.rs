@@ -188,6 +188,14 @@ impl Stack {
         self.wait_ready(kind.name(), &url).await
     }
 
+    /// Kills one service with SIGKILL, as a crash would.
+    pub fn crash_service(&mut self, kind: ServiceKind) {
+        if let Some(index) = self.services.iter().position(|(k, _)| *k == kind) {
+            let (_, mut process) = self.services.remove(index);
+            process.kill();
+        }
+    }
+
     /// Stops one service gracefully (as SIGTERM does in production).
     pub fn stop_service(&mut self, kind: ServiceKind) {
         if let Some(index) = self.services.iter().position(|(k, _)| *k == kind) {
