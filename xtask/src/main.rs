@@ -100,12 +100,25 @@ pub fn build_binaries(quiet: bool) -> anyhow::Result<()> {
 }
 
 fn build_router(quiet: bool) -> anyhow::Result<()> {
+    install_system_packages()?;
     let router_target = test_support::stack::router_target_dir();
     let router_target = router_target.to_str().context("target dir is not UTF-8")?;
     if !test_support::stack::router_binary().exists() && !quiet {
         eprintln!("==> building the Apollo Router (release; the first build takes about 15 minutes)");
     }
     cargo(&["build", "--release", "-p", ROUTER, "--target-dir", router_target])
+}
+
+/// What the builds and the stack need from the system (PostgreSQL's server
+/// binaries, `protoc` for the router): `scripts/setup-machine.sh` installs
+/// whatever is missing and says so in one line when nothing is.
+fn install_system_packages() -> anyhow::Result<()> {
+    let script = root().join("scripts/setup-machine.sh");
+    let status = Command::new("bash").arg(&script).status().context("cannot run scripts/setup-machine.sh")?;
+    if !status.success() {
+        bail!("{} failed ({status}): install its packages by hand, then try again", script.display());
+    }
+    Ok(())
 }
 
 /// The benchmark, on release builds of the router, the services and itself.
