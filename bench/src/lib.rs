@@ -104,6 +104,15 @@ const BIG_ATTENDANCE: &str =
 const EVENTS_WITH_STATS: &str =
     "query($n: Int) { events(first: $n) { nodes { id title attendanceStats { totalAttendees onTime late } } } }";
 
+/// Stops the stack and removes its development key.
+pub fn finish(stack: Stack) {
+    let key_dir = stack.config.jwt_key_file.parent().map(std::path::Path::to_path_buf);
+    stack.shutdown();
+    if let Some(dir) = key_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
 /// The stack as `cargo xtask dev` starts it, on a private PostgreSQL with
 /// `pg_stat_statements`, on free ports.
 pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
@@ -381,7 +390,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     });
 
     admin.close().await?;
-    stack.shutdown();
+    finish(stack);
     Ok(Report {
         machine: machine(),
         scenarios,

@@ -155,7 +155,7 @@ pub async fn run(config: &BenchConfig, clients: usize, fault: Fault) -> anyhow::
     let serves_after = refused_unknown_user["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         && read["data"]["eventAttendance"]["totalCount"].as_i64().is_some_and(|n| n > 0);
 
-    stack.shutdown();
+    crate::finish(stack);
     let failed = *failed.lock().expect("lock");
     Ok(SoakReport {
         fault,

@@ -13,6 +13,14 @@ use test_support::{
 pub struct E2e {
     pub stack: Stack,
     pub http: reqwest::Client,
+    /// Holds this stack's development signing key; removed with it.
+    key_dir: std::path::PathBuf,
+}
+
+impl Drop for E2e {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.key_dir);
+    }
 }
 
 /// Starts PostgreSQL (shared per test process), bootstrap and migrations,
@@ -39,7 +47,7 @@ pub async fn start() -> E2e {
         pg_settings: Vec::new(),
     };
     let stack = Stack::start(config).await.unwrap_or_else(|e| panic!("cannot start the stack: {e:#}"));
-    E2e { stack, http: reqwest::Client::new() }
+    E2e { stack, http: reqwest::Client::new(), key_dir }
 }
 
 impl E2e {
