@@ -145,16 +145,17 @@ impl From<sea_orm::DbErr> for ApiError {
             tracing::warn!(error = %err, "database unavailable");
             return ApiError::unavailable("the database is unavailable, try again shortly");
         }
+        let sqlstate = crate::db::pg_error(&err).map(|(code, _)| code).unwrap_or_default();
         // 57014: cancelled by `statement_timeout`; the database is overloaded
         // or something holds a lock: try again later.
-        if crate::db::pg_error(&err).is_some_and(|(code, _)| code == "57014") {
+        if sqlstate == "57014" {
             tracing::warn!(error = %err, "statement timed out");
             return ApiError::unavailable("the database did not answer in time, try again shortly");
         }
         // Class 22, data exception: a value PostgreSQL cannot represent (a NUL
         // character in text, a number out of range). The client's input, so a
         // 400 that names no SQL; the statement failed, so nothing was written.
-        if crate::db::pg_error(&err).is_some_and(|(code, _)| code.starts_with("22")) {
+        if sqlstate.starts_with("22") {
             tracing::info!(error = %err, "input the database cannot store");
             return ApiError::bad_input(
                 "a value cannot be stored (e.g. it contains a NUL character or is out of range)",

@@ -37,6 +37,8 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 pub const MAX_FIELDS: usize = 1_000;
 /// Root fields of one operation.
 pub const MAX_ROOT_FIELDS: usize = 50;
+/// Directives on one field.
+pub const MAX_DIRECTIVES: usize = 8;
 /// Brackets open at once in the raw text; checked before parsing, so a
 /// megabyte of `{` cannot exhaust the parser's stack.
 pub const MAX_NESTING: usize = 64;
@@ -55,7 +57,7 @@ where
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(MAX_NESTING)
-        .limit_directives(8)
+        .limit_directives(MAX_DIRECTIVES)
         .extension(SelectionLimits);
     if production {
         builder.disable_introspection()

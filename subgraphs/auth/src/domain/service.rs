@@ -201,19 +201,11 @@ impl AuthService {
         if refresh_token.len() > MAX_REFRESH_TOKEN_LEN {
             return Err(AuthError::InvalidRefreshToken);
         }
-        let (next, next_hash) = new_refresh_token();
-        let expires_at = Utc::now() + self.refresh_ttl_chrono()?;
-        match storage::sessions::rotate(&self.db, &hash_token(refresh_token), &next_hash, expires_at).await? {
+        let next = self.new_refresh_token()?;
+        match storage::sessions::rotate(&self.db, &hash_token(refresh_token), &next.hash, next.expires_at).await? {
             Rotation::Rotated { user_id } => {
                 let user = self.user(user_id).await?.ok_or(AuthError::InvalidRefreshToken)?;
-                let (token, token_expires_at) = self.access_token(&user)?;
-                Ok(AuthPayload {
-                    token,
-                    expires_at: token_expires_at,
-                    user,
-                    refresh_token: next,
-                    refresh_expires_at: whole_seconds(expires_at),
-                })
+                self.payload(user, next)
             }
             Rotation::Reused => {
                 tracing::warn!("a used refresh token was presented again; its session family is revoked");
@@ -273,31 +265,42 @@ impl AuthService {
 
     /// A new session (refresh token family) for `user`, with its first tokens.
     async fn start_session(&self, db: &impl ConnectionTrait, user: User) -> Result<AuthPayload, AuthError> {
-        let (refresh_token, refresh_hash) = new_refresh_token();
-        let refresh_expires_at = Utc::now() + self.refresh_ttl_chrono()?;
+        let refresh = self.new_refresh_token()?;
         storage::sessions::insert(
             db,
             NewRefreshToken {
                 id: Uuid::now_v7(),
                 family_id: Uuid::new_v4(),
                 user_id: user.id,
-                token_hash: &refresh_hash,
-                expires_at: refresh_expires_at,
+                token_hash: &refresh.hash,
+                expires_at: refresh.expires_at,
             },
         )
         .await?;
+        self.payload(user, refresh)
+    }
+
+    /// 256 random bits, URL-safe, with the SHA-256 that is stored in its
+    /// place and when it expires.
+    fn new_refresh_token(&self) -> Result<RefreshToken, AuthError> {
+        let ttl = chrono::Duration::from_std(self.refresh_ttl).map_err(|e| AuthError::Signing(e.to_string()))?;
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        Ok(RefreshToken { hash: hash_token(&token), token, expires_at: Utc::now() + ttl })
+    }
+
+    /// What login, registration and refresh return: a new access token for
+    /// `user`, and `refresh`.
+    fn payload(&self, user: User, refresh: RefreshToken) -> Result<AuthPayload, AuthError> {
         let (token, expires_at) = self.access_token(&user)?;
         Ok(AuthPayload {
             token,
             expires_at,
             user,
-            refresh_token,
-            refresh_expires_at: whole_seconds(refresh_expires_at),
+            refresh_token: refresh.token,
+            refresh_expires_at: whole_seconds(refresh.expires_at),
         })
-    }
-
-    fn refresh_ttl_chrono(&self) -> Result<chrono::Duration, AuthError> {
-        chrono::Duration::from_std(self.refresh_ttl).map_err(|e| AuthError::Signing(e.to_string()))
     }
 
     /// A signed access token for `user` and when it expires.
@@ -326,13 +329,11 @@ fn whole_seconds(at: chrono::DateTime<Utc>) -> Timestamp {
     chrono::DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at).into()
 }
 
-/// 256 random bits, URL-safe, and the SHA-256 that is stored in its place.
-fn new_refresh_token() -> (String, Vec<u8>) {
-    let mut bytes = [0u8; 32];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
-    let hash = hash_token(&token);
-    (token, hash)
+/// A refresh token as handed out once, before only its hash is kept.
+struct RefreshToken {
+    token: String,
+    hash: Vec<u8>,
+    expires_at: chrono::DateTime<Utc>,
 }
 
 fn hash_token(token: &str) -> Vec<u8> {
