@@ -1,4 +1,4 @@
-//! `titiktemu-bench [--smoke] [--bin-dir DIR] [--seconds N]`: see `cargo xtask bench`.
+//! `titiktemu-bench [--smoke] [--bin-dir DIR] [--seconds N] [--only 1,3,...]`: see `cargo xtask bench`.
 //! `titiktemu-bench --restart-soak [--crash] [--clients N] [--seconds N]`: check-ins
 //! from N clients (200) for N seconds (60) with the attendance service restarted
 //! midway (with `--crash`: killed with SIGKILL, then started).
@@ -16,6 +16,9 @@ async fn main() -> anyhow::Result<()> {
         value("--bin-dir").map(PathBuf::from).unwrap_or_else(|| test_support::stack::target_dir().join("release"));
     let mut config =
         if args.iter().any(|a| a == "--smoke") { BenchConfig::smoke(bin_dir) } else { BenchConfig::full(bin_dir) };
+    if let Some(only) = value("--only") {
+        config.only = only.split(',').map(str::to_owned).collect();
+    }
     if let Some(seconds) = value("--seconds") {
         config.duration = std::time::Duration::from_secs(seconds.parse().context("--seconds")?);
     }

@@ -3,12 +3,16 @@
 use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_create_attendances;
+mod m20261126_000001_check_in_function;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20260101_000001_create_attendances::Migration)]
+        vec![
+            Box::new(m20260101_000001_create_attendances::Migration),
+            Box::new(m20261126_000001_check_in_function::Migration),
+        ]
     }
 }

@@ -235,10 +235,18 @@ async fn two_hundred_simultaneous_check_ins_fill_a_capacity_of_fifty_exactly() {
     }
     assert_eq!(created, 50);
     assert_eq!(stack.attendance_rows().await, 50);
-    // Someone already in still hears so, even though the event is full.
+    assert_eq!(stack.counted_check_ins().await, 50);
+    // Someone already in still hears so, even though the event is full; and
+    // someone new hears that it is full.
+    let checked_in = stack.attendance_user_ids().await;
     let (status, body) =
-        status_and_json(stack.check_in(None, json!({"eventId": event, "userId": users[0]})).await).await;
-    assert!(status == 409, "{body}");
+        status_and_json(stack.check_in(None, json!({"eventId": event, "userId": checked_in[0]})).await).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("ALREADY_CHECKED_IN")), "{body}");
+    let newcomer = users.iter().find(|u| !checked_in.contains(u)).expect("150 were turned away");
+    let (status, body) =
+        status_and_json(stack.check_in(None, json!({"eventId": event, "userId": newcomer})).await).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("EVENT_FULL")), "{body}");
+    assert_eq!(stack.counted_check_ins().await, 50, "refusals give their count back");
 }
 
 #[tokio::test]
@@ -253,6 +261,7 @@ async fn concurrent_duplicate_check_ins_record_one() {
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 19, "{statuses:?}");
     assert_eq!(stack.attendance_rows().await, 1);
+    assert_eq!(stack.counted_check_ins().await, 1, "duplicates give their count back");
 }
 
 #[tokio::test]

@@ -301,11 +301,26 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("target"))
 }
 
+/// The checkout this process runs from. Found at run time (cargo sets
+/// `CARGO_MANIFEST_DIR` for `cargo run` and `cargo test`; otherwise the
+/// current directory), because a build reused from a target directory shared
+/// between checkouts carries the path of the checkout that compiled it.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
+    let compiled_in = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let starts = [std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from), std::env::current_dir().ok()];
+    starts
+        .into_iter()
+        .flatten()
+        .find_map(|start| start.ancestors().find(|dir| is_workspace_root(dir)).map(Path::to_path_buf))
+        .unwrap_or(compiled_in)
         .canonicalize()
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+}
+
+/// This workspace's top: its manifest lists the subgraphs.
+fn is_workspace_root(dir: &Path) -> bool {
+    std::fs::read_to_string(dir.join("Cargo.toml"))
+        .is_ok_and(|manifest| manifest.contains("[workspace]") && manifest.contains("subgraphs/test-support"))
 }
 
 /// The router is built in release mode, in its own target directory so its

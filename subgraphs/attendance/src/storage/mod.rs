@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use common::{db::statement as stmt, graphql::Cursor, time::Timestamp};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult};
 use uuid::Uuid;
 
 use crate::domain::{Attendance, AttendanceStats, IntervalCount, ListBy};
@@ -46,67 +46,32 @@ const COLUMNS: &str = "id, event_id, user_id, check_in_time, recorded_by, create
 
 /// Records a check-in, exactly once per person and never beyond capacity.
 ///
-/// The per-event counter row is incremented first; its row lock serialises
-/// check-ins to one event until commit, which makes the capacity check exact
-/// under concurrency. A duplicate rolls the increment back.
+/// One call of the `check_in` function (see its migration): the per-event
+/// counter row is incremented first, and its row lock serialises check-ins
+/// to one event until the statement commits, which makes the capacity check
+/// exact under concurrency. A duplicate gives its increment back.
 pub async fn check_in(db: &DatabaseConnection, new: NewCheckIn) -> Result<CheckInOutcome, DbErr> {
-    let txn = db.begin().await?;
-    let counted = txn
+    let row = db
         .query_one_raw(stmt(
-            "INSERT INTO event_checkins AS c (event_id, checked_in) VALUES ($1, 1)
-             ON CONFLICT (event_id) DO UPDATE SET checked_in = c.checked_in + 1
-             WHERE $2::int IS NULL OR c.checked_in < $2::int
-             RETURNING checked_in",
-            [new.event_id.into(), new.capacity.into()],
-        ))
-        .await?;
-    if counted.is_none() {
-        txn.rollback().await?;
-        return Ok(match find_for(db, new.event_id, new.user_id).await? {
-            Some(existing) => CheckInOutcome::Duplicate(existing),
-            None => CheckInOutcome::Full,
-        });
-    }
-    let inserted = txn
-        .query_one_raw(stmt(
-            &format!(
-                "INSERT INTO attendances (id, event_id, user_id, check_in_time, recorded_by)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT ON CONSTRAINT attendances_event_user_key DO NOTHING
-                 RETURNING {COLUMNS}"
-            ),
+            "SELECT * FROM check_in($1, $2, $3, $4, $5, $6)",
             [
                 Uuid::now_v7().into(),
                 new.event_id.into(),
                 new.user_id.into(),
                 new.check_in_time.into(),
                 new.recorded_by.into(),
+                new.capacity.into(),
             ],
         ))
-        .await?;
-    match inserted {
-        Some(row) => {
-            let attendance = AttendanceRow::from_query_result(&row, "")?.into();
-            txn.commit().await?;
-            Ok(CheckInOutcome::Recorded(attendance))
-        }
-        None => {
-            txn.rollback().await?;
-            let existing = find_for(db, new.event_id, new.user_id).await?;
-            // The row that conflicted exists unless it was deleted in between.
-            Ok(existing.map(CheckInOutcome::Duplicate).unwrap_or(CheckInOutcome::Full))
-        }
-    }
-}
-
-async fn find_for(db: &DatabaseConnection, event_id: Uuid, user_id: Uuid) -> Result<Option<Attendance>, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            &format!("SELECT {COLUMNS} FROM attendances WHERE event_id = $1 AND user_id = $2"),
-            [event_id.into(), user_id.into()],
-        ))
-        .await?;
-    row.map(|r| AttendanceRow::from_query_result(&r, "").map(Attendance::from)).transpose()
+        .await?
+        .ok_or_else(|| DbErr::Custom("check_in returned no row".into()))?;
+    let outcome: String = row.try_get("", "outcome")?;
+    Ok(match outcome.as_str() {
+        "recorded" => CheckInOutcome::Recorded(AttendanceRow::from_query_result(&row, "")?.into()),
+        "duplicate" => CheckInOutcome::Duplicate(AttendanceRow::from_query_result(&row, "")?.into()),
+        "full" => CheckInOutcome::Full,
+        other => return Err(DbErr::Custom(format!("check_in returned the outcome `{other}`"))),
+    })
 }
 
 /// Any number of check-ins by id, in one statement.

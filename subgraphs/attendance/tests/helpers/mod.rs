@@ -115,4 +115,35 @@ impl Stack {
     pub async fn attendance_rows(&self) -> i64 {
         self.db.count("attendance_schema.attendances").await
     }
+
+    /// The users with a check-in (any event).
+    pub async fn attendance_user_ids(&self) -> Vec<String> {
+        let rows = self
+            .db
+            .admin()
+            .await
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT user_id::text AS id FROM attendance_schema.attendances",
+            ))
+            .await
+            .expect("attendance users");
+        rows.iter().map(|r| r.try_get("", "id").expect("user id")).collect()
+    }
+
+    /// The sum of the per-event check-in counters, which must equal the rows.
+    pub async fn counted_check_ins(&self) -> i64 {
+        let row = self
+            .db
+            .admin()
+            .await
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT coalesce(sum(checked_in), 0)::bigint AS n FROM attendance_schema.event_checkins",
+            ))
+            .await
+            .expect("counter sum")
+            .expect("a sum row");
+        row.try_get("", "n").expect("sum value")
+    }
 }
