@@ -70,9 +70,14 @@ impl BenchConfig {
         }
     }
 
-    /// Whether scenario `number` (its leading digit) is to run.
-    fn runs(&self, number: &str) -> bool {
-        self.only.is_empty() || self.only.iter().any(|n| n == number)
+    /// Whether scenario `id` (`1`, `2b`, `3a`, ...) is to run: `--only 3`
+    /// selects 3a and 3b, `--only 3b` only 3b.
+    fn runs(&self, id: &str) -> bool {
+        self.only.is_empty()
+            || self
+                .only
+                .iter()
+                .any(|n| id.strip_prefix(n.as_str()).is_some_and(|rest| rest.chars().all(|c| c.is_ascii_alphabetic())))
     }
 
     fn clients(&self, n: usize) -> usize {
@@ -215,7 +220,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         });
     }
 
-    if config.runs("2") {
+    if config.runs("2") || config.runs("2b") {
         // 2 and 2b. The router's two fetches for that list, each straight from its
         // subgraph: the attendance list (no user data), then its 1,000 users from auth.
         let representations: Vec<serde_json::Value> = users[..config.big_attendees.min(users.len())]
@@ -243,6 +248,9 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
             ),
         ];
         for (name, kind, body, target) in fetches {
+            if !config.runs(scenario_id(name)) {
+                continue;
+            }
             let url = format!("{}/graphql", stack.service_url(kind));
             let load = measure(&admin, s1_clients, config.duration, {
                 let http = http.clone();
@@ -264,7 +272,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         }
     }
 
-    if config.runs("3") {
+    if config.runs("3a") || config.runs("3b") {
         // 3. Check-ins at 32 clients, through the router and through REST. Every
         // check-in is a new (event, person) pair: each scenario walks its own half
         // of the events (not the big one), person by person.
@@ -274,6 +282,9 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         for (name, first_event, via_router) in
             [("3a. check-in (router)", 1, true), ("3b. check-in (REST POST /attendance)", 1 + halves, false)]
         {
+            if !config.runs(scenario_id(name)) {
+                continue;
+            }
             let events: Arc<Vec<uuid::Uuid>> = Arc::new(seeded.events[first_event..first_event + halves].to_vec());
             let (http, users) = (http.clone(), users.clone());
             let (router, rest_url) =
@@ -420,6 +431,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         health_during_logins,
         idle_rss_mib,
     })
+}
+
+/// `3a` of `3a. check-in (router)`.
+fn scenario_id(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
 }
 
 /// Runs a load and counts the services' SQL statements meanwhile.

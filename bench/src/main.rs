@@ -1,4 +1,4 @@
-//! `titiktemu-bench [--smoke] [--bin-dir DIR] [--seconds N] [--only 1,3,...]`: see `cargo xtask bench`.
+//! `titiktemu-bench [--smoke] [--bin-dir DIR] [--seconds N] [--only 1,3b,...]`: see `cargo xtask bench`.
 //! `titiktemu-bench --restart-soak [--crash] [--clients N] [--seconds N]`: check-ins
 //! from N clients (200) for N seconds (60) with the attendance service restarted
 //! midway (with `--crash`: killed with SIGKILL, then started).

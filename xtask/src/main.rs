@@ -7,7 +7,7 @@
 //! * `compose [--check]`: subgraph SDLs and `supergraph.graphql`.
 //! * `dev`: the whole stack (PostgreSQL, services, Apollo Router); Ctrl-C stops it.
 //! * `check-compose-file`: docker-compose.yml against what the binaries read.
-//! * `bench [--seconds N] [--only 1,3,...]`: the load benchmark on release builds
+//! * `bench [--seconds N] [--only 1,3b,...]`: the load benchmark on release builds
 //!   (all scenarios, or those numbered); writes
 //!   `target/bench/results.{json,md}`. `bench --restart-soak [--crash]
 //!   [--clients N] [--seconds N]`: 200 clients checking in through the router
@@ -25,7 +25,7 @@ use std::{
 
 use anyhow::{bail, Context};
 
-const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | bench [--seconds N] [--only 1,3,...] [--restart-soak [--crash] [--clients N]]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | bench [--seconds N] [--only 1,3b,...] [--restart-soak [--crash] [--clients N]]>";
 
 /// The repository root.
 fn root() -> PathBuf {

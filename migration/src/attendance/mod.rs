@@ -3,7 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_create_attendances;
-mod m20261126_000001_check_in_function;
+mod m20261126_000001_check_in_batch;
 
 pub struct Migrator;
 
@@ -12,7 +12,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20260101_000001_create_attendances::Migration),
-            Box::new(m20261126_000001_check_in_function::Migration),
+            Box::new(m20261126_000001_check_in_batch::Migration),
         ]
     }
 }

@@ -264,6 +264,45 @@ async fn concurrent_duplicate_check_ins_record_one() {
     assert_eq!(stack.counted_check_ins().await, 1, "duplicates give their count back");
 }
 
+/// Check-ins that arrive together are written together (one statement per
+/// batch): a burst over several events, with capacities and duplicates mixed
+/// in, must come out exactly as if each had been written alone.
+#[tokio::test]
+async fn a_burst_over_several_events_keeps_every_capacity_and_refuses_every_duplicate() {
+    let stack = helpers::spawn().await;
+    let events = [
+        (stack.live_event(None, Some(10)).await, Some(10)),
+        (stack.live_event(None, None).await, None),
+        (stack.live_event(None, Some(25)).await, Some(25)),
+    ];
+    let users = stack.seed_users(40).await;
+    // Every user twice on every event, interleaved.
+    let attempts: Vec<(usize, &String)> =
+        (0..2).flat_map(|_| users.iter().flat_map(|u| (0..events.len()).map(move |e| (e, u)))).collect();
+    let responses = futures::future::join_all(
+        attempts.iter().map(|(e, user)| stack.check_in(None, json!({"eventId": events[*e].0, "userId": user}))),
+    )
+    .await;
+    let mut created = [0; 3];
+    let mut codes = std::collections::HashMap::<String, usize>::new();
+    for ((e, _), response) in attempts.iter().zip(responses) {
+        let (status, body) = status_and_json(response).await;
+        match status {
+            201 => created[*e] += 1,
+            409 => *codes.entry(body["error"]["code"].as_str().unwrap_or_default().to_owned()).or_default() += 1,
+            other => panic!("unexpected status {other}: {body}"),
+        }
+    }
+    assert_eq!(created, [10, 40, 25]);
+    // Per event: 40 second attempts are duplicates or refusals; the first
+    // attempts beyond capacity are refused as full.
+    assert_eq!(codes.values().sum::<usize>(), attempts.len() - 75);
+    assert!(codes.keys().all(|c| c == "ALREADY_CHECKED_IN" || c == "EVENT_FULL"), "{codes:?}");
+    assert!(codes.get("ALREADY_CHECKED_IN").copied().unwrap_or(0) >= 75, "each one in hears so again: {codes:?}");
+    assert_eq!(stack.attendance_rows().await, 75);
+    assert_eq!(stack.counted_check_ins().await, 75, "counters agree with the rows");
+}
+
 #[tokio::test]
 async fn a_hung_event_service_cannot_pile_up_check_ins() {
     // Accepts connections and never answers.

@@ -141,11 +141,18 @@ impl ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(err: sea_orm::DbErr) -> Self {
-        if crate::db::is_connection_error(&err) {
+        ApiError::from(&err)
+    }
+}
+
+/// Also for an error shared by several requests (a failed batch).
+impl From<&sea_orm::DbErr> for ApiError {
+    fn from(err: &sea_orm::DbErr) -> Self {
+        if crate::db::is_connection_error(err) {
             tracing::warn!(error = %err, "database unavailable");
             return ApiError::unavailable("the database is unavailable, try again shortly");
         }
-        let sqlstate = crate::db::pg_error(&err).map(|(code, _)| code).unwrap_or_default();
+        let sqlstate = crate::db::pg_error(err).map(|(code, _)| code).unwrap_or_default();
         // 57014: cancelled by `statement_timeout`; the database is overloaded
         // or something holds a lock: try again later.
         if sqlstate == "57014" {

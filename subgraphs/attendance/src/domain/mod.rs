@@ -4,6 +4,8 @@ mod service;
 
 pub use service::{AttendanceService, CheckInRequest, Page, Rules};
 
+use std::sync::Arc;
+
 use common::{auth::TokenRequired, time::Timestamp, ApiError, ErrorCode};
 use serde::Serialize;
 use uuid::Uuid;
@@ -89,8 +91,21 @@ pub enum AttendanceError {
     CheckinClosed { opens_before_minutes: u64 },
     #[error(transparent)]
     Unavailable(#[from] Unavailable),
+    /// Shared: a failed batch of check-ins fails each check-in in it.
     #[error(transparent)]
-    Database(#[from] sea_orm::DbErr),
+    Database(Arc<sea_orm::DbErr>),
+}
+
+impl From<sea_orm::DbErr> for AttendanceError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        AttendanceError::Database(Arc::new(err))
+    }
+}
+
+impl From<Arc<sea_orm::DbErr>> for AttendanceError {
+    fn from(err: Arc<sea_orm::DbErr>) -> Self {
+        AttendanceError::Database(err)
+    }
 }
 
 /// The one mapping from attendance errors to the public error model.
@@ -110,7 +125,7 @@ impl From<AttendanceError> for ApiError {
             AttendanceError::EventCancelled => ApiError::new(ErrorCode::EventCancelled, message),
             AttendanceError::CheckinClosed { .. } => ApiError::new(ErrorCode::CheckinClosed, message),
             AttendanceError::Unavailable(e) => ApiError::unavailable(e.to_string()),
-            AttendanceError::Database(e) => e.into(),
+            AttendanceError::Database(e) => e.as_ref().into(),
         }
     }
 }

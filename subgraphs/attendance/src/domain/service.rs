@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Attendance, AttendanceError, AttendanceStats, ListBy};
 use crate::{
     clients::{EventDirectory, EventInfo, UserDirectory},
-    storage::{self, CheckInOutcome, NewCheckIn},
+    storage::{self, CheckInOutcome, CheckInWriter, NewCheckIn},
 };
 
 /// The check-in window and clock tolerance.
@@ -51,14 +51,16 @@ impl<T> Page<T> {
 #[derive(Clone)]
 pub struct AttendanceService {
     db: DatabaseConnection,
+    check_ins: CheckInWriter,
     events: EventDirectory,
     users: UserDirectory,
     rules: Rules,
 }
 
 impl AttendanceService {
+    /// Starts the task that writes check-ins in batches (needs a Tokio runtime).
     pub fn new(db: DatabaseConnection, events: EventDirectory, users: UserDirectory, rules: Rules) -> Self {
-        AttendanceService { db, events, users, rules }
+        AttendanceService { check_ins: CheckInWriter::start(db.clone()), db, events, users, rules }
     }
 
     pub async fn check_in(&self, caller: &Caller, request: CheckInRequest) -> Result<Attendance, AttendanceError> {
@@ -94,17 +96,16 @@ impl AttendanceService {
         if for_someone_else && !self.users.exists(user_id).await? {
             return Err(AttendanceError::UserNotFound);
         }
-        let outcome = storage::check_in(
-            &self.db,
-            NewCheckIn {
+        let outcome = self
+            .check_ins
+            .check_in(NewCheckIn {
                 event_id: event.id,
                 user_id,
                 check_in_time,
                 recorded_by: caller.user_id(),
                 capacity: event.capacity,
-            },
-        )
-        .await?;
+            })
+            .await?;
         match outcome {
             CheckInOutcome::Recorded(attendance) => {
                 tracing::info!(attendance_id = %attendance.id, event_id = %attendance.event_id, "checked in");

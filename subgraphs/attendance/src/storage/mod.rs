@@ -2,6 +2,7 @@
 //! many events (or users) are computed in one statement each, in SQL.
 
 mod attendances;
+mod writer;
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use uuid::Uuid;
 use crate::domain::{Attendance, AttendanceStats, IntervalCount, ListBy};
 
 pub use attendances::Model as AttendanceRow;
+pub use writer::CheckInWriter;
 
 impl From<AttendanceRow> for Attendance {
     fn from(row: AttendanceRow) -> Self {
@@ -44,34 +46,54 @@ pub enum CheckInOutcome {
 
 const COLUMNS: &str = "id, event_id, user_id, check_in_time, recorded_by, created_at";
 
-/// Records a check-in, exactly once per person and never beyond capacity.
+/// Records check-ins, each exactly once per person and never beyond capacity,
+/// in one statement: a call of the `check_in_batch` function (see its
+/// migration). The outcomes come back in the order of `batch`.
 ///
-/// One call of the `check_in` function (see its migration): the per-event
-/// counter row is incremented first, and its row lock serialises check-ins
-/// to one event until the statement commits, which makes the capacity check
-/// exact under concurrency. A duplicate gives its increment back.
-pub async fn check_in(db: &DatabaseConnection, new: NewCheckIn) -> Result<CheckInOutcome, DbErr> {
-    let row = db
-        .query_one_raw(stmt(
-            "SELECT * FROM check_in($1, $2, $3, $4, $5, $6)",
-            [
-                Uuid::now_v7().into(),
-                new.event_id.into(),
-                new.user_id.into(),
-                new.check_in_time.into(),
-                new.recorded_by.into(),
-                new.capacity.into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| DbErr::Custom("check_in returned no row".into()))?;
-    let outcome: String = row.try_get("", "outcome")?;
-    Ok(match outcome.as_str() {
-        "recorded" => CheckInOutcome::Recorded(AttendanceRow::from_query_result(&row, "")?.into()),
-        "duplicate" => CheckInOutcome::Duplicate(AttendanceRow::from_query_result(&row, "")?.into()),
-        "full" => CheckInOutcome::Full,
-        other => return Err(DbErr::Custom(format!("check_in returned the outcome `{other}`"))),
-    })
+/// Each event's counter row is incremented first, and its row lock
+/// serialises check-ins to that event until the statement commits, which
+/// makes the capacity check exact under concurrency. A duplicate gives its
+/// increment back.
+pub async fn check_in_batch(db: &DatabaseConnection, batch: &[NewCheckIn]) -> Result<Vec<CheckInOutcome>, DbErr> {
+    let check_ins: Vec<serde_json::Value> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            serde_json::json!({
+                "ordinal": i + 1,
+                "id": Uuid::now_v7(),
+                "event_id": c.event_id,
+                "user_id": c.user_id,
+                // Microseconds, PostgreSQL's precision: stored as given.
+                "check_in_time": c.check_in_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "recorded_by": c.recorded_by,
+                "capacity": c.capacity,
+            })
+        })
+        .collect();
+    let rows = db
+        .query_all_raw(stmt("SELECT * FROM check_in_batch($1::jsonb)", [serde_json::Value::Array(check_ins).into()]))
+        .await?;
+    let mut outcomes: Vec<Option<CheckInOutcome>> = batch.iter().map(|_| None).collect();
+    for row in rows {
+        let ordinal: i64 = row.try_get("", "ordinal")?;
+        let outcome: String = row.try_get("", "outcome")?;
+        let outcome = match outcome.as_str() {
+            "recorded" => CheckInOutcome::Recorded(AttendanceRow::from_query_result(&row, "")?.into()),
+            "duplicate" => CheckInOutcome::Duplicate(AttendanceRow::from_query_result(&row, "")?.into()),
+            "full" => CheckInOutcome::Full,
+            other => return Err(DbErr::Custom(format!("check_in_batch returned the outcome `{other}`"))),
+        };
+        let slot = usize::try_from(ordinal - 1)
+            .ok()
+            .and_then(|i| outcomes.get_mut(i))
+            .ok_or_else(|| DbErr::Custom(format!("check_in_batch returned the ordinal {ordinal}")))?;
+        *slot = Some(outcome);
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.ok_or_else(|| DbErr::Custom("check_in_batch left a check-in without an outcome".into())))
+        .collect()
 }
 
 /// Any number of check-ins by id, in one statement.

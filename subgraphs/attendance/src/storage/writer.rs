@@ -1,0 +1,108 @@
+//! Group commit for check-ins: the check-ins that arrive while earlier ones
+//! are being written go to the database together, as one statement.
+//!
+//! At the door, dozens of scanners check people in at once. Written one by
+//! one, each check-in pays for its own round trip, statement and commit; a
+//! batch pays for them once. Nothing waits on purpose: a check-in that finds
+//! a free writer goes out at once (a batch of one), so batches only form, and
+//! grow, when the database is the bottleneck.
+
+use std::sync::Arc;
+
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio::sync::{mpsc, oneshot, Semaphore};
+
+use super::{check_in_batch, CheckInOutcome, NewCheckIn};
+
+/// Batches written at once (each holds a pooled connection meanwhile); the
+/// rest of the pool stays free for reads.
+const WRITERS: usize = 3;
+/// The most check-ins in one statement.
+const MAX_BATCH: usize = 256;
+/// Check-ins waiting for a writer; beyond this, callers wait to queue.
+const MAX_QUEUED: usize = 4096;
+
+/// A failed batch's error, shared by every check-in that was in it.
+pub type SharedDbErr = Arc<DbErr>;
+
+struct Pending {
+    check_in: NewCheckIn,
+    reply: oneshot::Sender<Result<CheckInOutcome, SharedDbErr>>,
+}
+
+#[derive(Clone)]
+pub struct CheckInWriter {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl CheckInWriter {
+    /// Starts the dispatcher task; it ends when the last writer handle is dropped.
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (queue, pending) = mpsc::channel(MAX_QUEUED);
+        tokio::spawn(dispatch(db, pending));
+        CheckInWriter { queue }
+    }
+
+    /// Records one check-in, in whichever batch it lands in.
+    pub async fn check_in(&self, check_in: NewCheckIn) -> Result<CheckInOutcome, SharedDbErr> {
+        let (reply, outcome) = oneshot::channel();
+        let stopped = || Arc::new(DbErr::Custom("the check-in writer has stopped".into()));
+        self.queue.send(Pending { check_in, reply }).await.map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+}
+
+async fn dispatch(db: DatabaseConnection, mut pending: mpsc::Receiver<Pending>) {
+    let writers = Arc::new(Semaphore::new(WRITERS));
+    loop {
+        // Wait for a free writer first: meanwhile, check-ins pile up into the next batch.
+        let Ok(writer) = writers.clone().acquire_owned().await else { return };
+        let Some(first) = pending.recv().await else { return };
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match pending.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let db = db.clone();
+        tokio::spawn(async move {
+            write(&db, batch).await;
+            drop(writer);
+        });
+    }
+}
+
+/// Writes a batch and answers each check-in in it.
+async fn write(db: &DatabaseConnection, batch: Vec<Pending>) {
+    let (check_ins, replies): (Vec<NewCheckIn>, Vec<_>) = batch.into_iter().map(|p| (p.check_in, p.reply)).unzip();
+    match check_in_batch(db, &check_ins).await {
+        Ok(outcomes) => {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(outcome));
+            }
+        }
+        // The database is unreachable or overloaded: every check-in hears so.
+        Err(e) if replies.len() == 1 || is_transient(&e) => {
+            let e = Arc::new(e);
+            for reply in replies {
+                let _ = reply.send(Err(e.clone()));
+            }
+        }
+        // Anything else may be one check-in's fault: each is tried on its own,
+        // so that it cannot fail the others.
+        Err(e) => {
+            tracing::warn!(error = %e, size = replies.len(), "a check-in batch failed; writing its check-ins one by one");
+            for (check_in, reply) in check_ins.into_iter().zip(replies) {
+                let outcome = check_in_batch(db, std::slice::from_ref(&check_in)).await;
+                let _ = reply.send(outcome.map_err(Arc::new).and_then(|mut o| {
+                    o.pop().ok_or_else(|| Arc::new(DbErr::Custom("check_in_batch returned no outcome".into())))
+                }));
+            }
+        }
+    }
+}
+
+fn is_transient(e: &DbErr) -> bool {
+    common::db::is_connection_error(e) || common::db::pg_error(e).is_some_and(|(code, _)| code == "57014")
+}
