@@ -67,7 +67,7 @@ impl PasswordHasher {
         let (params, password) = (self.params.clone(), password.to_owned());
         self.blocking(move || {
             let parsed = PasswordHash::new(&stored).map_err(|e| AuthError::Hashing(e.to_string()))?;
-            let ok = verify_reusing_memory(password.as_bytes(), &parsed)?;
+            let ok = verify_reusing_memory(password.as_bytes(), &parsed);
             if !ok || !real {
                 return Ok(Verified::No);
             }
@@ -146,35 +146,35 @@ const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 /// Whether `password` matches `stored`, computed as the argon2 crate's
 /// `verify_password` does (the stored hash's own algorithm, version and
 /// parameters; a constant-time comparison), in this thread's reused memory.
-fn verify_reusing_memory(password: &[u8], stored: &PasswordHash) -> Result<bool, AuthError> {
-    let malformed = |e: &dyn std::fmt::Display| AuthError::Hashing(format!("stored hash: {e}"));
-    let algorithm = Algorithm::try_from(stored.algorithm).map_err(|e| malformed(&e))?;
-    let version = stored.version.map(Version::try_from).transpose().map_err(|e| malformed(&e))?.unwrap_or_default();
-    let params = Params::try_from(stored).map_err(|e| malformed(&e))?;
-    let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
-        return Err(malformed(&"no salt or no hash"));
+/// A stored hash this cannot compute matches nothing, as with `verify_password`.
+fn verify_reusing_memory(password: &[u8], stored: &PasswordHash) -> bool {
+    let (Ok(algorithm), Ok(version), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(stored.algorithm),
+        stored.version.map(Version::try_from).transpose(),
+        Params::try_from(stored),
+        &stored.salt,
+        &stored.hash,
+    ) else {
+        return false;
     };
     let mut salt_bytes = [0u8; 64];
-    let salt = salt.decode_b64(&mut salt_bytes).map_err(|e| malformed(&e))?;
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else { return false };
     let mut computed = vec![0u8; expected.len()];
     let blocks = params.block_count();
-    MEMORY
-        .with_borrow_mut(|memory| {
-            if memory.len() < blocks {
-                memory.resize(blocks, Block::default());
-            }
-            // Every block is written before it is read: no need to clear it between uses.
-            Argon2::new(algorithm, version, params).hash_password_into_with_memory(
-                password,
-                salt,
-                &mut computed,
-                &mut memory[..blocks],
-            )
-        })
-        .map_err(|e| AuthError::Hashing(e.to_string()))?;
-    let computed = Output::new(&computed).map_err(|e| malformed(&e))?;
+    let hashed = MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        // Every block is written before it is read: no need to clear it between uses.
+        Argon2::new(algorithm, version.unwrap_or_default(), params).hash_password_into_with_memory(
+            password,
+            salt,
+            &mut computed,
+            &mut memory[..blocks],
+        )
+    });
     // `Output`'s equality is constant-time.
-    Ok(computed == *expected)
+    hashed.is_ok() && Output::new(&computed).is_ok_and(|computed| computed == *expected)
 }
 
 fn hash_with(params: Params, password: &str) -> Result<String, AuthError> {
