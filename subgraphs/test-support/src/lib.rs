@@ -273,16 +273,18 @@ pub fn service_database_url(admin_url: &str, kind: ServiceKind, password: &str) 
 impl TestDb {
     /// `SELECT count(*)` of a schema-qualified table, as the admin.
     pub async fn count(&self, table: &str) -> i64 {
+        self.number(&format!("SELECT count(*) AS n FROM {table}")).await
+    }
+
+    /// The one bigint column `n` of a query's one row, run as the admin.
+    pub async fn number(&self, sql: &str) -> i64 {
         let admin = self.admin().await;
         let row = admin
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                format!("SELECT count(*) AS n FROM {table}"),
-            ))
+            .query_one_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql))
             .await
-            .expect("count")
-            .expect("a count row");
-        row.try_get("", "n").expect("count value")
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            .unwrap_or_else(|| panic!("{sql}: no row"));
+        row.try_get("", "n").unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 }
 

@@ -133,17 +133,6 @@ impl Stack {
 
     /// The sum of the per-event check-in counters, which must equal the rows.
     pub async fn counted_check_ins(&self) -> i64 {
-        let row = self
-            .db
-            .admin()
-            .await
-            .query_one_raw(sea_orm::Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT coalesce(sum(checked_in), 0)::bigint AS n FROM attendance_schema.event_checkins",
-            ))
-            .await
-            .expect("counter sum")
-            .expect("a sum row");
-        row.try_get("", "n").expect("sum value")
+        self.db.number("SELECT coalesce(sum(checked_in), 0)::bigint AS n FROM attendance_schema.event_checkins").await
     }
 }
