@@ -23,7 +23,7 @@ use crate::{
         self,
         sessions::{NewRefreshToken, Rotation},
         throttle::Scope,
-        NewUser, UserRow,
+        NewUser, ProfileRow, UserRow,
     },
 };
 
@@ -40,6 +40,12 @@ pub struct User {
 
 impl From<UserRow> for User {
     fn from(row: UserRow) -> Self {
+        ProfileRow { id: row.id, email: row.email, name: row.name, role: row.role, created_at: row.created_at }.into()
+    }
+}
+
+impl From<ProfileRow> for User {
+    fn from(row: ProfileRow) -> Self {
         User {
             id: row.id,
             email: row.email,

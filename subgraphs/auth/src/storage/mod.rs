@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-pub use users::Model as UserRow;
+pub use users::{Model as UserRow, Profile as ProfileRow};
 
 /// Named in the migration; a violation means the email is taken.
 pub const EMAIL_UNIQUE: &str = "users_email_key";
@@ -42,16 +42,20 @@ pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Optio
     users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await
 }
 
-pub async fn find_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<UserRow>, DbErr> {
-    users::Entity::find_by_id(id).one(db).await
+pub async fn find_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<ProfileRow>, DbErr> {
+    users::Entity::find_by_id(id).into_partial_model().one(db).await
 }
 
 /// Any number of users in one statement.
-pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<UserRow>, DbErr> {
+pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<ProfileRow>, DbErr> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    users::Entity::find().filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()])).all(db).await
+    users::Entity::find()
+        .filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()]))
+        .into_partial_model()
+        .all(db)
+        .await
 }
 
 pub async fn update_password_hash(db: &DatabaseConnection, id: Uuid, hash: &str) -> Result<(), DbErr> {

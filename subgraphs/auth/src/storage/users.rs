@@ -15,6 +15,19 @@ pub struct Model {
     pub updated_at: ChronoDateTimeUtc,
 }
 
+/// A user without the password hash, for lookups by id (entity references,
+/// `/internal/users/{id}`): hashes are read only where a password is checked,
+/// and a thousand-user door list does not carry a thousand hashes.
+#[derive(Clone, Debug, PartialEq, Eq, DerivePartialModel)]
+#[sea_orm(entity = "Entity")]
+pub struct Profile {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub role: String,
+    pub created_at: ChronoDateTimeUtc,
+}
+
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {}
 
