@@ -3,6 +3,7 @@
 //! percentiles, errors and SQL statements per request, each next to a
 //! reference measured in the same run (pgbench, argon2).
 
+pub mod cpu;
 pub mod load;
 pub mod reference;
 pub mod seed;
@@ -95,6 +96,8 @@ pub struct Scenario {
     pub load: LoadResult,
     /// SQL statements the services ran, per request (pg_stat_statements).
     pub sql_per_request: f64,
+    /// CPU milliseconds per request of each process.
+    pub cpu_ms_per_request: cpu::CpuPerRequest,
     pub reference: String,
     /// This scenario's figure divided by its reference figure.
     pub ratio: Option<f64>,
@@ -165,6 +168,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     let seeded = seed::seed(&admin, config.users, config.events, config.big_attendees).await?;
     let bin = test_support::cluster::find_bin_dir().context("pgbench not found")?;
     let admin_url = url::Url::parse(stack.admin_url())?;
+    let ports = &stack.config.ports;
+    let cpu = cpu::CpuMeter::new(
+        &[("router", ports.router), ("auth", ports.auth), ("event", ports.event), ("attendance", ports.attendance)],
+        admin_url.port().unwrap_or(5432),
+    );
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let router = format!("{}/", stack.router_url());
     let big = seeded.events[0];
@@ -196,11 +204,12 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         move || reference::argon2_limit(d)
     })
     .await?;
+    let probes = Probes { admin, cpu };
 
     if config.runs("1") {
         // 1. A 1,000-attendee door list with emails, through the router.
         let body = json!({"query": BIG_ATTENDANCE, "variables": {"id": big}});
-        let load = measure(&admin, s1_clients, config.duration, {
+        let load = measure(&probes, s1_clients, config.duration, {
             let (http, url) = (http.clone(), router.clone());
             move |_| {
                 let (http, url, body) = (http.clone(), url.clone(), body.clone());
@@ -208,15 +217,16 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
             }
         })
         .await?;
-        let ratio = load.0.p50_ms / join_reference.latency_average_ms;
+        let ratio = load.load.p50_ms / join_reference.latency_average_ms;
         scenarios.push(Scenario {
             name: "1. door list of 1,000 with emails (router)".into(),
-            sql_per_request: load.1,
+            sql_per_request: load.sql_per_request,
+            cpu_ms_per_request: load.cpu_ms_per_request.clone(),
             reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
             ratio: Some(ratio),
             target: "≤ 3 SQL/request; p50 ≤ 5× join".into(),
-            met: Some(load.1 <= 3.0 && ratio <= 5.0),
-            load: load.0,
+            met: Some(load.sql_per_request <= 3.0 && ratio <= 5.0),
+            load: load.load,
         });
     }
 
@@ -252,7 +262,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
                 continue;
             }
             let url = format!("{}/graphql", stack.service_url(kind));
-            let load = measure(&admin, s1_clients, config.duration, {
+            let load = measure(&probes, s1_clients, config.duration, {
                 let http = http.clone();
                 move |_| {
                     let (http, url, body) = (http.clone(), url.clone(), body.clone());
@@ -262,12 +272,13 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
             .await?;
             scenarios.push(Scenario {
                 name: name.into(),
-                sql_per_request: load.1,
+                sql_per_request: load.sql_per_request,
+                cpu_ms_per_request: load.cpu_ms_per_request.clone(),
                 reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
-                ratio: Some(load.0.p50_ms / join_reference.latency_average_ms),
+                ratio: Some(load.load.p50_ms / join_reference.latency_average_ms),
                 target: target.into(),
                 met: None,
-                load: load.0,
+                load: load.load,
             });
         }
     }
@@ -289,7 +300,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
             let (http, users) = (http.clone(), users.clone());
             let (router, rest_url) =
                 (router.clone(), format!("{}/attendance", stack.service_url(ServiceKind::Attendance)));
-            let load = measure(&admin, check_in_clients, config.duration, move |i| {
+            let load = measure(&probes, check_in_clients, config.duration, move |i| {
                 let (http, router, rest_url) = (http.clone(), router.clone(), rest_url.clone());
                 let user = users[i as usize % attendees].0;
                 let event = events[(i as usize / attendees) % events.len()];
@@ -306,15 +317,16 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
                 }
             })
             .await?;
-            let ratio = load.0.requests_per_second / insert_reference.transactions_per_second;
+            let ratio = load.load.requests_per_second / insert_reference.transactions_per_second;
             scenarios.push(Scenario {
                 name: name.into(),
-                sql_per_request: load.1,
+                sql_per_request: load.sql_per_request,
+                cpu_ms_per_request: load.cpu_ms_per_request.clone(),
                 reference: format!("pgbench single INSERT: {:.0} tps", insert_reference.transactions_per_second),
                 ratio: Some(ratio),
                 target: "≥ 50% of INSERT tps, 0 errors".into(),
-                met: Some(ratio >= 0.5 && load.0.errors == 0),
-                load: load.0,
+                met: Some(ratio >= 0.5 && load.load.errors == 0),
+                load: load.load,
             });
         }
     }
@@ -336,7 +348,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
                 .await
             }
         });
-        let load = measure(&admin, config.clients(16), config.duration, {
+        let load = measure(&probes, config.clients(16), config.duration, {
             let (http, users) = (http.clone(), users.clone());
             move |i| {
                 let (http, url) = (http.clone(), login_url.clone());
@@ -346,15 +358,16 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         })
         .await?;
         let health = probe.await?;
-        let ratio = load.0.requests_per_second / argon2.hashes_per_second;
+        let ratio = load.load.requests_per_second / argon2.hashes_per_second;
         scenarios.push(Scenario {
             name: "4. login (REST)".into(),
-            sql_per_request: load.1,
+            sql_per_request: load.sql_per_request,
+            cpu_ms_per_request: load.cpu_ms_per_request.clone(),
             reference: format!("argon2id × {} cores: {:.1} hashes/s", argon2.threads, argon2.hashes_per_second),
             ratio: Some(ratio),
             target: format!("≥ 80% of argon2; /health/live p99 {:.1} ms < 10 ms", health.p99_ms),
             met: Some(ratio >= 0.8 && health.p99_ms < 10.0),
-            load: load.0,
+            load: load.load,
         });
         health_during_logins = Some(health);
     }
@@ -364,7 +377,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         let mut per_request = Vec::new();
         for n in [10, 100] {
             let body = json!({"query": EVENTS_WITH_STATS, "variables": {"n": n}});
-            let load = measure(&admin, config.clients(8), config.duration, {
+            let load = measure(&probes, config.clients(8), config.duration, {
                 let (http, url) = (http.clone(), router.clone());
                 move |_| {
                     let (http, url, body) = (http.clone(), url.clone(), body.clone());
@@ -372,19 +385,20 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
                 }
             })
             .await?;
-            per_request.push(load.1);
+            per_request.push(load.sql_per_request);
             if n == 100 {
                 scenarios.push(Scenario {
                     name: "5. events(first: 100) with attendanceStats (router)".into(),
-                    sql_per_request: load.1,
+                    sql_per_request: load.sql_per_request,
+                    cpu_ms_per_request: load.cpu_ms_per_request.clone(),
                     reference: format!("first: 10 costs {:.2} SQL/request", per_request[0]),
-                    ratio: Some(load.1 / per_request[0].max(f64::EPSILON)),
+                    ratio: Some(load.sql_per_request / per_request[0].max(f64::EPSILON)),
                     // One statement for the page, one for all the stats: at most two
                     // per request whatever the page size (concurrent requests may
                     // even share a batch, making it less).
                     target: "SQL/request constant (≤ 2) in the number of events".into(),
                     met: Some(per_request.iter().all(|n| *n <= 2.0 + 1e-9)),
-                    load: load.0,
+                    load: load.load,
                 });
             }
         }
@@ -393,7 +407,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     if config.runs("6") {
         // 6. Mixed: 4 reads (a door list of 50 with emails) for every check-in.
         let mixed_event = seeded.events[0];
-        let load = measure(&admin, config.clients(16), config.duration, {
+        let load = measure(&probes, config.clients(16), config.duration, {
             let (http, users, router) = (http.clone(), users.clone(), router.clone());
             let next_user = Arc::new(AtomicU64::new(config.big_attendees as u64));
             move |i| {
@@ -411,16 +425,17 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         .await?;
         scenarios.push(Scenario {
             name: "6. mixed 80% reads / 20% check-ins (router)".into(),
-            sql_per_request: load.1,
+            sql_per_request: load.sql_per_request,
+            cpu_ms_per_request: load.cpu_ms_per_request.clone(),
             reference: "-".into(),
             ratio: None,
             target: "0 errors".into(),
-            met: Some(load.0.errors == 0),
-            load: load.0,
+            met: Some(load.load.errors == 0),
+            load: load.load,
         });
     }
 
-    admin.close().await?;
+    probes.admin.close().await?;
     finish(stack);
     Ok(Report {
         machine: machine(),
@@ -441,19 +456,17 @@ fn scenario_id(name: &str) -> &str {
 /// Runs a load and counts the services' SQL statements meanwhile (top-level
 /// statements: a batch of check-ins is one; the services' own database
 /// health pings are not counted).
-async fn measure<F, Fut>(
-    admin: &DatabaseConnection,
-    clients: usize,
-    duration: Duration,
-    request: F,
-) -> anyhow::Result<(LoadResult, f64)>
+async fn measure<F, Fut>(probes: &Probes, clients: usize, duration: Duration, request: F) -> anyhow::Result<Measured>
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send,
 {
-    admin.execute_unprepared("SELECT pg_stat_statements_reset()").await?;
+    probes.admin.execute_unprepared("SELECT pg_stat_statements_reset()").await?;
+    let cpu_before = probes.cpu.snapshot();
     let load = drive(clients, duration, request).await;
-    let row = admin
+    let cpu_after = probes.cpu.snapshot();
+    let row = probes
+        .admin
         .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
             "SELECT coalesce(sum(calls), 0)::bigint AS n FROM pg_stat_statements \
@@ -464,7 +477,23 @@ where
         .await?
         .context("pg_stat_statements row")?;
     let statements: i64 = row.try_get("", "n")?;
-    Ok((load.clone(), statements as f64 / load.requests.max(1) as f64))
+    Ok(Measured {
+        sql_per_request: statements as f64 / load.requests.max(1) as f64,
+        cpu_ms_per_request: probes.cpu.per_request(&cpu_before, &cpu_after, load.requests),
+        load,
+    })
+}
+
+/// What a scenario is measured with besides the load itself.
+struct Probes {
+    admin: DatabaseConnection,
+    cpu: cpu::CpuMeter,
+}
+
+struct Measured {
+    load: LoadResult,
+    sql_per_request: f64,
+    cpu_ms_per_request: cpu::CpuPerRequest,
 }
 
 fn with_user(admin: &url::Url, kind: ServiceKind) -> url::Url {
@@ -541,6 +570,21 @@ impl Report {
                     None => "-",
                 }
             ));
+        }
+        out.push_str(
+            "\nCPU per request, in ms, by process (user + system time during the scenario; `client` is the \
+             load driver itself):\n\n",
+        );
+        let names: Vec<&str> = self
+            .scenarios
+            .first()
+            .map(|s| s.cpu_ms_per_request.0.iter().map(|(n, _)| n.as_str()).collect())
+            .unwrap_or_default();
+        out.push_str(&format!("| scenario | {} | total |\n", names.join(" | ")));
+        out.push_str(&format!("|---|{}---|\n", "---|".repeat(names.len())));
+        for s in &self.scenarios {
+            let cells: Vec<String> = s.cpu_ms_per_request.0.iter().map(|(_, ms)| format!("{ms:.2}")).collect();
+            out.push_str(&format!("| {} | {} | {:.2} |\n", s.name, cells.join(" | "), s.cpu_ms_per_request.total()));
         }
         let rss: Vec<String> = self.idle_rss_mib.iter().map(|(n, m)| format!("{n} {m:.1} MiB")).collect();
         out.push_str(&format!("\nIdle RSS (target < 30 MiB each): {}\n", rss.join(", ")));
