@@ -340,6 +340,14 @@ pub trait HasVerifier {
     fn verifier(&self) -> &TokenVerifier;
 }
 
+/// REST states are shared behind an `Arc`: axum clones the state for every
+/// request, and one reference count is cheaper than cloning each handle in it.
+impl<T: HasVerifier> HasVerifier for std::sync::Arc<T> {
+    fn verifier(&self) -> &TokenVerifier {
+        (**self).verifier()
+    }
+}
+
 impl<S> axum::extract::FromRequestParts<S> for Caller
 where
     S: HasVerifier + Send + Sync,

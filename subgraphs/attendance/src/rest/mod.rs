@@ -1,5 +1,7 @@
 //! The original guide's REST endpoints, over the same domain functions as GraphQL.
 
+use std::sync::Arc;
+
 use axum::{
     extract::State,
     http::StatusCode,
@@ -20,7 +22,6 @@ use crate::domain::{Attendance, AttendanceService, AttendanceStats, CheckInReque
 
 pub const MAX_LIMIT: u64 = 1_000;
 
-#[derive(Clone)]
 struct RestState {
     service: AttendanceService,
     verifier: TokenVerifier,
@@ -37,7 +38,7 @@ pub fn router(service: AttendanceService, verifier: TokenVerifier) -> Router {
         .route("/attendance", post(check_in))
         .route("/attendance/event/{event_id}", get(event_attendance))
         .route("/attendance/stats/{event_id}", get(stats))
-        .with_state(RestState { service, verifier })
+        .with_state(Arc::new(RestState { service, verifier }))
 }
 
 #[derive(Deserialize)]
@@ -53,7 +54,7 @@ fn uuid_field(field: &str, raw: &str) -> Result<Uuid, ApiError> {
 }
 
 async fn check_in(
-    State(state): State<RestState>,
+    State(state): State<Arc<RestState>>,
     caller: Caller,
     ApiJson(body): ApiJson<CheckInBody>,
 ) -> Result<(StatusCode, Json<Attendance>), ApiError> {
@@ -75,7 +76,7 @@ struct ListQuery {
 /// Check-ins of an event, oldest first (`limit` up to 1,000; `after`: the
 /// `X-Next-Cursor` header of the previous page).
 async fn event_attendance(
-    State(state): State<RestState>,
+    State(state): State<Arc<RestState>>,
     ApiPath(event_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<([(&'static str, String); 1], Json<Vec<Attendance>>), ApiError> {
@@ -93,7 +94,7 @@ async fn event_attendance(
 }
 
 async fn stats(
-    State(state): State<RestState>,
+    State(state): State<Arc<RestState>>,
     ApiPath(event_id): ApiPath<Uuid>,
 ) -> Result<Json<AttendanceStats>, ApiError> {
     Ok(Json(state.service.event_stats(event_id).await?))

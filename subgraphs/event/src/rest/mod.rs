@@ -2,6 +2,8 @@
 //! domain functions as GraphQL. `GET /events/{id}` is also how the attendance
 //! service learns an event's window, status and capacity.
 
+use std::sync::Arc;
+
 use axum::{
     extract::State,
     http::StatusCode,
@@ -22,7 +24,6 @@ use crate::domain::{Event, EventFields, EventFilter, EventPatch, EventService, E
 pub const MAX_LIMIT: u64 = 100;
 pub const MAX_OFFSET: u64 = 100_000;
 
-#[derive(Clone)]
 struct RestState {
     service: EventService,
     verifier: TokenVerifier,
@@ -39,7 +40,7 @@ pub fn router(service: EventService, verifier: TokenVerifier) -> Router {
         .route("/events", post(create).get(list))
         .route("/events/{id}", get(show).patch(update))
         .route("/events/{id}/cancel", post(cancel))
-        .with_state(RestState { service, verifier })
+        .with_state(Arc::new(RestState { service, verifier }))
 }
 
 #[derive(Deserialize)]
@@ -54,7 +55,7 @@ struct CreateBody {
 }
 
 async fn create(
-    State(state): State<RestState>,
+    State(state): State<Arc<RestState>>,
     caller: Caller,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<Event>), ApiError> {
@@ -80,7 +81,7 @@ struct ListQuery {
 }
 
 async fn list(
-    State(state): State<RestState>,
+    State(state): State<Arc<RestState>>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<Event>>, ApiError> {
     let limit = query.limit.unwrap_or(50);
@@ -97,7 +98,7 @@ async fn list(
     Ok(Json(state.service.list_by_offset(&filter, limit, offset).await?))
 }
 
-async fn show(State(state): State<RestState>, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Event>, ApiError> {
+async fn show(State(state): State<Arc<RestState>>, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Event>, ApiError> {
     state.service.get(id).await?.map(Json).ok_or_else(|| ApiError::not_found("event not found"))
 }
 
@@ -119,7 +120,7 @@ struct PatchBody {
 }
 
 async fn update(
-    State(state): State<RestState>,
+    State(state): State<Arc<RestState>>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<PatchBody>,
@@ -136,7 +137,7 @@ async fn update(
 }
 
 async fn cancel(
-    State(state): State<RestState>,
+    State(state): State<Arc<RestState>>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Event>, ApiError> {
