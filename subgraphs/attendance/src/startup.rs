@@ -17,7 +17,7 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
     let users = UserDirectory::new(&settings.auth_service_url, settings.service_timeout);
     let rules =
         Rules { app_env: common.app_env, opens_before: settings.checkin_opens_before, clock_skew: settings.clock_skew };
-    let service = AttendanceService::new(db.conn.clone(), events, users, rules);
+    let service = AttendanceService::new(db.conn.clone(), settings.checkin_writers, events, users, rules);
     let routes = Router::new()
         .merge(common::graphql::router(
             schema::build(service.clone(), common),

@@ -266,10 +266,17 @@ async fn concurrent_duplicate_check_ins_record_one() {
 
 /// Check-ins that arrive together are written together (one statement per
 /// batch): a burst over several events, with capacities and duplicates mixed
-/// in, must come out exactly as if each had been written alone.
+/// in, must come out exactly as if each had been written alone, with one
+/// writer (the default) and with batches written concurrently.
 #[tokio::test]
 async fn a_burst_over_several_events_keeps_every_capacity_and_refuses_every_duplicate() {
-    let stack = helpers::spawn().await;
+    for writers in ["1", "3"] {
+        burst_over_several_events(writers).await;
+    }
+}
+
+async fn burst_over_several_events(writers: &str) {
+    let stack = helpers::spawn_with(&[("CHECKIN_WRITERS", writers)]).await;
     let events = [
         (stack.live_event(None, Some(10)).await, Some(10)),
         (stack.live_event(None, None).await, None),
@@ -293,14 +300,14 @@ async fn a_burst_over_several_events_keeps_every_capacity_and_refuses_every_dupl
             other => panic!("unexpected status {other}: {body}"),
         }
     }
-    assert_eq!(created, [10, 40, 25]);
+    assert_eq!(created, [10, 40, 25], "{writers} writers");
     // Per event: 40 second attempts are duplicates or refusals; the first
     // attempts beyond capacity are refused as full.
     assert_eq!(codes.values().sum::<usize>(), attempts.len() - 75);
     assert!(codes.keys().all(|c| c == "ALREADY_CHECKED_IN" || c == "EVENT_FULL"), "{codes:?}");
     assert!(codes.get("ALREADY_CHECKED_IN").copied().unwrap_or(0) >= 75, "each one in hears so again: {codes:?}");
     assert_eq!(stack.attendance_rows().await, 75);
-    assert_eq!(stack.counted_check_ins().await, 75, "counters agree with the rows");
+    assert_eq!(stack.counted_check_ins().await, 75, "{writers} writers: counters agree with the rows");
 }
 
 #[tokio::test]

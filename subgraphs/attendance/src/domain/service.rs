@@ -58,9 +58,16 @@ pub struct AttendanceService {
 }
 
 impl AttendanceService {
-    /// Starts the task that writes check-ins in batches (needs a Tokio runtime).
-    pub fn new(db: DatabaseConnection, events: EventDirectory, users: UserDirectory, rules: Rules) -> Self {
-        AttendanceService { check_ins: CheckInWriter::start(db.clone()), db, events, users, rules }
+    /// Starts the task that writes check-ins in batches, up to `writers` at
+    /// once (needs a Tokio runtime).
+    pub fn new(
+        db: DatabaseConnection,
+        writers: usize,
+        events: EventDirectory,
+        users: UserDirectory,
+        rules: Rules,
+    ) -> Self {
+        AttendanceService { check_ins: CheckInWriter::start(db.clone(), writers), db, events, users, rules }
     }
 
     pub async fn check_in(&self, caller: &Caller, request: CheckInRequest) -> Result<Attendance, AttendanceError> {

@@ -14,9 +14,6 @@ use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use super::{check_in_batch, CheckInOutcome, NewCheckIn};
 
-/// Batches written at once (each holds a pooled connection meanwhile); the
-/// rest of the pool stays free for reads.
-const WRITERS: usize = 3;
 /// The most check-ins in one statement.
 const MAX_BATCH: usize = 256;
 /// Check-ins waiting for a writer; beyond this, callers wait to queue.
@@ -36,10 +33,12 @@ pub struct CheckInWriter {
 }
 
 impl CheckInWriter {
-    /// Starts the dispatcher task; it ends when the last writer handle is dropped.
-    pub fn start(db: DatabaseConnection) -> Self {
+    /// Starts the dispatcher task, which writes up to `writers` batches at once
+    /// (each holds a pooled connection meanwhile; the rest of the pool stays
+    /// free for reads). It ends when the last writer handle is dropped.
+    pub fn start(db: DatabaseConnection, writers: usize) -> Self {
         let (queue, pending) = mpsc::channel(MAX_QUEUED);
-        tokio::spawn(dispatch(db, pending));
+        tokio::spawn(dispatch(db, pending, writers.max(1)));
         CheckInWriter { queue }
     }
 
@@ -52,8 +51,8 @@ impl CheckInWriter {
     }
 }
 
-async fn dispatch(db: DatabaseConnection, mut pending: mpsc::Receiver<Pending>) {
-    let writers = Arc::new(Semaphore::new(WRITERS));
+async fn dispatch(db: DatabaseConnection, mut pending: mpsc::Receiver<Pending>, writers: usize) {
+    let writers = Arc::new(Semaphore::new(writers));
     loop {
         // Wait for a free writer first: meanwhile, check-ins pile up into the next batch.
         let Ok(writer) = writers.clone().acquire_owned().await else { return };
