@@ -231,3 +231,17 @@ async fn status_reset_and_fresh_work_per_service() {
     migration::rollback(ServiceKind::Event, &event, None).await.unwrap();
     assert_eq!(migration::pending_count(ServiceKind::Event, &event).await.unwrap(), status.len());
 }
+
+#[tokio::test]
+async fn service_sessions_have_their_schema_a_statement_timeout_and_no_jit() {
+    let db = TestDb::new().await;
+    for kind in ServiceKind::ALL {
+        let conn = db.connect_as(kind).await.conn;
+        let settings = rows(
+            &conn,
+            "SELECT current_setting('search_path'), current_setting('statement_timeout'), current_setting('jit')",
+        )
+        .await;
+        assert_eq!(settings, vec![vec![kind.schema().to_owned(), "30s".to_owned(), "off".to_owned()]], "{kind:?}");
+    }
+}
