@@ -1,7 +1,7 @@
 //! GraphQL plumbing shared by the subgraphs: the `/graphql` endpoint (with
 //! token verification), federation SDL export, cursors and page sizes.
 
-use std::sync::Arc;
+use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{
     http::GraphiQLSource,
@@ -44,9 +44,10 @@ pub const MAX_DIRECTIVES: usize = 8;
 pub const MAX_NESTING: usize = 64;
 
 /// The limits every subgraph's schema applies, so a hostile operation is
-/// refused before it costs anything: depth, complexity, and no introspection in
-/// production (the router has the supergraph; `_service` stays available for
-/// composition). [`router`]'s endpoint adds the field and root-field counts.
+/// refused before it costs anything: depth, complexity, recursion while parsing,
+/// directives per field, and no introspection in production (the router has
+/// the supergraph; `_service` stays available for composition). [`router`]'s
+/// endpoint adds the field and root-field counts.
 pub fn harden<Q, M, S>(builder: SchemaBuilder<Q, M, S>, production: bool) -> SchemaBuilder<Q, M, S>
 where
     Q: ObjectType + 'static,
@@ -74,7 +75,7 @@ fn check_selection_limits(document: &ExecutableDocument) -> ServerResult<()> {
     let mut fields = document.fragments.values().map(|f| count_fields(&f.node.selection_set.node)).sum::<usize>();
     for (_, operation) in document.operations.iter() {
         let selections = &operation.node.selection_set.node;
-        let root_fields = count_root_fields(selections, document);
+        let root_fields = count_root_fields(selections, document)?;
         if root_fields > MAX_ROOT_FIELDS {
             return Err(ServerError::new(
                 format!("an operation may select at most {MAX_ROOT_FIELDS} root fields ({root_fields} given)"),
@@ -104,30 +105,42 @@ fn count_fields(set: &SelectionSet) -> usize {
         .sum()
 }
 
-/// Root fields, looking through fragments (whose nesting the parser bounds;
-/// a spread of a fragment into itself is refused by validation, and counted
-/// once here).
-fn count_root_fields(set: &SelectionSet, document: &ExecutableDocument) -> usize {
-    fn walk<'a>(set: &'a SelectionSet, document: &'a ExecutableDocument, seen: &mut Vec<&'a str>) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
+/// Root fields, looking through fragments. This runs before async-graphql's
+/// own checks, so it bounds the depth of spreads itself: a chain of fragments,
+/// each spreading the next, nests no brackets, and following one of thousands
+/// unchecked would overflow the stack. A fragment spread twice (or into
+/// itself, which validation refuses later) is counted once.
+fn count_root_fields(set: &SelectionSet, document: &ExecutableDocument) -> ServerResult<usize> {
+    fn walk<'a>(
+        set: &'a SelectionSet,
+        document: &'a ExecutableDocument,
+        seen: &mut HashSet<&'a str>,
+        depth: usize,
+    ) -> ServerResult<usize> {
+        if depth > MAX_NESTING {
+            return Err(ServerError::new(format!("fragments may nest at most {MAX_NESTING} levels deep"), None));
+        }
+        let mut fields = 0;
+        for item in &set.items {
+            fields += match &item.node {
                 Selection::Field(_) => 1,
-                Selection::InlineFragment(fragment) => walk(&fragment.node.selection_set.node, document, seen),
+                Selection::InlineFragment(fragment) => {
+                    walk(&fragment.node.selection_set.node, document, seen, depth + 1)?
+                }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.as_str();
                     match document.fragments.get(name) {
-                        Some(fragment) if !seen.contains(&name) => {
-                            seen.push(name);
-                            walk(&fragment.node.selection_set.node, document, seen)
+                        Some(fragment) if seen.insert(name) => {
+                            walk(&fragment.node.selection_set.node, document, seen, depth + 1)?
                         }
                         _ => 0,
                     }
                 }
-            })
-            .sum()
+            };
+        }
+        Ok(fields)
     }
-    walk(set, document, &mut Vec::new())
+    walk(set, document, &mut HashSet::new(), 0)
 }
 
 /// The deepest bracket nesting of a GraphQL document, outside strings and comments.
@@ -377,6 +390,24 @@ mod tests {
         let too_wide = limits_of(&wide).unwrap_err();
         assert!(too_wide.message.contains("aliases included"), "{}", too_wide.message);
         assert!(limits_of("{ me { email name } }").is_ok());
+    }
+
+    /// Fragments spreading each other nest no brackets; a chain of thousands
+    /// is refused without following it to the end (which would overflow the stack).
+    #[test]
+    fn a_long_chain_of_fragments_is_refused() {
+        let chain = |n: usize| {
+            let fragments: String = (0..n).map(|i| format!(" fragment f{i} on Query {{ ...f{} }}", i + 1)).collect();
+            format!("{{ ...f0 }}{fragments} fragment f{n} on Query {{ __typename }}")
+        };
+        assert!(limits_of(&chain(MAX_NESTING - 1)).is_ok());
+        let refused = limits_of(&chain(50_000)).unwrap_err();
+        assert!(refused.message.contains("fragments may nest"), "{}", refused.message);
+        // Spread side by side, many fragments are fine for this check (the field count refuses them).
+        let wide: String = (0..20_000).map(|i| format!(" fragment w{i} on Query {{ __typename }}")).collect();
+        let spreads: String = (0..20_000).map(|i| format!(" ...w{i}")).collect();
+        let refused = limits_of(&format!("{{{spreads} }}{wide}")).unwrap_err();
+        assert!(refused.message.contains("fields"), "{}", refused.message);
     }
 
     #[test]

@@ -77,8 +77,13 @@ pub fn hostile_graphql() -> Vec<(String, Value)> {
         ten("...C"),
         ten("...D")
     );
+    // Each fragment spreads the next: no brackets nest, yet following the
+    // chain naively recurses 20,000 deep.
+    let chain: String = (0..20_000).map(|i| format!("fragment f{i} on Query {{ ...f{} }} ", i + 1)).collect();
+    let fragment_chain = format!("{{ ...f0 }} {chain}fragment f20000 on Query {{ __typename }}");
     vec![
         ("deeply nested selections".into(), json!({"query": deep})),
+        ("a chain of 20,000 fragments".into(), json!({"query": fragment_chain})),
         ("a megabyte of braces".into(), json!({"query": "{".repeat(900_000)})),
         ("5,000 aliases".into(), json!({"query": aliases})),
         ("fragment fan-out".into(), json!({"query": fragment_bomb})),
