@@ -81,12 +81,25 @@ impl CpuPerRequest {
     }
 }
 
-/// utime + stime of `/proc/{pid}/stat` (fields 14 and 15; the command name,
-/// field 2, is in parentheses and may hold spaces, so count from its end).
+/// utime + stime of `/proc/{pid}/stat` (fields 14 and 15).
 fn ticks(pid: &str) -> Option<u64> {
+    stat_sum(pid, 14, 15)
+}
+
+/// cutime + cstime (fields 16 and 17): the time of children the process has
+/// waited for.
+fn reaped_ticks(pid: &str) -> Option<u64> {
+    stat_sum(pid, 16, 17)
+}
+
+/// The sum of two numeric fields of `/proc/{pid}/stat`, numbered as in
+/// proc(5). The command name, field 2, is in parentheses and may hold spaces,
+/// so fields are counted from its end.
+fn stat_sum(pid: &str, a: usize, b: usize) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
-    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+    // fields[0] is field 3.
+    Some(fields.get(a - 3)?.parse::<u64>().ok()? + fields.get(b - 3)?.parse::<u64>().ok()?)
 }
 
 /// The processes whose parent is `parent` (field 4 of their stat).
