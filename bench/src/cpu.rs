@@ -53,9 +53,13 @@ impl CpuMeter {
                 .map(|(_, source)| match *source {
                     Source::Process(pid) => ticks(&pid.to_string()).unwrap_or(0),
                     Source::Own => ticks("self").unwrap_or(0),
+                    // The live backends, plus what the postmaster has collected
+                    // from those that exited (a pool may close idle connections).
                     Source::Postmaster(pid) => {
-                        ticks(&pid.to_string()).unwrap_or(0)
-                            + children(pid).iter().filter_map(|c| ticks(c)).sum::<u64>()
+                        let pid = pid.to_string();
+                        ticks(&pid).unwrap_or(0)
+                            + reaped_ticks(&pid).unwrap_or(0)
+                            + children(&pid).iter().filter_map(|c| ticks(c)).sum::<u64>()
                     }
                 })
                 .collect(),
@@ -103,8 +107,7 @@ fn stat_sum(pid: &str, a: usize, b: usize) -> Option<u64> {
 }
 
 /// The processes whose parent is `parent` (field 4 of their stat).
-fn children(parent: u32) -> Vec<String> {
-    let parent = parent.to_string();
+fn children(parent: &str) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
     entries
         .flatten()
@@ -134,5 +137,16 @@ mod tests {
         std::hint::black_box(x);
         let used = meter.per_request(&before, &meter.snapshot(), 1);
         assert!(used.total() >= 20.0, "{used:?}");
+    }
+
+    #[test]
+    fn the_time_of_exited_children_is_still_counted() {
+        let before = reaped_ticks("self").unwrap();
+        let status = std::process::Command::new("sh")
+            .args(["-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(reaped_ticks("self").unwrap() > before, "a busy child that exited adds to cutime + cstime");
     }
 }
