@@ -51,7 +51,7 @@ impl AttendanceSettings {
 
 /// One writer by default: check-ins at a door all lock their event's counter
 /// row, so concurrent batches for one event only queue behind each other, and
-/// one writer lets the batch grow instead (measured on 2 cores: 1 writer 53-66%
+/// one writer lets the batch grow instead (measured on 2 cores: 1 writer 53-80%
 /// of pgbench's bare INSERT rate, 2 writers 52-54%, 3 writers 44-52%). More
 /// help when many events check in at once on a database with cores to spare.
 /// At least one connection of the pool is left for reads (unless the pool has
