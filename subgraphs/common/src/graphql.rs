@@ -242,13 +242,10 @@ where
 {
     let body = match body {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let error = ApiError::bad_input("the request body is too large");
-            return error_response(error, StatusCode::PAYLOAD_TOO_LARGE);
-        }
         Err(rejection) => {
-            let error = ApiError::bad_input(format!("the request body could not be read: {rejection}"));
-            return error_response(error, StatusCode::BAD_REQUEST);
+            let error = crate::rest::body_rejection(rejection);
+            let status = error.status;
+            return error_response(error, status);
         }
     };
     // One request object, read straight into async-graphql's type (its batch

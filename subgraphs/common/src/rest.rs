@@ -3,7 +3,7 @@
 
 use axum::{
     extract::{
-        rejection::{JsonRejection, PathRejection, QueryRejection},
+        rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection},
         FromRequest, FromRequestParts, Request,
     },
     http::{request::Parts, StatusCode},
@@ -29,13 +29,7 @@ where
             return Err(ApiError::bad_input("expected `Content-Type: application/json`")
                 .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE));
         }
-        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::bad_input("the request body is too large").with_status(StatusCode::PAYLOAD_TOO_LARGE)
-            } else {
-                ApiError::bad_input(e.body_text()).with_status(e.status())
-            }
-        })?;
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(body_rejection)?;
         // serde also reads a struct from a JSON array (`[]` would be an empty
         // PATCH); a body is an object or it is refused.
         if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
@@ -45,6 +39,16 @@ where
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => Err(json_rejection(rejection)),
         }
+    }
+}
+
+/// A body that could not be read: 413 when over the limit, else axum's status
+/// and reason. Shared with the GraphQL endpoint.
+pub(crate) fn body_rejection(rejection: BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::bad_input("the request body is too large").with_status(StatusCode::PAYLOAD_TOO_LARGE)
+    } else {
+        ApiError::bad_input(rejection.body_text()).with_status(rejection.status())
     }
 }
 
