@@ -190,18 +190,22 @@ impl Stack {
 
     /// Kills one service with SIGKILL, as a crash would.
     pub fn crash_service(&mut self, kind: ServiceKind) {
-        if let Some(index) = self.services.iter().position(|(k, _)| *k == kind) {
-            let (_, mut process) = self.services.remove(index);
+        if let Some(mut process) = self.take_service(kind) {
             process.kill();
         }
     }
 
     /// Stops one service gracefully (as SIGTERM does in production).
     pub fn stop_service(&mut self, kind: ServiceKind) {
-        if let Some(index) = self.services.iter().position(|(k, _)| *k == kind) {
-            let (_, mut process) = self.services.remove(index);
+        if let Some(mut process) = self.take_service(kind) {
             process.stop();
         }
+    }
+
+    /// Removes one service's process from the stack, if it runs.
+    fn take_service(&mut self, kind: ServiceKind) -> Option<Supervised> {
+        let index = self.services.iter().position(|(k, _)| *k == kind)?;
+        Some(self.services.remove(index).1)
     }
 
     async fn start_router(&mut self) -> anyhow::Result<()> {
