@@ -93,11 +93,8 @@ impl BenchConfig {
 #[derive(Debug, Clone, Serialize)]
 pub struct Scenario {
     pub name: String,
-    pub load: LoadResult,
-    /// SQL statements the services ran, per request (pg_stat_statements).
-    pub sql_per_request: f64,
-    /// CPU milliseconds per request of each process.
-    pub cpu_ms_per_request: cpu::CpuPerRequest,
+    #[serde(flatten)]
+    pub measured: Measured,
     pub reference: String,
     /// This scenario's figure divided by its reference figure.
     pub ratio: Option<f64>,
@@ -220,13 +217,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         let ratio = load.load.p50_ms / join_reference.latency_average_ms;
         scenarios.push(Scenario {
             name: "1. door list of 1,000 with emails (router)".into(),
-            sql_per_request: load.sql_per_request,
-            cpu_ms_per_request: load.cpu_ms_per_request.clone(),
             reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
             ratio: Some(ratio),
             target: "≤ 3 SQL/request; p50 ≤ 5× join".into(),
             met: Some(load.sql_per_request <= 3.0 && ratio <= 5.0),
-            load: load.load,
+            measured: load,
         });
     }
 
@@ -272,13 +267,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
             .await?;
             scenarios.push(Scenario {
                 name: name.into(),
-                sql_per_request: load.sql_per_request,
-                cpu_ms_per_request: load.cpu_ms_per_request.clone(),
                 reference: format!("pgbench 1,000-row join: {:.2} ms", join_reference.latency_average_ms),
                 ratio: Some(load.load.p50_ms / join_reference.latency_average_ms),
                 target: target.into(),
                 met: None,
-                load: load.load,
+                measured: load,
             });
         }
     }
@@ -320,13 +313,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
             let ratio = load.load.requests_per_second / insert_reference.transactions_per_second;
             scenarios.push(Scenario {
                 name: name.into(),
-                sql_per_request: load.sql_per_request,
-                cpu_ms_per_request: load.cpu_ms_per_request.clone(),
                 reference: format!("pgbench single INSERT: {:.0} tps", insert_reference.transactions_per_second),
                 ratio: Some(ratio),
                 target: "≥ 50% of INSERT tps, 0 errors".into(),
                 met: Some(ratio >= 0.5 && load.load.errors == 0),
-                load: load.load,
+                measured: load,
             });
         }
     }
@@ -361,13 +352,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         let ratio = load.load.requests_per_second / argon2.hashes_per_second;
         scenarios.push(Scenario {
             name: "4. login (REST)".into(),
-            sql_per_request: load.sql_per_request,
-            cpu_ms_per_request: load.cpu_ms_per_request.clone(),
             reference: format!("argon2id × {} cores: {:.1} hashes/s", argon2.threads, argon2.hashes_per_second),
             ratio: Some(ratio),
             target: format!("≥ 80% of argon2; /health/live p99 {:.1} ms < 10 ms", health.p99_ms),
             met: Some(ratio >= 0.8 && health.p99_ms < 10.0),
-            load: load.load,
+            measured: load,
         });
         health_during_logins = Some(health);
     }
@@ -389,8 +378,6 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
             if n == 100 {
                 scenarios.push(Scenario {
                     name: "5. events(first: 100) with attendanceStats (router)".into(),
-                    sql_per_request: load.sql_per_request,
-                    cpu_ms_per_request: load.cpu_ms_per_request.clone(),
                     reference: format!("first: 10 costs {:.2} SQL/request", per_request[0]),
                     ratio: Some(load.sql_per_request / per_request[0].max(f64::EPSILON)),
                     // One statement for the page, one for all the stats: at most two
@@ -398,7 +385,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
                     // even share a batch, making it less).
                     target: "SQL/request constant (≤ 2) in the number of events".into(),
                     met: Some(per_request.iter().all(|n| *n <= 2.0 + 1e-9)),
-                    load: load.load,
+                    measured: load,
                 });
             }
         }
@@ -425,13 +412,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         .await?;
         scenarios.push(Scenario {
             name: "6. mixed 80% reads / 20% check-ins (router)".into(),
-            sql_per_request: load.sql_per_request,
-            cpu_ms_per_request: load.cpu_ms_per_request.clone(),
             reference: "-".into(),
             ratio: None,
             target: "0 errors".into(),
             met: Some(load.load.errors == 0),
-            load: load.load,
+            measured: load,
         });
     }
 
@@ -490,10 +475,14 @@ struct Probes {
     cpu: cpu::CpuMeter,
 }
 
-struct Measured {
-    load: LoadResult,
-    sql_per_request: f64,
-    cpu_ms_per_request: cpu::CpuPerRequest,
+/// What one scenario's load measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Measured {
+    pub load: LoadResult,
+    /// SQL statements the services ran, per request (pg_stat_statements).
+    pub sql_per_request: f64,
+    /// CPU milliseconds per request of each process.
+    pub cpu_ms_per_request: cpu::CpuPerRequest,
 }
 
 fn with_user(admin: &url::Url, kind: ServiceKind) -> url::Url {
@@ -550,7 +539,7 @@ impl Report {
         out.push_str("| scenario | clients | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | reference | ratio | target | met |\n");
         out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for s in &self.scenarios {
-            let l = &s.load;
+            let l = &s.measured.load;
             out.push_str(&format!(
                 "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.2} | {} | {} | {} | {} |\n",
                 s.name,
@@ -560,7 +549,7 @@ impl Report {
                 l.p95_ms,
                 l.p99_ms,
                 l.errors,
-                s.sql_per_request,
+                s.measured.sql_per_request,
                 s.reference,
                 s.ratio.map(|r| format!("{r:.2}")).unwrap_or_else(|| "-".into()),
                 s.target,
@@ -578,13 +567,18 @@ impl Report {
         let names: Vec<&str> = self
             .scenarios
             .first()
-            .map(|s| s.cpu_ms_per_request.0.iter().map(|(n, _)| n.as_str()).collect())
+            .map(|s| s.measured.cpu_ms_per_request.0.iter().map(|(n, _)| n.as_str()).collect())
             .unwrap_or_default();
         out.push_str(&format!("| scenario | {} | total |\n", names.join(" | ")));
         out.push_str(&format!("|---|{}---|\n", "---|".repeat(names.len())));
         for s in &self.scenarios {
-            let cells: Vec<String> = s.cpu_ms_per_request.0.iter().map(|(_, ms)| format!("{ms:.2}")).collect();
-            out.push_str(&format!("| {} | {} | {:.2} |\n", s.name, cells.join(" | "), s.cpu_ms_per_request.total()));
+            let cells: Vec<String> = s.measured.cpu_ms_per_request.0.iter().map(|(_, ms)| format!("{ms:.2}")).collect();
+            out.push_str(&format!(
+                "| {} | {} | {:.2} |\n",
+                s.name,
+                cells.join(" | "),
+                s.measured.cpu_ms_per_request.total()
+            ));
         }
         let rss: Vec<String> = self.idle_rss_mib.iter().map(|(n, m)| format!("{n} {m:.1} MiB")).collect();
         out.push_str(&format!("\nIdle RSS (target < 30 MiB each): {}\n", rss.join(", ")));
@@ -592,7 +586,7 @@ impl Report {
     }
 
     pub fn errors(&self) -> u64 {
-        self.scenarios.iter().map(|s| s.load.errors).sum::<u64>()
+        self.scenarios.iter().map(|s| s.measured.load.errors).sum::<u64>()
             + self.health_during_logins.as_ref().map_or(0, |h| h.errors)
     }
 }
