@@ -96,14 +96,18 @@ fn reaped_ticks(pid: &str) -> Option<u64> {
     stat_sum(pid, 16, 17)
 }
 
-/// The sum of two numeric fields of `/proc/{pid}/stat`, numbered as in
-/// proc(5). The command name, field 2, is in parentheses and may hold spaces,
-/// so fields are counted from its end.
+/// The sum of two numeric fields of `/proc/{pid}/stat`, numbered as in proc(5).
 fn stat_sum(pid: &str, a: usize, b: usize) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
-    // fields[0] is field 3.
+    let fields = stat_fields(pid)?;
     Some(fields.get(a - 3)?.parse::<u64>().ok()? + fields.get(b - 3)?.parse::<u64>().ok()?)
+}
+
+/// Fields 3 onwards of `/proc/{pid}/stat` (index 0 is field 3). The command
+/// name, field 2, is in parentheses and may hold spaces, so fields are counted
+/// from its end.
+fn stat_fields(pid: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(stat.get(stat.rfind(')')? + 2..)?.split_whitespace().map(str::to_owned).collect())
 }
 
 /// The processes whose parent is `parent` (field 4 of their stat).
@@ -114,9 +118,7 @@ fn children(parent: &str) -> Vec<String> {
         .filter_map(|entry| {
             let pid = entry.file_name().to_str()?.to_owned();
             pid.bytes().all(|b| b.is_ascii_digit()).then_some(())?;
-            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
-            let ppid = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().nth(1)?.to_owned();
-            (ppid == parent).then_some(pid)
+            (stat_fields(&pid)?.get(4 - 3)? == parent).then_some(pid)
         })
         .collect()
 }
@@ -137,6 +139,15 @@ mod tests {
         std::hint::black_box(x);
         let used = meter.per_request(&before, &meter.snapshot(), 1);
         assert!(used.total() >= 20.0, "{used:?}");
+    }
+
+    #[test]
+    fn children_are_found_by_their_parent() {
+        let mut child = std::process::Command::new("sleep").arg("5").spawn().unwrap();
+        let found = children(&std::process::id().to_string());
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(found.contains(&child.id().to_string()), "{found:?}");
     }
 
     #[test]
