@@ -24,13 +24,25 @@ impl Drop for E2e {
 }
 
 /// Starts PostgreSQL (shared per test process), bootstrap and migrations,
-/// the three service binaries and the router, on free ports.
+/// the three service binaries and the router, on free ports, in development.
 pub async fn start() -> E2e {
+    start_in("development").await
+}
+
+/// As [`start`], with the services in `app_env` (`production` or `development`).
+pub async fn start_in(app_env: &str) -> E2e {
     let root = stack::workspace_root();
     let server = test_support::server();
     let database = format!("e2e_{}", uuid::Uuid::new_v4().simple());
     let key_dir = std::env::temp_dir().join(format!("titiktemu-e2e-{database}"));
     std::fs::create_dir_all(&key_dir).unwrap();
+    let mut service_env = vec![("GRAPHQL_BATCH_DELAY".to_owned(), "25ms".to_owned())];
+    if app_env == "production" {
+        // Production never generates a signing key: give auth one, as a secret file.
+        let key_file = key_dir.join("jwt-private-key.pem");
+        std::fs::write(&key_file, test_support::signing_key_pem()).unwrap();
+        service_env.push(("JWT_PRIVATE_KEY_FILE".to_owned(), key_file.display().to_string()));
+    }
     let config = StackConfig {
         bin_dir: stack::target_dir().join("debug"),
         router_bin: stack::router_binary(),
@@ -41,9 +53,9 @@ pub async fn start() -> E2e {
         passwords: ServiceKind::ALL.into_iter().map(|k| (k, test_password(k))).collect(),
         jwt_key_file: key_dir.join("jwt-signing-key.pem"),
         ports: Ports::random().expect("free ports"),
-        app_env: "development".to_owned(),
+        app_env: app_env.to_owned(),
         output: Output::Quiet,
-        service_env: vec![("GRAPHQL_BATCH_DELAY".to_owned(), "25ms".to_owned())],
+        service_env,
         pg_settings: Vec::new(),
     };
     let stack = Stack::start(config).await.unwrap_or_else(|e| panic!("cannot start the stack: {e:#}"));
@@ -76,5 +88,49 @@ impl E2e {
         let response = request.send().await.expect("router answers");
         let status = response.status();
         (status, response.json().await.expect("router answers JSON"))
+    }
+
+    /// A GraphQL operation sent straight to a subgraph's `/graphql`, with the
+    /// service credential (as the router sends it) or without.
+    pub async fn subgraph(
+        &self,
+        kind: ServiceKind,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+        with_credential: bool,
+    ) -> (reqwest::StatusCode, Value) {
+        let url = format!("{}/graphql", self.stack.service_url(kind));
+        let mut request = self.http.post(url).json(&json!({"query": query, "variables": variables}));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if with_credential {
+            request = request.header("x-service-credential", self.stack.service_secret());
+        }
+        let response = request.send().await.expect("subgraph answers");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A REST call to a service: (status, JSON body or null).
+    pub async fn rest(
+        &self,
+        method: reqwest::Method,
+        kind: ServiceKind,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (reqwest::StatusCode, Value) {
+        let mut request = self.http.request(method, format!("{}{path}", self.stack.service_url(kind)));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("service answers");
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
     }
 }

@@ -57,7 +57,8 @@ async fn one_query_spans_all_three_subgraphs() {
     let (token, event_id) = organizer_with_event(&e2e).await;
 
     let query = "query($id: ID!) { event(id: $id) { title organizer { email } attendance { totalCount nodes { checkInTime user { email } event { title } } } attendanceStats { totalAttendees } } }";
-    let response = e2e.graphql(query, json!({"id": event_id}), None).await;
+    // Read by the organizer, who may see their attendees' emails (e2e/tests/access.rs has who else may).
+    let response = e2e.graphql(query, json!({"id": event_id}), Some(&token)).await;
     assert!(response["errors"].is_null(), "{response}");
     let event = &response["data"]["event"];
     assert_eq!(event["title"], "RustConf Jakarta");
@@ -104,8 +105,9 @@ async fn the_authorization_header_reaches_every_subgraph() {
     assert!(codes.len() >= 3, "every subgraph refused the token: {forged}");
 
     // Writes need the caller: the event service made the caller the organizer.
-    let organizer =
-        e2e.graphql("query($id: ID!) { event(id: $id) { organizer { email } } }", json!({"id": event_id}), None).await;
+    let organizer = e2e
+        .graphql("query($id: ID!) { event(id: $id) { organizer { email } } }", json!({"id": event_id}), Some(&token))
+        .await;
     assert_eq!(organizer["data"]["event"]["organizer"]["email"], "ana@example.com");
 }
 
@@ -118,7 +120,7 @@ async fn a_stopped_subgraph_costs_only_its_part_and_recovers() {
     let query = "query($a: ID!) { events { nodes { title } } attendance(id: $a) { id } }";
 
     e2e.stack.stop_service(ServiceKind::Attendance);
-    let partial = e2e.graphql(query, json!({"a": attendance_id}), None).await;
+    let partial = e2e.graphql(query, json!({"a": attendance_id}), Some(&token)).await;
     assert_eq!(partial["data"]["events"]["nodes"][0]["title"], "RustConf Jakarta", "{partial}");
     assert_eq!(partial["data"]["attendance"], Value::Null);
     assert!(partial["errors"].as_array().is_some_and(|e| !e.is_empty()), "{partial}");
@@ -126,7 +128,7 @@ async fn a_stopped_subgraph_costs_only_its_part_and_recovers() {
     assert_eq!(health.status(), 200, "the router keeps running");
 
     e2e.stack.start_service(ServiceKind::Attendance).await.expect("restart attendance");
-    let recovered = e2e.graphql(query, json!({"a": attendance_id}), None).await;
+    let recovered = e2e.graphql(query, json!({"a": attendance_id}), Some(&token)).await;
     assert!(recovered["errors"].is_null(), "{recovered}");
     assert_eq!(recovered["data"]["attendance"]["id"], attendance_id.as_str());
 }

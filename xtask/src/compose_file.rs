@@ -194,7 +194,8 @@ fn interpolate(value: &str) -> String {
         let inner = &rest[start + 2..end];
         match inner.split_once(":-") {
             Some((_, default)) => out.push_str(default),
-            None => out.push_str("placeholder"),
+            // Long enough for variables with a minimum length (SERVICE_SECRET).
+            None => out.push_str("placeholder-placeholder-placeholder"),
         }
         rest = &rest[end + 1..];
     }
@@ -251,6 +252,6 @@ mod tests {
 
     #[test]
     fn interpolation() {
-        assert_eq!(super::interpolate("a${X:-b}c${Y:?msg}"), "abcplaceholder");
+        assert_eq!(super::interpolate("a${X:-b}c${Y:?msg}"), "abcplaceholder-placeholder-placeholder");
     }
 }

@@ -1,31 +1,7 @@
 use sea_orm_migration::prelude::*;
 
-#[derive(DeriveMigrationName)]
-pub struct Migration;
-
-#[async_trait::async_trait]
-impl MigrationTrait for Migration {
-    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // Check-ins in one statement, hence one round trip and one implicit
-        // transaction for any number of them: the service writes the check-ins
-        // that arrive together as one batch. Each event's counter row is
-        // incremented first; its row lock makes the capacity check exact under
-        // concurrency, and it is held only while the server runs these lines,
-        // not across round trips from the service, so a burst of check-ins at
-        // one door does not queue on it. Check-ins are taken in event id order,
-        // so two batches cannot deadlock. (A set-based version, two statements
-        // per batch, measured slower for the batch sizes that form in practice.)
-        //
-        // The batch is a JSON array of objects with the keys `ordinal`, `id`,
-        // `event_id`, `user_id`, `check_in_time`, `recorded_by` and `capacity`
-        // (JSON, because arrays of nullable values do not bind through SeaORM).
-        // Per check-in (by its `ordinal`) the outcome is `recorded` (the new
-        // row), `duplicate` (the person's earlier row) or `full` (no row). A
-        // duplicate gives its increment back.
-        manager
-            .get_connection()
-            .execute_unprepared(
-                r#"
+/// The function as this migration creates it (a later migration restores it on `down`).
+pub(super) const CHECK_IN_BATCH: &str = r#"
                 CREATE FUNCTION check_in_batch(check_ins jsonb) RETURNS TABLE (
                     ordinal bigint, outcome text, id uuid, event_id uuid, user_id uuid,
                     check_in_time timestamptz, recorded_by uuid, created_at timestamptz
@@ -66,10 +42,31 @@ impl MigrationTrait for Migration {
                     END LOOP;
                 END
                 $$;
-                "#,
-            )
-            .await
-            .map(|_| ())
+                "#;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Check-ins in one statement, hence one round trip and one implicit
+        // transaction for any number of them: the service writes the check-ins
+        // that arrive together as one batch. Each event's counter row is
+        // incremented first; its row lock makes the capacity check exact under
+        // concurrency, and it is held only while the server runs these lines,
+        // not across round trips from the service, so a burst of check-ins at
+        // one door does not queue on it. Check-ins are taken in event id order,
+        // so two batches cannot deadlock. (A set-based version, two statements
+        // per batch, measured slower for the batch sizes that form in practice.)
+        //
+        // The batch is a JSON array of objects with the keys `ordinal`, `id`,
+        // `event_id`, `user_id`, `check_in_time`, `recorded_by` and `capacity`
+        // (JSON, because arrays of nullable values do not bind through SeaORM).
+        // Per check-in (by its `ordinal`) the outcome is `recorded` (the new
+        // row), `duplicate` (the person's earlier row) or `full` (no row). A
+        // duplicate gives its increment back.
+        manager.get_connection().execute_unprepared(CHECK_IN_BATCH).await.map(|_| ())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

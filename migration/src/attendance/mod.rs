@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_create_attendances;
 mod m20261126_000001_check_in_batch;
+mod m20261201_000001_check_in_staff;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_create_attendances::Migration),
             Box::new(m20261126_000001_check_in_batch::Migration),
+            Box::new(m20261201_000001_check_in_staff::Migration),
         ]
     }
 }

@@ -36,8 +36,8 @@ impl AttendanceSettings {
             checkin_writers: checkin_writers(env, common.database.max_connections as usize)?,
             common,
             verifier: remote_verifier_from_env(env)?,
-            event_service_url: base_url(env, "EVENT_SERVICE_URL", "http://localhost:3002")?,
-            auth_service_url: base_url(env, "AUTH_SERVICE_URL", "http://localhost:3001")?,
+            event_service_url: env.base_url_or("EVENT_SERVICE_URL", "http://localhost:3002")?,
+            auth_service_url: env.base_url_or("AUTH_SERVICE_URL", "http://localhost:3001")?,
             checkin_opens_before: env.duration_or("CHECKIN_OPENS_BEFORE", Duration::from_secs(3600))?,
             clock_skew: env.duration_or("CHECKIN_CLOCK_SKEW", Duration::from_secs(120))?,
             event_cache_ttl: match env.get("EVENT_CACHE_TTL") {
@@ -66,15 +66,6 @@ fn checkin_writers(env: &Env, pool: usize) -> Result<usize, ConfigError> {
         ));
     }
     Ok(writers)
-}
-
-fn base_url(env: &Env, name: &str, default: &str) -> Result<String, ConfigError> {
-    let raw = env.get(name).unwrap_or(default);
-    let url = url::Url::parse(raw).map_err(|e| ConfigError::invalid(name, e.to_string()))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(ConfigError::invalid(name, "must be an http(s) URL"));
-    }
-    Ok(raw.trim_end_matches('/').to_owned())
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ async fn check_in_over_graphql_defaults_to_the_caller_and_now() {
 
     let by_id = stack
         .attendance
-        .graphql("query($id: ID!) { attendance(id: $id) { id userId } }", json!({"id": attendance["id"]}), None)
+        .graphql("query($id: ID!) { attendance(id: $id) { id userId } }", json!({"id": attendance["id"]}), Some(&token))
         .await;
     assert_eq!(by_id["data"]["attendance"]["userId"], user_id.as_str());
 }
@@ -56,10 +56,11 @@ async fn event_attendance_pages_by_check_in_time() {
         assert_eq!(response.status(), 201);
     }
     let query = "query($e: ID!, $after: String) { eventAttendance(eventId: $e, first: 3, after: $after) { totalCount nodes { checkInTime } pageInfo { hasNextPage endCursor } } }";
+    let admin = stack.make_admin("admin@example.com").await;
     let mut times = Vec::new();
     let mut after = Value::Null;
     loop {
-        let response = stack.attendance.graphql(query, json!({"e": event, "after": after}), None).await;
+        let response = stack.attendance.graphql(query, json!({"e": event, "after": after}), Some(&admin)).await;
         let connection = &response["data"]["eventAttendance"];
         assert_eq!(connection["totalCount"], 7, "{response}");
         times.extend(
@@ -169,12 +170,16 @@ async fn contributed_fields_cost_a_constant_number_of_queries() {
         seed_check_ins(&stack, event, 20).await;
     }
     let s = &stack.attendance;
+    // An ADMIN reads every list (authorization by role costs nothing; by
+    // relationship, see `authorization_is_read_in_the_same_statements`).
+    let admin_token = stack.make_admin("admin@example.com").await;
+    let admin_token = Some(admin_token.as_str());
 
     // Event.attendance for 100 events, as the router asks for it.
     let representations: Vec<Value> = events.iter().map(|id| json!({"__typename": "Event", "id": id})).collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { id attendance(first: 5) { nodes { id userId } pageInfo { hasNextPage } } } } }";
     let before = s.statements.get();
-    let response = s.graphql(query, json!({"r": representations}), None).await;
+    let response = s.graphql(query, json!({"r": representations}), admin_token).await;
     assert_eq!(s.statements.get() - before, 1, "one query for 100 events' pages: {}", response["errors"]);
     let entities = response["data"]["_entities"].as_array().unwrap();
     assert_eq!(entities.len(), 100);
@@ -185,7 +190,7 @@ async fn contributed_fields_cost_a_constant_number_of_queries() {
     // With totalCount: one more query, still independent of the number of events.
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance { totalCount nodes { id } } } } }";
     let before = s.statements.get();
-    let response = s.graphql(query, json!({"r": representations}), None).await;
+    let response = s.graphql(query, json!({"r": representations}), admin_token).await;
     assert_eq!(s.statements.get() - before, 2);
     assert_eq!(response["data"]["_entities"][0]["attendance"]["totalCount"], 20);
 
@@ -221,7 +226,7 @@ async fn contributed_fields_cost_a_constant_number_of_queries() {
         .graphql(
             "query($r: [_Any!]!) { _entities(representations: $r) { ... on Attendance { id eventId } } }",
             json!({"r": representations}),
-            None,
+            admin_token,
         )
         .await;
     assert_eq!(s.statements.get() - before, 1);
@@ -244,8 +249,9 @@ async fn user_attendances_are_batched_too() {
     }
     let representations: Vec<Value> = users.iter().map(|id| json!({"__typename": "User", "id": id})).collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id attendances { totalCount nodes { eventId event { id } } } } } }";
+    let admin = stack.make_admin("admin@example.com").await;
     let before = stack.attendance.statements.get();
-    let response = stack.attendance.graphql(query, json!({"r": representations}), None).await;
+    let response = stack.attendance.graphql(query, json!({"r": representations}), Some(&admin)).await;
     assert_eq!(stack.attendance.statements.get() - before, 2, "{}", response["errors"]);
     let entities = response["data"]["_entities"].as_array().unwrap();
     assert_eq!(entities[0]["attendances"]["totalCount"], 2);
@@ -268,4 +274,71 @@ async fn the_sdl_contributes_fields_to_event_and_user() {
     ] {
         assert!(sdl.contains(expected), "missing `{expected}` in\n{sdl}");
     }
+}
+
+/// Rights are read in the same statement as the rows: an organizer's (or
+/// anyone's) lists cost what an ADMIN's do, whatever the number of events,
+/// and the question the auth service asks is one statement per batch.
+#[tokio::test]
+async fn authorization_is_read_in_the_same_statements() {
+    let stack = helpers::spawn().await;
+    let (organizer, organizer_id) = stack.user("organizer@example.com").await;
+    let (other, _) = stack.user("other@example.com").await;
+    let users = stack.seed_users(3).await;
+    let mut events = Vec::new();
+    for _ in 0..12 {
+        let event = stack.live_event(Some(&organizer), None).await;
+        for user in &users {
+            let response = stack.check_in(Some(&organizer), json!({"eventId": event, "userId": user})).await;
+            assert_eq!(response.status(), 201);
+        }
+        events.push(event);
+    }
+    let s = &stack.attendance;
+    let representations: Vec<Value> = events.iter().map(|id| json!({"__typename": "Event", "id": id})).collect();
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance(first: 10) { totalCount nodes { id userId } } } } }";
+    for (reader, rows) in [(&organizer, users.len()), (&other, 0)] {
+        let before = s.statements.get();
+        let response = s.graphql(query, json!({"r": representations}), Some(reader)).await;
+        assert_eq!(s.statements.get() - before, 2, "a page and a count for 12 events: {response}");
+        for entity in response["data"]["_entities"].as_array().unwrap() {
+            assert_eq!(entity["attendance"]["nodes"].as_array().unwrap().len(), rows, "{response}");
+            assert_eq!(entity["attendance"]["totalCount"], rows);
+        }
+    }
+    // Check-ins by id, as the organizer: the rows, and the events they run.
+    let ids = s.graphql(query, json!({"r": representations}), Some(&organizer)).await["data"]["_entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|e| e["attendance"]["nodes"].as_array().unwrap().clone())
+        .map(|n| json!({"__typename": "Attendance", "id": n["id"]}))
+        .collect::<Vec<_>>();
+    let before = s.statements.get();
+    let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Attendance { id } } }";
+    let response = s.graphql(entities, json!({"r": ids}), Some(&organizer)).await;
+    assert_eq!(s.statements.get() - before, 2, "{response}");
+    assert!(response["errors"].is_null(), "{response}");
+    // Which people the organizer may see in full, as the auth service asks: one statement.
+    let mut asked = users.clone();
+    asked.push(uuid::Uuid::new_v4().to_string());
+    let before = s.statements.get();
+    let answer: Value = s
+        .http
+        .post(s.url("/internal/visible-profiles"))
+        .header(common::internal::HEADER, test_support::TEST_SERVICE_SECRET)
+        .json(&json!({"viewer": organizer_id, "users": asked}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(s.statements.get() - before, 1);
+    let mut visible: Vec<String> =
+        answer["users"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_owned()).collect();
+    visible.sort();
+    let mut expected = users.clone();
+    expected.sort();
+    assert_eq!(visible, expected);
 }

@@ -116,3 +116,21 @@ async fn forged_tokens_cannot_check_in() {
     assert_eq!(stack.attendance_rows().await, 0);
     eprintln!("{} forged tokens refused", tokens.len());
 }
+
+/// No cross-site form or `text/plain` post can check anyone in, and the
+/// endpoint speaks GraphQL over HTTP as the specification asks.
+#[tokio::test]
+async fn graphql_needs_json_bodies_and_negotiates_its_media_type() {
+    let stack = helpers::spawn().await;
+    let event = stack.live_event(None, None).await;
+    let (_, user) = stack.user("ann@example.com").await;
+    let mutation = format!("mutation {{ checkIn(input: {{eventId: \"{event}\", userId: \"{user}\"}}) {{ id }} }}");
+    test_support::hostile::assert_graphql_over_http(
+        &stack.attendance.http,
+        &stack.attendance.url("/graphql"),
+        &mutation,
+    )
+    .await;
+    assert_eq!(stack.attendance_rows().await, 0, "no refused request checked anyone in");
+    stack.attendance.assert_healthy().await;
+}

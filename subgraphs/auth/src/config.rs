@@ -20,6 +20,11 @@ pub struct AuthSettings {
     pub throttle: LoginThrottle,
     pub token_rules: TokenRules,
     pub signing_key: SigningKeySource,
+    /// The attendance service's REST base URL (`ATTENDANCE_SERVICE_URL`): it
+    /// says which people an organizer may see in full.
+    pub attendance_service_url: String,
+    /// Timeout of each call to another service (`SERVICE_TIMEOUT`, default 2s).
+    pub service_timeout: Duration,
 }
 
 /// Failed-login limits (`LOGIN_MAX_FAILURES_PER_EMAIL`, default 5, and
@@ -102,6 +107,8 @@ impl AuthSettings {
                 leeway: defaults.leeway,
             },
             signing_key,
+            attendance_service_url: env.base_url_or("ATTENDANCE_SERVICE_URL", "http://localhost:3004")?,
+            service_timeout: env.duration_or("SERVICE_TIMEOUT", Duration::from_secs(2))?,
             common,
         })
     }

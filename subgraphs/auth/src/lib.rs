@@ -1,6 +1,7 @@
 //! The auth service: users, passwords, tokens. A federated subgraph owning the
 //! `User` entity, plus the original guide's REST endpoints.
 
+pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod keys;

@@ -16,12 +16,8 @@ pub async fn build_with_keys(settings: &AuthSettings, keys: SigningKeys) -> anyh
     let db = migration::connect_service(ServiceKind::Auth, common).await?;
     let service = AuthService::new(db.conn.clone(), keys, settings);
     let routes = Router::new()
-        .merge(common::graphql::router(
-            schema::build(service.clone(), common),
-            service.verifier().clone(),
-            !common.app_env.is_production(),
-        ))
-        .merge(rest::router(service));
+        .merge(common::graphql::router(schema::build(service.clone(), common), service.verifier().clone(), common))
+        .merge(rest::router(service, common.service_credential.clone()));
     let readiness = migration::readiness_probe(ServiceKind::Auth, db.conn.clone());
     Application::for_service(common, routes, readiness, db).await
 }

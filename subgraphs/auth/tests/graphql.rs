@@ -52,8 +52,20 @@ async fn register_login_me_and_validate_token() {
     assert_eq!(invalid["data"]["validateToken"]["valid"], false);
     assert!(invalid["data"]["validateToken"]["error"].is_string());
 
-    let by_id = s.graphql("query($id: ID!) { user(id: $id) { email } }", json!({"id": user["id"]}), None).await;
-    assert_eq!(by_id["data"]["user"]["email"], "ana@example.com");
+    // Anyone may look a person up by id; only they (or an ADMIN, or an
+    // organizer of an event they attended) see the personal fields.
+    let query = "query($id: ID!) { user(id: $id) { id name email role createdAt } }";
+    let anonymous = s.graphql(query, json!({"id": user["id"]}), None).await;
+    assert_eq!(anonymous["data"]["user"]["name"], "Ana", "{anonymous}");
+    for field in ["email", "role", "createdAt"] {
+        assert!(anonymous["data"]["user"][field].is_null(), "{anonymous}");
+    }
+    assert_eq!(anonymous["errors"].as_array().map(Vec::len), Some(3), "one error per refused field: {anonymous}");
+    assert_eq!(error_code(&anonymous), Some("UNAUTHENTICATED"));
+    assert_eq!(anonymous["errors"][0]["path"], json!(["user", "email"]), "{anonymous}");
+    let own = s.graphql(query, json!({"id": user["id"]}), Some(token)).await;
+    assert_eq!(own["data"]["user"]["email"], "ana@example.com", "{own}");
+    assert_eq!(own["data"]["user"]["role"], "USER");
     let malformed = s.graphql("{ user(id: \"nope\") { email } }", json!({}), None).await;
     assert_eq!(error_code(&malformed), Some("BAD_USER_INPUT"));
 }
@@ -109,9 +121,11 @@ async fn a_thousand_user_references_cost_one_sql_query_and_keep_their_order() {
         representations.push(json!({"__typename": "User", "id": id}));
         expected.push(email);
     }
+    // As an ADMIN, who may read every email: no one else needs to be asked.
+    let admin = test_support::admin_token(&app.db, &app.server, "admin@example.com").await;
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
     let before = app.server.statements.get();
-    let response = app.server.graphql(query, json!({"r": representations}), None).await;
+    let response = app.server.graphql(query, json!({"r": representations}), Some(&admin)).await;
     let statements = app.server.statements.get() - before;
     assert!(response["errors"].is_null(), "{}", response["errors"]);
     let entities = response["data"]["_entities"].as_array().unwrap();
@@ -195,6 +209,9 @@ async fn production_turns_introspection_off_but_keeps_the_federation_sdl() {
     assert_eq!(user_type["data"]["__type"], Value::Null, "{user_type}");
     let service = prod.server.graphql("{ _service { sdl } }", json!({}), None).await;
     assert!(service["data"]["_service"]["sdl"].as_str().unwrap().contains("@key"), "{service}");
+    // Only the router (with the service credential) may ask at all.
+    let anyone = prod.server.http.post(prod.server.url("/graphql")).json(&json!({"query": "{ _service { sdl } }"}));
+    assert_eq!(anyone.send().await.unwrap().status(), 403);
 }
 
 #[tokio::test]

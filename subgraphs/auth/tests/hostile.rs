@@ -41,7 +41,12 @@ async fn hostile_rest_bodies_are_refused_and_write_nothing() {
         cases += 1;
     }
     for id in ["not-a-uuid", "'%20OR%201=1%20--", "00000000-0000-0000-0000-00000000000g", &"9".repeat(5000)] {
-        let response = http.get(app.server.url(&format!("/internal/users/{id}"))).send().await.unwrap();
+        let response = http
+            .get(app.server.url(&format!("/internal/users/{id}")))
+            .header(common::internal::HEADER, test_support::TEST_SERVICE_SECRET)
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         assert_refused(&format!("user {id:.40}"), status, &response.json().await.unwrap());
         cases += 1;
@@ -143,4 +148,15 @@ async fn forged_tokens_are_refused_everywhere() {
     }
     app.server.assert_healthy().await;
     eprintln!("{} forged tokens refused", tokens.len());
+}
+
+/// No cross-site form or `text/plain` post can register an account, and the
+/// endpoint speaks GraphQL over HTTP as the specification asks.
+#[tokio::test]
+async fn graphql_needs_json_bodies_and_negotiates_its_media_type() {
+    let app = helpers::spawn().await;
+    let mutation = r#"mutation { register(input: {email: "csrf@example.com", password: "securepass"}) { token } }"#;
+    test_support::hostile::assert_graphql_over_http(&app.server.http, &app.server.url("/graphql"), mutation).await;
+    assert_eq!(app.db.count("auth_schema.users").await, 0, "no refused request registered anyone");
+    app.server.assert_healthy().await;
 }

@@ -171,13 +171,23 @@ async fn internal_user_lookup() {
     let app = helpers::spawn().await;
     let user = app.register("user@example.com", "securepass").await;
     let id = user["user"]["id"].as_str().unwrap();
-    let found = app.server.http.get(app.server.url(&format!("/internal/users/{id}"))).send().await.unwrap();
+    let internal = |path: String| {
+        app.server
+            .http
+            .get(app.server.url(&path))
+            .header(common::internal::HEADER, test_support::TEST_SERVICE_SECRET)
+            .send()
+    };
+    let found = internal(format!("/internal/users/{id}")).await.unwrap();
     assert_eq!(found.status(), 200);
-    assert_eq!(found.json::<Value>().await.unwrap()["email"], "user@example.com");
-    let missing =
-        app.server.http.get(app.server.url(&format!("/internal/users/{}", uuid::Uuid::new_v4()))).send().await.unwrap();
+    assert_eq!(found.json::<Value>().await.unwrap(), json!({"id": id}), "existence only: no email");
+    // Other services only: without the credential, nothing.
+    let anyone = app.server.http.get(app.server.url(&format!("/internal/users/{id}"))).send().await.unwrap();
+    assert_eq!(anyone.status(), 403);
+    assert_eq!(anyone.json::<Value>().await.unwrap()["error"]["code"], "FORBIDDEN");
+    let missing = internal(format!("/internal/users/{}", uuid::Uuid::new_v4())).await.unwrap();
     assert_eq!(missing.status(), 404);
-    let malformed = app.server.http.get(app.server.url("/internal/users/user-uuid")).send().await.unwrap();
+    let malformed = internal("/internal/users/user-uuid".to_owned()).await.unwrap();
     assert_eq!(malformed.status(), 400);
     assert_eq!(malformed.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT");
 }

@@ -127,6 +127,7 @@ async fn production_refuses_to_start_without_a_signing_key() {
     let env = common::config::Env::from_pairs([
         ("DATABASE_URL", "postgresql://auth_user:pw@localhost:5432/postgres?schema=auth_schema"),
         ("NODE_ENV", "production"),
+        ("SERVICE_SECRET", test_support::TEST_SERVICE_SECRET),
     ]);
     let err = auth_service::config::AuthSettings::from_env(&env).unwrap_err();
     assert!(err.to_string().contains("JWT_PRIVATE_KEY is not set"), "{err}");

@@ -139,6 +139,16 @@ impl Env {
     }
 
     /// A duration in the guide's `JWT_EXPIRE` format: `7d`, `12h`, `15m`, `30s` or plain seconds.
+    /// The http(s) base URL of another service (`name`, else `default`), without a trailing slash.
+    pub fn base_url_or(&self, name: &str, default: &str) -> Result<String, ConfigError> {
+        let raw = self.get(name).unwrap_or(default);
+        let url = url::Url::parse(raw).map_err(|e| ConfigError::invalid(name, e.to_string()))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::invalid(name, "must be an http(s) URL"));
+        }
+        Ok(raw.trim_end_matches('/').to_owned())
+    }
+
     pub fn duration_or(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
         match self.get(name) {
             None => Ok(default),
@@ -310,6 +320,9 @@ pub struct CommonSettings {
     /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma
     /// separated; default: loopback, where the router runs in development).
     pub trusted_proxies: Vec<IpAddr>,
+    /// The secret the router and the services show each other
+    /// (`SERVICE_SECRET` or `SERVICE_SECRET_FILE`; required in production).
+    pub service_credential: crate::internal::ServiceCredential,
 }
 
 impl CommonSettings {
@@ -344,6 +357,7 @@ impl CommonSettings {
             batch_delay: env.duration_or("GRAPHQL_BATCH_DELAY", Duration::from_millis(1))?,
             trusted_proxies: env
                 .list_or("TRUSTED_PROXIES", vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)])?,
+            service_credential: crate::internal::ServiceCredential::from_env(env, app_env)?,
         })
     }
 }

@@ -8,12 +8,14 @@ use async_graphql::{
     parser::types::{ExecutableDocument, Selection, SelectionSet},
     ObjectType, SDLExportOptions, Schema, SchemaBuilder, ServerError, ServerResult, SimpleObject, SubscriptionType,
 };
-use async_graphql_axum::GraphQLResponse;
 use axum::{
     body::Bytes,
     extract::rejection::BytesRejection,
     extract::State,
-    http::{HeaderMap, StatusCode},
+    http::{
+        header::{ACCEPT, CONTENT_TYPE},
+        HeaderMap, StatusCode,
+    },
     response::{Html, IntoResponse, Response},
     routing::post,
     Extension as AxumExtension, Json, Router,
@@ -24,7 +26,9 @@ use uuid::Uuid;
 
 use crate::{
     auth::{Caller, TokenVerifier},
+    config::CommonSettings,
     error::ApiError,
+    internal::ServiceCredential,
     net::ClientAddress,
 };
 
@@ -210,20 +214,29 @@ pub struct PageInfo {
 struct Endpoint<Q, M, S> {
     schema: Schema<Q, M, S>,
     verifier: TokenVerifier,
+    /// In production, only callers with the service credential (the router)
+    /// may use the endpoint at all.
+    router_only: Option<ServiceCredential>,
 }
 
-/// `POST /graphql` (and `GET /graphql` with GraphiQL when `playground` is on).
+/// `POST /graphql` (and `GET /graphql` with GraphiQL in development). In
+/// production it answers only the router (the service credential its
+/// `headers` config adds). Requests must be `application/json`: a browser can
+/// send `text/plain` or form bodies to any origin without a preflight, so
+/// accepting them would let any web page run mutations as its visitor (CSRF).
 /// The caller's token is verified before execution; a token that is present
 /// but invalid fails the whole operation with `UNAUTHENTICATED`.
-pub fn router<Q, M, S>(schema: Schema<Q, M, S>, verifier: TokenVerifier, playground: bool) -> Router
+pub fn router<Q, M, S>(schema: Schema<Q, M, S>, verifier: TokenVerifier, settings: &CommonSettings) -> Router
 where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    let endpoint = Arc::new(Endpoint { schema, verifier });
+    let production = settings.app_env.is_production();
+    let router_only = production.then(|| settings.service_credential.clone());
+    let endpoint = Arc::new(Endpoint { schema, verifier, router_only });
     let mut route = post(execute::<Q, M, S>);
-    if playground {
+    if !production {
         route = route.get(graphiql);
     }
     Router::new().route("/graphql", route).with_state(endpoint)
@@ -240,12 +253,27 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
+    if let Some(credential) = &endpoint.router_only {
+        if !credential.admits(&headers) {
+            return crate::internal::refusal().into_response();
+        }
+    }
+    let Some(media) = MediaType::negotiate(&headers) else {
+        let error = ApiError::bad_input(
+            "this endpoint answers `application/graphql-response+json` or `application/json`: ask for one in `Accept`",
+        );
+        return error.with_status(StatusCode::NOT_ACCEPTABLE).into_response();
+    };
+    if !crate::rest::has_json_content_type(&headers) {
+        let error = ApiError::bad_input("GraphQL requests must be sent as `Content-Type: application/json`");
+        return media.error(error, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    }
     let body = match body {
         Ok(body) => body,
         Err(rejection) => {
             let error = crate::rest::body_rejection(rejection);
             let status = error.status;
-            return error_response(error, status);
+            return media.error(error, status);
         }
     };
     // One request object, read straight into async-graphql's type (its batch
@@ -255,47 +283,119 @@ where
         Ok(request) => request,
         Err(e) => {
             let error = ApiError::bad_input(format!("malformed GraphQL request: {e}"));
-            return error_response(error, StatusCode::BAD_REQUEST);
+            return media.error(error, StatusCode::BAD_REQUEST);
         }
     };
     let depth = nesting_depth(&request.query);
     if depth > MAX_NESTING {
         let message = format!("the document nests {depth} levels deep; at most {MAX_NESTING} are accepted");
-        return error_response(ApiError::bad_input(message), StatusCode::BAD_REQUEST);
+        return media.error(ApiError::bad_input(message), StatusCode::BAD_REQUEST);
     }
     let caller = match endpoint.verifier.caller_from_headers(&headers).await {
         Ok(caller) => caller,
-        // 200 with a GraphQL error, so that the router passes the code through.
-        Err(e) => return error_response(e.into(), StatusCode::OK),
+        // A 200 in `application/json`, so that the router passes the code through.
+        Err(e) => return media.error(e.into(), StatusCode::UNAUTHORIZED),
     };
     let mut request = request.data(caller);
     // Parsed here once; the schema executes this same document.
     if let Err(error) = request.parsed_query().and_then(check_selection_limits) {
-        return graphql_error_response(error);
+        return media.respond(async_graphql::Response::from_errors(vec![error]));
     }
     if let Some(AxumExtension(client)) = client {
         request = request.data(client);
     }
     let response = endpoint.schema.execute(request).await;
-    graphql_response(response)
+    media.respond(response)
 }
 
-/// A parse or limit error, answered as the schema answers one.
-fn graphql_error_response(error: ServerError) -> Response {
-    graphql_response(async_graphql::Response::from_errors(vec![error]))
+/// The response media types of the GraphQL over HTTP specification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MediaType {
+    /// `application/graphql-response+json`: the status says whether the
+    /// request was executed (4xx when it was not).
+    GraphqlResponse,
+    /// `application/json`, the legacy type: 200 for any GraphQL response.
+    Json,
 }
 
-fn graphql_response(mut response: async_graphql::Response) -> Response {
-    // Errors raised by our resolvers carry a code; the rest come from parsing,
-    // validation or input coercion (unknown enum values, bad scalars, limits):
-    // all the client's doing.
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            extensions.set("code", crate::ErrorCode::BadUserInput.as_str());
+impl MediaType {
+    /// The first type listed in `Accept` that this endpoint can answer with;
+    /// `Json` without an `Accept` header (as the specification asks, for
+    /// legacy clients); `None` when nothing acceptable is listed.
+    pub fn negotiate(headers: &HeaderMap) -> Option<Self> {
+        let values: Vec<&str> = headers.get_all(ACCEPT).iter().filter_map(|v| v.to_str().ok()).collect();
+        if values.is_empty() {
+            return Some(MediaType::Json);
+        }
+        for range in values.iter().flat_map(|v| v.split(',')) {
+            let mut parts = range.split(';');
+            let essence = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let refused =
+                parts.any(|p| p.trim().strip_prefix("q=").is_some_and(|q| q.trim().parse::<f32>() == Ok(0.0)));
+            if refused {
+                continue;
+            }
+            match essence.as_str() {
+                "application/graphql-response+json" => return Some(MediaType::GraphqlResponse),
+                "application/json" | "application/*" | "*/*" => return Some(MediaType::Json),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponse => "application/graphql-response+json",
+            MediaType::Json => "application/json",
         }
     }
-    GraphQLResponse::from(response).into_response()
+
+    /// A request that was not executed: `status` in the new media type; in
+    /// `application/json` a token error is a 200 (a GraphQL error the router
+    /// passes on), and a body that could not be read keeps its 4xx.
+    fn error(self, err: ApiError, status: StatusCode) -> Response {
+        let server_error = async_graphql::Error::from(err).into_server_error(Default::default());
+        match self {
+            MediaType::GraphqlResponse => self.body(status, &serde_json::json!({ "errors": [server_error] })),
+            MediaType::Json => {
+                let status = if status == StatusCode::UNAUTHORIZED { StatusCode::OK } else { status };
+                self.body(status, &serde_json::json!({ "data": null, "errors": [server_error] }))
+            }
+        }
+    }
+
+    fn respond(self, mut response: async_graphql::Response) -> Response {
+        // Errors raised by our resolvers carry a code; the rest come from parsing,
+        // validation or input coercion (unknown enum values, bad scalars, limits):
+        // all the client's doing.
+        for error in &mut response.errors {
+            let extensions = error.extensions.get_or_insert_with(Default::default);
+            if extensions.get("code").is_none() {
+                extensions.set("code", crate::ErrorCode::BadUserInput.as_str());
+            }
+        }
+        // Not executed at all: parse, validation and variable errors carry no
+        // path. The new media type answers those with a 400 and no `data`.
+        let not_executed = response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        let mut body = serde_json::to_value(&response).unwrap_or_default();
+        let status = if self == MediaType::GraphqlResponse && not_executed {
+            if let Some(map) = body.as_object_mut() {
+                map.remove("data");
+            }
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        self.body(status, &body)
+    }
+
+    fn body(self, status: StatusCode, body: &serde_json::Value) -> Response {
+        let bytes = serde_json::to_vec(body).unwrap_or_default();
+        (status, [(CONTENT_TYPE, self.content_type())], bytes).into_response()
+    }
 }
 
 /// A response of one GraphQL error, with `status`.

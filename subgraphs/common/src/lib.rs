@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod graphql;
 pub mod health;
+pub mod internal;
 pub mod net;
 pub mod rest;
 pub mod server;

@@ -52,7 +52,7 @@ pub(crate) fn body_rejection(rejection: BytesRejection) -> ApiError {
     }
 }
 
-fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
+pub(crate) fn has_json_content_type(headers: &axum::http::HeaderMap) -> bool {
     let Some(content_type) = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };

@@ -51,11 +51,10 @@ pub fn with_common_layers(app: Router, settings: &crate::config::CommonSettings)
 async fn json_errors(response: axum::response::Response) -> axum::response::Response {
     use axum::http::{header, StatusCode};
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let is_json = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        let essence = v.split(';').next().unwrap_or_default().trim();
+        essence == "application/json" || essence.ends_with("+json")
+    });
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }

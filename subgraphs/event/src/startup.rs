@@ -10,11 +10,7 @@ pub async fn build(settings: &EventSettings) -> anyhow::Result<Application> {
     let db = migration::connect_service(ServiceKind::Event, common).await?;
     let service = EventService::new(db.conn.clone(), common.app_env);
     let routes = Router::new()
-        .merge(common::graphql::router(
-            schema::build(service.clone(), common),
-            settings.verifier.clone(),
-            !common.app_env.is_production(),
-        ))
+        .merge(common::graphql::router(schema::build(service.clone(), common), settings.verifier.clone(), common))
         .merge(rest::router(service, settings.verifier.clone()));
     let readiness = migration::readiness_probe(ServiceKind::Event, db.conn.clone());
     Application::for_service(common, routes, readiness, db).await

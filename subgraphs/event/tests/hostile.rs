@@ -175,3 +175,14 @@ async fn forged_tokens_cannot_write() {
     assert_eq!(stack.event_count().await, 0);
     eprintln!("{} forged tokens refused", tokens.len());
 }
+
+/// No cross-site form or `text/plain` post can create an event, and the
+/// endpoint speaks GraphQL over HTTP as the specification asks.
+#[tokio::test]
+async fn graphql_needs_json_bodies_and_negotiates_its_media_type() {
+    let stack = helpers::spawn().await;
+    let mutation = r#"mutation { createEvent(input: {title: "CSRF", startTime: "2030-01-01T09:00:00Z", endTime: "2030-01-01T10:00:00Z"}) { id } }"#;
+    test_support::hostile::assert_graphql_over_http(&stack.events.http, &stack.events.url("/graphql"), mutation).await;
+    assert_eq!(stack.event_count().await, 0, "no refused request created an event");
+    stack.events.assert_healthy().await;
+}

@@ -186,3 +186,59 @@ pub fn assert_graphql_refused(case: &str, status: u16, body: &Value) {
         assert!(error["extensions"]["code"].is_string(), "{case}: an error without a code: {error}");
     }
 }
+
+/// A subgraph's `/graphql` as the GraphQL over HTTP specification asks, and
+/// no cross-site request can use it: bodies a browser may send to any origin
+/// without a preflight (`text/plain`, forms, no type) are refused with 415
+/// before anything runs; `Accept` picks `application/json` or
+/// `application/graphql-response+json` (400 without `data` for a request
+/// that cannot run); an `Accept` of neither is 406. `mutation` is a document
+/// whose execution would be visible (the caller checks that nothing was written).
+pub async fn assert_graphql_over_http(http: &reqwest::Client, url: &str, mutation: &str) {
+    let body = serde_json::to_vec(&json!({"query": mutation})).unwrap();
+    for content_type in
+        [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None]
+    {
+        let mut request = http.post(url).body(body.clone());
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let response = request.send().await.expect("response");
+        assert_eq!(response.status(), 415, "{content_type:?} must not run");
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        assert_graphql_refused(&format!("{content_type:?}"), 415, &answer);
+    }
+    let ask = |accept: Option<&'static str>, query: &str| {
+        let mut request = http.post(url).json(&json!({"query": query}));
+        if let Some(accept) = accept {
+            request = request.header("accept", accept);
+        }
+        request.send()
+    };
+    let content_type = |response: &reqwest::Response| {
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    for accept in [None, Some("application/json"), Some("*/*"), Some("text/html, application/json;q=0.9")] {
+        let response = ask(accept, "{ __typename }").await.unwrap();
+        assert_eq!(response.status(), 200, "{accept:?}");
+        assert!(content_type(&response).starts_with("application/json"), "{accept:?}: {}", content_type(&response));
+        // In the legacy type, a request that cannot run is still a 200 with errors.
+        let response = ask(accept, "{ __typename").await.unwrap();
+        assert_eq!(response.status(), 200, "{accept:?}");
+    }
+    let modern = Some("application/graphql-response+json, application/json;q=0.9");
+    let response = ask(modern, "{ __typename }").await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(content_type(&response), "application/graphql-response+json");
+    assert!(response.json::<Value>().await.unwrap()["data"]["__typename"].is_string());
+    for broken in ["{ __typename", "{ doesNotExist }"] {
+        let response = ask(modern, broken).await.unwrap();
+        assert_eq!(response.status(), 400, "{broken}");
+        assert_eq!(content_type(&response), "application/graphql-response+json");
+        let answer: Value = response.json().await.unwrap();
+        assert!(answer.get("data").is_none(), "a request that did not run has no data: {answer}");
+        assert_graphql_refused(broken, 400, &answer);
+    }
+    let response = ask(Some("text/html"), "{ __typename }").await.unwrap();
+    assert_eq!(response.status(), 406);
+}

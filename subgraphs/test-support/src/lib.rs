@@ -63,6 +63,16 @@ pub fn server() -> &'static PgServer {
     })
 }
 
+/// The service credential of services under test (`SERVICE_SECRET`), long
+/// enough for production mode; it protects nothing but throwaway test data.
+pub const TEST_SERVICE_SECRET: &str = "test-only-service-credential-0123456789";
+
+/// A port free at the time of asking, for a server whose address another
+/// must know before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
 /// A new Ed25519 signing key for an auth service under test, PKCS#8 PEM.
 pub fn signing_key_pem() -> String {
     use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
@@ -175,6 +185,7 @@ impl TestDb {
             ("DATABASE_URL", self.service_url(kind)),
             ("PORT", "0".to_owned()),
             ("APP_ENV", "development".to_owned()),
+            ("SERVICE_SECRET", TEST_SERVICE_SECRET.to_owned()),
             ("RUN_MIGRATIONS", "false".to_owned()),
             // Tests run in parallel on few cores: a wider batching window keeps
             // the "one query per batch" assertions independent of timing.
@@ -219,10 +230,14 @@ impl TestServer {
         format!("{}{path}", self.base_url)
     }
 
-    /// Sends a GraphQL operation; returns the whole response body.
+    /// Sends a GraphQL operation as the router does (with the service
+    /// credential, which production requires); returns the whole response body.
     pub async fn graphql(&self, query: &str, variables: serde_json::Value, token: Option<&str>) -> serde_json::Value {
-        let mut request =
-            self.http.post(self.url("/graphql")).json(&serde_json::json!({ "query": query, "variables": variables }));
+        let mut request = self
+            .http
+            .post(self.url("/graphql"))
+            .header(common::internal::HEADER, TEST_SERVICE_SECRET)
+            .json(&serde_json::json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

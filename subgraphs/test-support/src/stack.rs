@@ -90,6 +90,9 @@ pub struct StackConfig {
 pub struct Stack {
     pub config: StackConfig,
     admin_url: String,
+    /// The credential the router and the services share (`SERVICE_SECRET`),
+    /// new for every stack.
+    service_secret: String,
     services: Vec<(ServiceKind, Supervised)>,
     router: Option<Supervised>,
     // Dropped last: the servers above stop before the database does.
@@ -121,7 +124,9 @@ impl Stack {
         for action in &report.actions {
             eprintln!("bootstrap: {action}");
         }
-        let mut stack = Stack { config, admin_url, services: Vec::new(), router: None, _cluster: cluster };
+        let service_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+        let mut stack =
+            Stack { config, admin_url, service_secret, services: Vec::new(), router: None, _cluster: cluster };
         for kind in ServiceKind::ALL {
             let settings = common::config::DatabaseSettings::parse("DATABASE_URL", &stack.database_url(kind))?;
             let db = common::db::connect(&settings).await.with_context(|| format!("connect as {}", kind.db_user()))?;
@@ -137,6 +142,11 @@ impl Stack {
 
     pub fn admin_url(&self) -> &str {
         &self.admin_url
+    }
+
+    /// The service credential, for tests that call a subgraph as the router does.
+    pub fn service_secret(&self) -> &str {
+        &self.service_secret
     }
 
     /// The service's `DATABASE_URL` in the guide's form.
@@ -164,10 +174,12 @@ impl Stack {
             ("PORT".to_owned(), self.config.ports.service(kind).to_string()),
             ("HOST".to_owned(), "127.0.0.1".to_owned()),
             ("APP_ENV".to_owned(), self.config.app_env.clone()),
+            ("SERVICE_SECRET".to_owned(), self.service_secret.clone()),
             ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
             ("AUTH_JWKS_URL".to_owned(), format!("{auth}/.well-known/jwks.json")),
             ("AUTH_SERVICE_URL".to_owned(), auth),
             ("EVENT_SERVICE_URL".to_owned(), self.service_url(ServiceKind::Event)),
+            ("ATTENDANCE_SERVICE_URL".to_owned(), self.service_url(ServiceKind::Attendance)),
             ("JWT_DEV_KEY_FILE".to_owned(), self.config.jwt_key_file.display().to_string()),
             ("RUST_LOG".to_owned(), std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_owned())),
         ];
@@ -214,6 +226,7 @@ impl Stack {
             ("ROUTER_LISTEN".to_owned(), format!("127.0.0.1:{}", ports.router)),
             ("ROUTER_HEALTH_LISTEN".to_owned(), format!("127.0.0.1:{}", ports.router_health)),
             ("APOLLO_TELEMETRY_DISABLED".to_owned(), "true".to_owned()),
+            ("SERVICE_SECRET".to_owned(), self.service_secret.clone()),
         ];
         for kind in ServiceKind::ALL {
             env.push((format!("{}_SUBGRAPH_URL", kind.env_prefix()), format!("{}/graphql", self.service_url(kind))));

@@ -6,7 +6,11 @@ pub use service::{AttendanceService, CheckInRequest, Page, Rules};
 
 use std::sync::Arc;
 
-use common::{auth::TokenRequired, time::Timestamp, ApiError, ErrorCode};
+use common::{
+    auth::{Caller, TokenRequired},
+    time::Timestamp,
+    ApiError, ErrorCode,
+};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -58,6 +62,35 @@ impl AttendanceStats {
     }
 }
 
+/// Who reads check-ins, as far as their rights go: ADMINs (and the guide's
+/// anonymous REST list in development) see `everything`; a signed-in `user`
+/// sees all check-ins of the events they organize or staff, their own
+/// check-ins, and those of people at events they organize; nobody else sees any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Viewer {
+    pub everything: bool,
+    pub user: Option<Uuid>,
+}
+
+impl Viewer {
+    pub const NOBODY: Viewer = Viewer { everything: false, user: None };
+
+    pub fn of(caller: &Caller) -> Self {
+        Viewer { everything: caller.is_admin(), user: caller.user_id() }
+    }
+
+    pub fn is_nobody(&self) -> bool {
+        !self.everything && self.user.is_none()
+    }
+}
+
+/// A record the reader asked for, or the fact that they may not see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Visible<T> {
+    Shown(T),
+    Hidden,
+}
+
 /// Whose check-ins a list is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListBy {
@@ -75,8 +108,11 @@ pub enum AttendanceError {
     UserNotFound,
     #[error("attendance not found")]
     NotFound,
-    #[error("only the event's organizer or an admin may check in someone else")]
-    Forbidden,
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A record the caller may not read; anonymous callers are told to sign in.
+    #[error("only the person, the event's organizer or check-in staff, or an ADMIN may see this check-in")]
+    Hidden { anonymous: bool },
     #[error(transparent)]
     TokenRequired(#[from] TokenRequired),
     #[error("this person is already checked in to this event")]
@@ -117,7 +153,9 @@ impl From<AttendanceError> for ApiError {
             AttendanceError::EventNotFound | AttendanceError::UserNotFound | AttendanceError::NotFound => {
                 ApiError::not_found(message)
             }
-            AttendanceError::Forbidden => ApiError::forbidden(message),
+            AttendanceError::Forbidden(_) => ApiError::forbidden(message),
+            AttendanceError::Hidden { anonymous: true } => ApiError::unauthenticated(format!("sign in: {message}")),
+            AttendanceError::Hidden { anonymous: false } => ApiError::forbidden(message),
             AttendanceError::TokenRequired(e) => e.into(),
             AttendanceError::AlreadyCheckedIn(original) => ApiError::new(ErrorCode::AlreadyCheckedIn, message)
                 .with_details(serde_json::json!({ "attendance": original })),

@@ -10,7 +10,7 @@ use common::{
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
-use super::{Attendance, AttendanceError, AttendanceStats, ListBy};
+use super::{Attendance, AttendanceError, AttendanceStats, ListBy, Viewer, Visible};
 use crate::{
     clients::{EventDirectory, EventInfo, UserDirectory},
     storage::{self, CheckInOutcome, CheckInWriter, NewCheckIn},
@@ -86,8 +86,10 @@ impl AttendanceService {
         if for_someone_else {
             if let Some(claims) = caller.claims() {
                 let organizer = event.organizer_id == Some(claims.sub);
-                if !(organizer || caller.is_admin()) {
-                    return Err(AttendanceError::Forbidden);
+                if !(organizer || caller.is_admin() || self.is_staff(claims.sub, event.id).await?) {
+                    return Err(AttendanceError::Forbidden(
+                        "only the event's organizer, its check-in staff or an admin may check in someone else",
+                    ));
                 }
             }
         }
@@ -111,6 +113,7 @@ impl AttendanceService {
                 check_in_time,
                 recorded_by: caller.user_id(),
                 capacity: event.capacity,
+                organizer_id: event.organizer_id,
             })
             .await?;
         match outcome {
@@ -127,43 +130,156 @@ impl AttendanceService {
         self.events.get(id).await?.ok_or(AttendanceError::EventNotFound)
     }
 
-    pub async fn get_many(&self, ids: &[Uuid]) -> Result<Vec<Attendance>, AttendanceError> {
-        Ok(storage::find_many(&self.db, ids).await?)
+    async fn is_staff(&self, user: Uuid, event: Uuid) -> Result<bool, AttendanceError> {
+        Ok(storage::events_run_by(&self.db, user, &[event]).await?.contains(&event))
     }
 
-    /// Check-ins of one event, oldest first. The event must exist.
+    /// Check-ins by id, each shown only to the person, the event's organizer
+    /// and check-in staff, and ADMINs (two statements for any number).
+    pub async fn attendances_for(
+        &self,
+        viewer: Viewer,
+        ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, Visible<Attendance>)>, AttendanceError> {
+        let rows = storage::find_many(&self.db, ids).await?;
+        let run_by_viewer = match viewer.user {
+            Some(user) if !viewer.everything => {
+                let mut events: Vec<Uuid> = rows.iter().filter(|a| a.user_id != user).map(|a| a.event_id).collect();
+                events.sort_unstable();
+                events.dedup();
+                if events.is_empty() {
+                    Default::default()
+                } else {
+                    storage::events_run_by(&self.db, user, &events).await?
+                }
+            }
+            _ => Default::default(),
+        };
+        Ok(rows
+            .into_iter()
+            .map(|a| {
+                let shown = viewer.everything || viewer.user == Some(a.user_id) || run_by_viewer.contains(&a.event_id);
+                (a.id, if shown { Visible::Shown(a) } else { Visible::Hidden })
+            })
+            .collect())
+    }
+
+    /// Who reads the guide's REST list of an event's check-ins: in
+    /// development an anonymous caller sees all of them (the guide's curl
+    /// call; the REST edge shows ids and times only), in production a token
+    /// is required.
+    pub fn guide_list_viewer(&self, caller: &Caller) -> Result<Viewer, AttendanceError> {
+        match caller {
+            Caller::Anonymous if self.rules.app_env.is_production() => {
+                Err(AttendanceError::TokenRequired(common::auth::TokenRequired))
+            }
+            Caller::Anonymous => Ok(Viewer { everything: true, user: None }),
+            Caller::User(_) => Ok(Viewer::of(caller)),
+        }
+    }
+
+    /// Check-ins of one event that `viewer` may read, oldest first. The event must exist.
     pub async fn event_attendance(
         &self,
+        viewer: Viewer,
         event_id: Uuid,
         first: u64,
         after: Option<Cursor>,
     ) -> Result<Page<Attendance>, AttendanceError> {
         self.event(event_id).await?;
-        let mut pages = self.pages(ListBy::Event, &[event_id], first, after).await?;
+        let mut pages = self.pages(ListBy::Event, &[event_id], viewer, first, after).await?;
         Ok(pages.pop().map(|(_, page)| page).unwrap_or(Page { items: Vec::new(), has_next: false }))
     }
 
-    /// Pages of check-ins for many events or users at once (one query).
+    /// Pages of check-ins for many events or users at once, as far as
+    /// `viewer` may read them (one query).
     pub async fn pages(
         &self,
         by: ListBy,
         owners: &[Uuid],
+        viewer: Viewer,
         first: u64,
         after: Option<Cursor>,
     ) -> Result<Vec<(Uuid, Page<Attendance>)>, AttendanceError> {
-        let mut rows = storage::pages(&self.db, by, owners, after, first + 1).await?;
+        let mut rows = storage::pages(&self.db, by, owners, viewer, after, first + 1).await?;
         Ok(owners
             .iter()
             .map(|owner| (*owner, Page::from_overfetch(rows.remove(owner).unwrap_or_default(), first)))
             .collect())
     }
 
+    /// How many check-ins of each owner `viewer` may read (one query).
     pub async fn counts(
         &self,
         by: ListBy,
         owners: &[Uuid],
+        viewer: Viewer,
     ) -> Result<std::collections::HashMap<Uuid, i64>, AttendanceError> {
-        Ok(storage::counts(&self.db, by, owners).await?)
+        Ok(storage::counts(&self.db, by, owners, viewer).await?)
+    }
+
+    /// The check-in staff of each event, for its organizer and ADMINs; for
+    /// everyone else none (one query).
+    pub async fn staff(
+        &self,
+        viewer: Viewer,
+        events: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, Vec<Uuid>>, AttendanceError> {
+        if viewer.is_nobody() {
+            return Ok(Default::default());
+        }
+        Ok(storage::staff_of(&self.db, events, viewer.everything, viewer.user).await?)
+    }
+
+    /// The organizer or an ADMIN names `user` check-in staff of the event:
+    /// they may then check people in there and read its door list (names and
+    /// times; emails stay the auth service's to give). Returns the staff.
+    pub async fn add_staff(&self, caller: &Caller, event_id: Uuid, user: Uuid) -> Result<Vec<Uuid>, AttendanceError> {
+        let (granter, event) = self.authorize_staffing(caller, event_id).await?;
+        if !self.users.exists(user).await? {
+            return Err(AttendanceError::UserNotFound);
+        }
+        storage::add_staff(&self.db, event.id, event.organizer_id, user, granter).await?;
+        tracing::info!(%event_id, staff = %user, by = %granter, "check-in staff added");
+        self.all_staff(event_id).await
+    }
+
+    /// The organizer or an ADMIN takes `user`'s check-in rights at the event
+    /// away, at once for every request after this one. Returns the staff.
+    pub async fn remove_staff(
+        &self,
+        caller: &Caller,
+        event_id: Uuid,
+        user: Uuid,
+    ) -> Result<Vec<Uuid>, AttendanceError> {
+        let (granter, event) = self.authorize_staffing(caller, event_id).await?;
+        if storage::remove_staff(&self.db, event.id, user).await? {
+            tracing::info!(%event_id, staff = %user, by = %granter, "check-in staff removed");
+        }
+        self.all_staff(event_id).await
+    }
+
+    async fn all_staff(&self, event_id: Uuid) -> Result<Vec<Uuid>, AttendanceError> {
+        Ok(storage::staff_of(&self.db, &[event_id], true, None).await?.remove(&event_id).unwrap_or_default())
+    }
+
+    /// Staff are named by the event's organizer or an ADMIN, always signed
+    /// in (in development too: staff are people, not anonymous scripts).
+    async fn authorize_staffing(&self, caller: &Caller, event_id: Uuid) -> Result<(Uuid, EventInfo), AttendanceError> {
+        let granter = caller.user_id().ok_or(AttendanceError::TokenRequired(common::auth::TokenRequired))?;
+        let event = self.event(event_id).await?;
+        if !(caller.is_admin() || event.organizer_id == Some(granter)) {
+            return Err(AttendanceError::Forbidden(
+                "only the event's organizer or an admin may name its check-in staff",
+            ));
+        }
+        Ok((granter, event))
+    }
+
+    /// Of `users`, those checked in to an event `organizer` organizes: the
+    /// auth service asks this before it shows an organizer people's emails.
+    pub async fn profiles_visible_to(&self, organizer: Uuid, users: &[Uuid]) -> Result<Vec<Uuid>, AttendanceError> {
+        Ok(storage::profiles_visible_to(&self.db, organizer, users).await?)
     }
 
     /// Statistics of one event; its start time comes from the event service.

@@ -5,17 +5,19 @@ use std::sync::Arc;
 use axum::{
     extract::State,
     http::StatusCode,
+    response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
 };
 use common::{
     auth::{Caller, HasVerifier, TokenVerifier},
     graphql::Cursor,
+    internal::ServiceCredential,
     rest::{ApiJson, ApiPath, ApiQuery},
     time::Timestamp,
     ApiError,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::{Attendance, AttendanceService, AttendanceStats, CheckInRequest};
@@ -33,12 +35,21 @@ impl HasVerifier for RestState {
     }
 }
 
-pub fn router(service: AttendanceService, verifier: TokenVerifier) -> Router {
+pub fn router(service: AttendanceService, verifier: TokenVerifier, credential: ServiceCredential) -> Router {
+    let state = Arc::new(RestState { service, verifier });
+    // For the other services only: the auth service asks which people an
+    // organizer may see in full.
+    let internal = Router::new().route("/internal/visible-profiles", post(visible_profiles)).route_layer(
+        axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
+            common::internal::require(credential.clone(), request, next)
+        }),
+    );
     Router::new()
         .route("/attendance", post(check_in))
         .route("/attendance/event/{event_id}", get(event_attendance))
         .route("/attendance/stats/{event_id}", get(stats))
-        .with_state(Arc::new(RestState { service, verifier }))
+        .merge(internal)
+        .with_state(state)
 }
 
 #[derive(Deserialize)]
@@ -73,24 +84,84 @@ struct ListQuery {
     after: Option<String>,
 }
 
+/// A check-in as the guide's anonymous development call shows it: ids and times.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnonymousAttendance {
+    id: Uuid,
+    event_id: Uuid,
+    user_id: Uuid,
+    check_in_time: Timestamp,
+}
+
 /// Check-ins of an event, oldest first (`limit` up to 1,000; `after`: the
-/// `X-Next-Cursor` header of the previous page).
+/// `X-Next-Cursor` header of the previous page), as far as the caller may
+/// read them: all for the organizer, check-in staff and ADMINs, their own
+/// for anyone else signed in. Without a token: 401 in production; in
+/// development the guide's call works, with ids and times only.
 async fn event_attendance(
     State(state): State<Arc<RestState>>,
+    caller: Caller,
     ApiPath(event_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> Result<([(&'static str, String); 1], Json<Vec<Attendance>>), ApiError> {
+) -> Result<Response, ApiError> {
     let limit = query.limit.unwrap_or(MAX_LIMIT);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(ApiError::bad_input(format!("`limit` must be between 1 and {MAX_LIMIT}")));
     }
     let after = query.after.as_deref().map(Cursor::decode).transpose()?;
-    let page = state.service.event_attendance(event_id, limit, after).await?;
+    let viewer = state.service.guide_list_viewer(&caller)?;
+    let page = state.service.event_attendance(viewer, event_id, limit, after).await?;
     let next = match (page.has_next, page.items.last()) {
         (true, Some(last)) => Cursor { at: last.check_in_time.0, id: last.id }.encode(),
         _ => String::new(),
     };
-    Ok(([("x-next-cursor", next)], Json(page.items)))
+    let headers = [("x-next-cursor", next)];
+    Ok(match caller {
+        Caller::Anonymous => {
+            let items: Vec<AnonymousAttendance> = page
+                .items
+                .into_iter()
+                .map(|a| AnonymousAttendance {
+                    id: a.id,
+                    event_id: a.event_id,
+                    user_id: a.user_id,
+                    check_in_time: a.check_in_time,
+                })
+                .collect();
+            (headers, Json(items)).into_response()
+        }
+        Caller::User(_) => (headers, Json(page.items)).into_response(),
+    })
+}
+
+/// The most people one `visible-profiles` call may ask about (the auth
+/// service's DataLoader batches are at most this large).
+const MAX_PROFILES: usize = 5_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisibleProfilesBody {
+    viewer: Uuid,
+    users: Vec<Uuid>,
+}
+
+#[derive(Serialize)]
+struct VisibleProfiles {
+    users: Vec<Uuid>,
+}
+
+/// `POST /internal/visible-profiles {viewer, users}` → `{users}`: those of
+/// `users` checked in to an event `viewer` organizes.
+async fn visible_profiles(
+    State(state): State<Arc<RestState>>,
+    ApiJson(body): ApiJson<VisibleProfilesBody>,
+) -> Result<Json<VisibleProfiles>, ApiError> {
+    if body.users.len() > MAX_PROFILES {
+        return Err(ApiError::invalid_field(format!("at most {MAX_PROFILES} users per call")));
+    }
+    let users = state.service.profiles_visible_to(body.viewer, &body.users).await?;
+    Ok(Json(VisibleProfiles { users }))
 }
 
 async fn stats(

@@ -7,24 +7,59 @@ use async_graphql::dataloader::Loader;
 use common::{graphql::Cursor, time::Timestamp, ApiError};
 use uuid::Uuid;
 
-use crate::domain::{Attendance, AttendanceService, AttendanceStats, ListBy, Page};
+use crate::domain::{Attendance, AttendanceService, AttendanceStats, ListBy, Page, Viewer, Visible};
+
+/// Keys are per viewer: loaders are shared by concurrent requests, and what
+/// one reader may see says nothing about another.
+fn by_viewer<K: Copy>(keys: &[(Viewer, K)]) -> HashMap<Viewer, Vec<K>> {
+    let mut groups: HashMap<Viewer, Vec<K>> = HashMap::new();
+    for (viewer, key) in keys {
+        groups.entry(*viewer).or_default().push(*key);
+    }
+    groups
+}
 
 pub struct AttendanceLoader(pub AttendanceService);
 
-impl Loader<Uuid> for AttendanceLoader {
-    type Value = Attendance;
+impl Loader<(Viewer, Uuid)> for AttendanceLoader {
+    type Value = Visible<Attendance>;
     type Error = ApiError;
 
-    async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Attendance>, ApiError> {
-        Ok(self.0.get_many(ids).await?.into_iter().map(|a| (a.id, a)).collect())
+    async fn load(&self, keys: &[(Viewer, Uuid)]) -> Result<HashMap<(Viewer, Uuid), Self::Value>, ApiError> {
+        let mut found = HashMap::new();
+        for (viewer, ids) in by_viewer(keys) {
+            for (id, attendance) in self.0.attendances_for(viewer, &ids).await? {
+                found.insert((viewer, id), attendance);
+            }
+        }
+        Ok(found)
     }
 }
 
-/// One page of one owner's check-ins.
+/// The check-in staff of one event, as one viewer may see them.
+pub struct StaffLoader(pub AttendanceService);
+
+impl Loader<(Viewer, Uuid)> for StaffLoader {
+    type Value = Vec<Uuid>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[(Viewer, Uuid)]) -> Result<HashMap<(Viewer, Uuid), Vec<Uuid>>, ApiError> {
+        let mut found = HashMap::new();
+        for (viewer, events) in by_viewer(keys) {
+            for (event, staff) in self.0.staff(viewer, &events).await? {
+                found.insert((viewer, event), staff);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// One page of one owner's check-ins, as one viewer may read them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PageKey {
     pub by: ListBy,
     pub owner: Uuid,
+    pub viewer: Viewer,
     pub first: u64,
     pub after: Option<Cursor>,
 }
@@ -35,37 +70,46 @@ impl Loader<PageKey> for PageLoader {
     type Value = Page<Attendance>;
     type Error = ApiError;
 
-    /// One query per distinct (list kind, page size, cursor): in practice one.
+    /// One query per distinct (list kind, viewer, page size, cursor): in
+    /// practice one per request.
     async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, Self::Value>, ApiError> {
-        let mut groups: HashMap<(ListBy, u64, Option<Cursor>), Vec<Uuid>> = HashMap::new();
+        let mut groups: HashMap<(ListBy, Viewer, u64, Option<Cursor>), Vec<Uuid>> = HashMap::new();
         for key in keys {
-            groups.entry((key.by, key.first, key.after)).or_default().push(key.owner);
+            groups.entry((key.by, key.viewer, key.first, key.after)).or_default().push(key.owner);
         }
         let mut pages = HashMap::new();
-        for ((by, first, after), owners) in groups {
-            for (owner, page) in self.0.pages(by, &owners, first, after).await? {
-                pages.insert(PageKey { by, owner, first, after }, page);
+        for ((by, viewer, first, after), owners) in groups {
+            for (owner, page) in self.0.pages(by, &owners, viewer, first, after).await? {
+                pages.insert(PageKey { by, owner, viewer, first, after }, page);
             }
         }
         Ok(pages)
     }
 }
 
+/// How many check-ins of one owner one viewer may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CountKey {
+    pub by: ListBy,
+    pub owner: Uuid,
+    pub viewer: Viewer,
+}
+
 pub struct CountLoader(pub AttendanceService);
 
-impl Loader<(ListBy, Uuid)> for CountLoader {
+impl Loader<CountKey> for CountLoader {
     type Value = i64;
     type Error = ApiError;
 
-    async fn load(&self, keys: &[(ListBy, Uuid)]) -> Result<HashMap<(ListBy, Uuid), i64>, ApiError> {
+    async fn load(&self, keys: &[CountKey]) -> Result<HashMap<CountKey, i64>, ApiError> {
+        let mut groups: HashMap<(ListBy, Viewer), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry((key.by, key.viewer)).or_default().push(key.owner);
+        }
         let mut counts = HashMap::new();
-        for by in [ListBy::Event, ListBy::User] {
-            let owners: Vec<Uuid> = keys.iter().filter(|(b, _)| *b == by).map(|(_, o)| *o).collect();
-            if owners.is_empty() {
-                continue;
-            }
-            for (owner, n) in self.0.counts(by, &owners).await? {
-                counts.insert((by, owner), n);
+        for ((by, viewer), owners) in groups {
+            for (owner, n) in self.0.counts(by, &owners, viewer).await? {
+                counts.insert(CountKey { by, owner, viewer }, n);
             }
         }
         Ok(counts)

@@ -15,8 +15,8 @@ use common::{
 };
 use uuid::Uuid;
 
-use crate::domain::{self, AttendanceService, CheckInRequest, ListBy, Page};
-use loaders::{AttendanceLoader, CountLoader, PageKey, PageLoader, StatsLoader};
+use crate::domain::{self, AttendanceError, AttendanceService, CheckInRequest, ListBy, Page, Viewer, Visible};
+use loaders::{AttendanceLoader, CountKey, CountLoader, PageKey, PageLoader, StaffLoader, StatsLoader};
 
 pub type AttendanceSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -34,6 +34,7 @@ pub fn build(service: AttendanceService, settings: &common::config::CommonSettin
     .data(common::graphql::loader(PageLoader(service.clone()), batch_delay))
     .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
     .data(common::graphql::loader(StatsLoader(service.clone()), batch_delay))
+    .data(common::graphql::loader(StaffLoader(service.clone()), batch_delay))
     .data(service)
     .finish()
 }
@@ -110,13 +111,16 @@ impl From<domain::AttendanceStats> for AttendanceStats {
     }
 }
 
+/// A list of check-ins, holding only those its reader may see (and counting
+/// only those): lists are filtered, never refused.
 pub struct AttendanceConnection {
     page: Page<domain::Attendance>,
-    count_key: (ListBy, Uuid),
+    count_key: CountKey,
 }
 
 #[Object]
 impl AttendanceConnection {
+    /// The check-ins of this list the reader may see.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32, ApiError> {
         let count = ctx.data_unchecked::<DataLoader<CountLoader>>().load_one(self.count_key).await?.unwrap_or(0);
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
@@ -149,10 +153,27 @@ async fn connection(
     after: Option<String>,
 ) -> Result<AttendanceConnection, ApiError> {
     let (first, after) = page_args(first, after)?;
-    let key = PageKey { by, owner, first, after };
+    let viewer = Viewer::of(caller(ctx));
+    let key = PageKey { by, owner, viewer, first, after };
     let page = ctx.data_unchecked::<DataLoader<PageLoader>>().load_one(key).await?;
     let page = page.unwrap_or(Page { items: Vec::new(), has_next: false });
-    Ok(AttendanceConnection { page, count_key: (by, owner) })
+    Ok(AttendanceConnection { page, count_key: CountKey { by, owner, viewer } })
+}
+
+/// One check-in by id, for those who may see it (null for an unknown id;
+/// null with `FORBIDDEN`, or `UNAUTHENTICATED` without a token, for a hidden one).
+async fn readable_attendance(ctx: &Context<'_>, id: Uuid) -> Result<Option<Attendance>, ApiError> {
+    let caller = caller(ctx);
+    let found = ctx.data_unchecked::<DataLoader<AttendanceLoader>>().load_one((Viewer::of(caller), id)).await?;
+    match found {
+        None => Ok(None),
+        Some(Visible::Shown(attendance)) => Ok(Some(Attendance(attendance))),
+        Some(Visible::Hidden) => Err(AttendanceError::Hidden { anonymous: caller.user_id().is_none() }.into()),
+    }
+}
+
+fn user_refs(ids: Vec<Uuid>) -> Vec<UserRef> {
+    ids.into_iter().map(|id| UserRef { id }).collect()
 }
 
 // The attendance subgraph's view of the event subgraph's entity (kept
@@ -180,6 +201,14 @@ impl EventRef {
         after: Option<String>,
     ) -> Result<AttendanceConnection, ApiError> {
         connection(ctx, ListBy::Event, self.id, first, after).await
+    }
+
+    /// The people the organizer named to check others in at this event: for
+    /// the organizer and ADMINs; empty for everyone else.
+    async fn check_in_staff(&self, ctx: &Context<'_>) -> Result<Vec<UserRef>, ApiError> {
+        let key = (Viewer::of(caller(ctx)), self.id);
+        let staff = ctx.data_unchecked::<DataLoader<StaffLoader>>().load_one(key).await?;
+        Ok(user_refs(staff.unwrap_or_default()))
     }
 
     #[graphql(requires = "startTime")]
@@ -226,12 +255,13 @@ pub struct Query;
 
 #[Object]
 impl Query {
+    /// One check-in: for the person, the event's organizer and check-in staff, and ADMINs.
     async fn attendance(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Attendance>, ApiError> {
-        let id = parse_id("id", &id)?;
-        Ok(ctx.data_unchecked::<DataLoader<AttendanceLoader>>().load_one(id).await?.map(Attendance))
+        readable_attendance(ctx, parse_id("id", &id)?).await
     }
 
-    /// Check-ins of an event, oldest first.
+    /// Check-ins of an event, oldest first: all of them for its organizer,
+    /// check-in staff and ADMINs; a signed-in attendee sees their own.
     async fn event_attendance(
         &self,
         ctx: &Context<'_>,
@@ -241,8 +271,9 @@ impl Query {
     ) -> Result<AttendanceConnection, ApiError> {
         let event_id = parse_id("eventId", &event_id)?;
         let (first, after) = page_args(first, after)?;
-        let page = ctx.data_unchecked::<AttendanceService>().event_attendance(event_id, first, after).await?;
-        Ok(AttendanceConnection { page, count_key: (ListBy::Event, event_id) })
+        let viewer = Viewer::of(caller(ctx));
+        let page = ctx.data_unchecked::<AttendanceService>().event_attendance(viewer, event_id, first, after).await?;
+        Ok(AttendanceConnection { page, count_key: CountKey { by: ListBy::Event, owner: event_id, viewer } })
     }
 
     async fn attendance_stats(&self, ctx: &Context<'_>, event_id: ID) -> Result<AttendanceStats, ApiError> {
@@ -255,7 +286,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(ctx.data_unchecked::<DataLoader<AttendanceLoader>>().load_one(id).await?.map(Attendance))
+        readable_attendance(ctx, id).await
     }
 
     #[graphql(entity)]
@@ -280,5 +311,28 @@ impl Mutation {
             check_in_time: input.check_in_time,
         };
         Ok(Attendance(ctx.data_unchecked::<AttendanceService>().check_in(caller(ctx), request).await?))
+    }
+
+    /// Names a person check-in staff of an event (organizer or ADMIN): they
+    /// may then check people in there and read its door list, without emails.
+    /// Returns the event's staff.
+    async fn add_check_in_staff(&self, ctx: &Context<'_>, event_id: ID, user_id: ID) -> Result<Vec<UserRef>, ApiError> {
+        let (event_id, user_id) = (parse_id("eventId", &event_id)?, parse_id("userId", &user_id)?);
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(user_refs(service.add_staff(caller(ctx), event_id, user_id).await?))
+    }
+
+    /// Takes a person's check-in rights at an event away (organizer or
+    /// ADMIN); removing someone who is not staff changes nothing. Returns the
+    /// event's staff.
+    async fn remove_check_in_staff(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        user_id: ID,
+    ) -> Result<Vec<UserRef>, ApiError> {
+        let (event_id, user_id) = (parse_id("eventId", &event_id)?, parse_id("userId", &user_id)?);
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(user_refs(service.remove_staff(caller(ctx), event_id, user_id).await?))
     }
 }

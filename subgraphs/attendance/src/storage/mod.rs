@@ -1,6 +1,7 @@
 //! Persistence of check-ins in `attendance_schema`. Lists and statistics for
 //! many events (or users) are computed in one statement each, in SQL.
 
+mod access;
 mod attendances;
 mod writer;
 
@@ -11,7 +12,9 @@ use common::{db::statement as stmt, graphql::Cursor, time::Timestamp};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult};
 use uuid::Uuid;
 
-use crate::domain::{Attendance, AttendanceStats, IntervalCount, ListBy};
+use crate::domain::{Attendance, AttendanceStats, IntervalCount, ListBy, Viewer};
+
+pub use access::{add_staff, events_run_by, profiles_visible_to, remove_staff, staff_of};
 
 pub use attendances::Model as AttendanceRow;
 pub use writer::CheckInWriter;
@@ -35,6 +38,8 @@ pub struct NewCheckIn {
     pub check_in_time: DateTime<Utc>,
     pub recorded_by: Option<Uuid>,
     pub capacity: Option<i32>,
+    /// The event's organizer, kept beside its counter row for reads' rights.
+    pub organizer_id: Option<Uuid>,
 }
 
 pub enum CheckInOutcome {
@@ -68,6 +73,7 @@ pub async fn check_in_batch(db: &DatabaseConnection, batch: &[NewCheckIn]) -> Re
                 "check_in_time": c.check_in_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                 "recorded_by": c.recorded_by,
                 "capacity": c.capacity,
+                "organizer_id": c.organizer_id,
             })
         })
         .collect();
@@ -117,21 +123,57 @@ fn owner_column(by: ListBy) -> &'static str {
     }
 }
 
+/// Which of an owner's check-ins `viewer` may read, as SQL over the owner
+/// `o.owner`, with `$A` the viewer's `everything` and `$B` its user id. Per
+/// event: all of them for its organizer and check-in staff, else the viewer's
+/// own; per user: all of them for that user, else those at events the viewer
+/// organizes. (ADMINs see everything.) Evaluated once per owner.
+fn sees_all_sql(by: ListBy, everything: &str, user: &str) -> String {
+    match by {
+        ListBy::Event => format!(
+            "{everything}::bool
+             OR EXISTS (SELECT 1 FROM event_checkins c WHERE c.event_id = o.owner AND c.organizer_id = {user}::uuid)
+             OR EXISTS (SELECT 1 FROM check_in_staff s WHERE s.event_id = o.owner AND s.user_id = {user}::uuid)"
+        ),
+        ListBy::User => format!("{everything}::bool OR o.owner = {user}::uuid"),
+    }
+}
+
+/// The rows of an owner the viewer may read when not all of them.
+fn own_rows_sql(by: ListBy, user: &str) -> String {
+    match by {
+        ListBy::Event => format!("user_id = {user}::uuid"),
+        ListBy::User => {
+            format!("event_id IN (SELECT c.event_id FROM event_checkins c WHERE c.organizer_id = {user}::uuid)")
+        }
+    }
+}
+
 /// The first `limit` check-ins after `after` (by check-in time, then id) of
-/// each owner, for any number of owners, in one statement.
+/// each owner that `viewer` may read, for any number of owners, in one
+/// statement: the rights are checked in it, not in another round trip.
 pub async fn pages(
     db: &DatabaseConnection,
     by: ListBy,
     owners: &[Uuid],
+    viewer: Viewer,
     after: Option<Cursor>,
     limit: u64,
 ) -> Result<HashMap<Uuid, Vec<Attendance>>, DbErr> {
+    let mut pages: HashMap<Uuid, Vec<Attendance>> = owners.iter().map(|o| (*o, Vec::new())).collect();
+    if viewer.is_nobody() {
+        return Ok(pages);
+    }
     let column = owner_column(by);
+    let sees_all = sees_all_sql(by, "$5", "$6");
+    let own_rows = own_rows_sql(by, "$6");
     let sql = format!(
         "SELECT a.* FROM unnest($1::uuid[]) AS o(owner)
+         CROSS JOIN LATERAL (SELECT {sees_all} AS sees_all) v
          CROSS JOIN LATERAL (
              SELECT {COLUMNS} FROM attendances
              WHERE {column} = o.owner
+               AND (v.sees_all OR {own_rows})
                AND ($2::timestamptz IS NULL OR (check_in_time, id) > ($2::timestamptz, $3::uuid))
              ORDER BY check_in_time, id
              LIMIT $4
@@ -141,9 +183,15 @@ pub async fn pages(
         Some(c) => (Some(c.at), Some(c.id)),
         None => (None, None),
     };
-    let rows =
-        db.query_all_raw(stmt(&sql, [owners.to_vec().into(), at.into(), id.into(), (limit as i64).into()])).await?;
-    let mut pages: HashMap<Uuid, Vec<Attendance>> = owners.iter().map(|o| (*o, Vec::new())).collect();
+    let values = [
+        owners.to_vec().into(),
+        at.into(),
+        id.into(),
+        (limit as i64).into(),
+        viewer.everything.into(),
+        viewer.user.into(),
+    ];
+    let rows = db.query_all_raw(stmt(&sql, values)).await?;
     for row in rows {
         let attendance: Attendance = AttendanceRow::from_query_result(&row, "")?.into();
         let owner = match by {
@@ -155,19 +203,35 @@ pub async fn pages(
     Ok(pages)
 }
 
-/// How many check-ins each owner has, in one statement.
-pub async fn counts(db: &DatabaseConnection, by: ListBy, owners: &[Uuid]) -> Result<HashMap<Uuid, i64>, DbErr> {
-    let sql = match by {
-        // Kept exact by `check_in`, so no scan of the check-ins is needed.
-        ListBy::Event => {
-            "SELECT event_id AS owner, checked_in::bigint AS n FROM event_checkins WHERE event_id = ANY($1)"
-        }
-        ListBy::User => {
-            "SELECT user_id AS owner, count(*) AS n FROM attendances WHERE user_id = ANY($1) GROUP BY user_id"
-        }
-    };
-    let rows = db.query_all_raw(stmt(sql, [owners.to_vec().into()])).await?;
+/// How many check-ins of each owner `viewer` may read, in one statement.
+pub async fn counts(
+    db: &DatabaseConnection,
+    by: ListBy,
+    owners: &[Uuid],
+    viewer: Viewer,
+) -> Result<HashMap<Uuid, i64>, DbErr> {
     let mut counts: HashMap<Uuid, i64> = owners.iter().map(|o| (*o, 0)).collect();
+    if viewer.is_nobody() {
+        return Ok(counts);
+    }
+    let sees_all = sees_all_sql(by, "$2", "$3");
+    let own_rows = own_rows_sql(by, "$3");
+    let sql = match by {
+        // All of an event's check-ins are counted by its counter row, kept
+        // exact by `check_in`: no scan of the check-ins is needed.
+        ListBy::Event => format!(
+            "SELECT o.owner, CASE WHEN {sees_all} THEN coalesce(t.checked_in, 0)::bigint
+                    ELSE (SELECT count(*) FROM attendances WHERE event_id = o.owner AND {own_rows}) END AS n
+             FROM unnest($1::uuid[]) AS o(owner) LEFT JOIN event_checkins t ON t.event_id = o.owner"
+        ),
+        ListBy::User => format!(
+            "SELECT o.owner, (SELECT count(*) FROM attendances
+                              WHERE user_id = o.owner AND ({sees_all} OR {own_rows})) AS n
+             FROM unnest($1::uuid[]) AS o(owner)"
+        ),
+    };
+    let rows =
+        db.query_all_raw(stmt(&sql, [owners.to_vec().into(), viewer.everything.into(), viewer.user.into()])).await?;
     for row in rows {
         counts.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
     }

@@ -22,8 +22,12 @@ pub async fn spawn() -> Stack {
 pub async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
     let db = TestDb::new().await;
     let auth_key_pem = test_support::signing_key_pem();
+    // Auth asks the attendance service which people an organizer may see in
+    // full, so the attendance service's port is chosen before auth starts.
+    let attendance_port = test_support::free_port();
     let mut env = db.service_env(ServiceKind::Auth);
     env.set("JWT_PRIVATE_KEY", auth_key_pem.clone());
+    env.set("ATTENDANCE_SERVICE_URL", format!("http://127.0.0.1:{attendance_port}"));
     let auth = TestServer::spawn(
         auth_service::startup::build(&auth_service::config::AuthSettings::from_env(&env).unwrap()).await.unwrap(),
     );
@@ -36,6 +40,7 @@ pub async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
     );
 
     let mut env = db.service_env(ServiceKind::Attendance);
+    env.set("PORT", attendance_port.to_string());
     env.set("AUTH_JWKS_URL", jwks);
     env.set("EVENT_SERVICE_URL", events.base_url.clone());
     env.set("AUTH_SERVICE_URL", auth.base_url.clone());

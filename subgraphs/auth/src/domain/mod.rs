@@ -7,7 +7,7 @@ mod service;
 
 pub use credentials::{Email, NewPassword};
 pub use password::PasswordHasher;
-pub use service::{AuthPayload, AuthService, TokenValidation, User};
+pub use service::{AuthPayload, AuthService, ProfileViewer, TokenValidation, User};
 
 use common::{auth::TokenError, ApiError, ErrorCode};
 
@@ -24,6 +24,13 @@ pub enum AuthError {
     InvalidToken(#[from] TokenError),
     #[error("user not found")]
     UserNotFound,
+    /// A personal field (email, role, sign-up date) of someone else.
+    #[error("only the person, an ADMIN or the organizer of an event they checked in to may see this")]
+    ProfileHidden,
+    #[error("sign in to see people's email, role and sign-up date")]
+    ProfileNeedsSignIn,
+    #[error(transparent)]
+    Unavailable(#[from] common::internal::Unavailable),
     #[error("password hashing failed: {0}")]
     Hashing(String),
     #[error("too many logins at once, try again shortly")]
@@ -49,6 +56,9 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidCredentials => ApiError::unauthenticated(err.to_string()),
             AuthError::InvalidToken(e) => e.into(),
             AuthError::UserNotFound => ApiError::not_found(err.to_string()),
+            AuthError::ProfileHidden => ApiError::forbidden(err.to_string()),
+            AuthError::ProfileNeedsSignIn => ApiError::unauthenticated(err.to_string()),
+            AuthError::Unavailable(e) => e.into(),
             AuthError::Hashing(_) | AuthError::Signing(_) => ApiError::internal(err),
             AuthError::Busy => ApiError::unavailable(err.to_string()),
             AuthError::Throttled(wait) => ApiError::too_many_requests(err.to_string(), wait),

@@ -17,6 +17,7 @@ use super::{
     AuthError, Email, NewPassword,
 };
 use crate::{
+    clients::ProfileRights,
     config::{AuthSettings, LoginThrottle},
     keys::SigningKeys,
     storage::{
@@ -91,6 +92,20 @@ pub struct AuthService {
     token_ttl: Duration,
     refresh_ttl: Duration,
     throttle: LoginThrottle,
+    profile_rights: ProfileRights,
+}
+
+/// Who asks for people's personal fields (email, role, sign-up date).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ProfileViewer {
+    pub user: Uuid,
+    pub admin: bool,
+}
+
+impl ProfileViewer {
+    pub fn of(caller: &common::auth::Caller) -> Option<Self> {
+        caller.claims().map(|claims| ProfileViewer { user: claims.sub, admin: claims.role == Role::Admin })
+    }
 }
 
 /// Refresh tokens longer than this are not ours (and are not worth hashing).
@@ -109,6 +124,11 @@ impl AuthService {
             token_ttl: settings.token_ttl,
             refresh_ttl: settings.refresh_ttl,
             throttle: settings.throttle,
+            profile_rights: ProfileRights::new(
+                &settings.attendance_service_url,
+                settings.service_timeout,
+                settings.common.service_credential.clone(),
+            ),
         }
     }
 
@@ -255,6 +275,27 @@ impl AuthService {
     }
 
     /// Many users in one query (entity references are batched into this).
+    /// Of `users`, those whose personal fields `viewer` may see: their own,
+    /// everyone's for an ADMIN, and for anyone else the people checked in to
+    /// an event the viewer organizes. That fact belongs to the attendance
+    /// service, which is asked once for the whole batch (and only about
+    /// others), however the references reached this service.
+    pub async fn profiles_visible_to(
+        &self,
+        viewer: ProfileViewer,
+        users: &[Uuid],
+    ) -> Result<std::collections::HashSet<Uuid>, AuthError> {
+        if viewer.admin {
+            return Ok(users.iter().copied().collect());
+        }
+        let (own, others): (Vec<Uuid>, Vec<Uuid>) = users.iter().partition(|u| **u == viewer.user);
+        let mut visible: std::collections::HashSet<Uuid> = own.into_iter().collect();
+        if !others.is_empty() {
+            visible.extend(self.profile_rights.checked_in_with(viewer.user, &others).await?);
+        }
+        Ok(visible)
+    }
+
     pub async fn users(&self, ids: &[Uuid]) -> Result<Vec<User>, AuthError> {
         Ok(storage::find_by_ids(&self.db, ids).await?.into_iter().map(User::from).collect())
     }

@@ -16,9 +16,15 @@ use common::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::{AuthPayload, AuthService, TokenValidation, User};
+use crate::domain::{AuthPayload, AuthService, TokenValidation};
 
-pub fn router(service: AuthService) -> Router {
+pub fn router(service: AuthService, credential: common::internal::ServiceCredential) -> Router {
+    // For other services only (the attendance service checking that a person exists).
+    let internal = Router::new().route("/internal/users/{id}", get(user_by_id)).route_layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            common::internal::require(credential.clone(), request, next)
+        },
+    ));
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
@@ -26,8 +32,7 @@ pub fn router(service: AuthService) -> Router {
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
         .route("/.well-known/jwks.json", get(jwks))
-        // For other services (e.g. attendance checking that a user exists).
-        .route("/internal/users/{id}", get(user_by_id))
+        .merge(internal)
         .with_state(service)
 }
 
@@ -105,6 +110,16 @@ async fn jwks(State(service): State<AuthService>) -> impl IntoResponse {
     ([(axum::http::header::CACHE_CONTROL, "public, max-age=300")], Json(service.jwks()))
 }
 
-async fn user_by_id(State(service): State<AuthService>, ApiPath(id): ApiPath<Uuid>) -> Result<Json<User>, ApiError> {
-    service.user(id).await?.map(Json).ok_or_else(|| ApiError::not_found("user not found"))
+/// A person who exists, by id: `{ "id" }` and nothing personal.
+#[derive(serde::Serialize)]
+struct KnownUser {
+    id: Uuid,
+}
+
+async fn user_by_id(
+    State(service): State<AuthService>,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<KnownUser>, ApiError> {
+    let user = service.user(id).await?.ok_or_else(|| ApiError::not_found("user not found"))?;
+    Ok(Json(KnownUser { id: user.id }))
 }

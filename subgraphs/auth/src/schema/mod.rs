@@ -14,18 +14,20 @@ use common::{
 };
 use uuid::Uuid;
 
-use crate::domain::{self, AuthService};
+use crate::domain::{self, AuthError, AuthService, ProfileViewer};
 
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build(service: AuthService, settings: &common::config::CommonSettings) -> AuthSchema {
     let users = common::graphql::loader(UserLoader(service.clone()), settings.batch_delay);
+    let profiles = common::graphql::loader(ProfileLoader(service.clone()), settings.batch_delay);
     common::graphql::harden(
         Schema::build(Query, Mutation, EmptySubscription).enable_federation(),
         settings.app_env.is_production(),
     )
     .data(service)
     .data(users)
+    .data(profiles)
     .finish()
 }
 
@@ -35,18 +37,72 @@ pub fn sdl() -> String {
     common::graphql::federation_sdl(&schema)
 }
 
-#[derive(SimpleObject)]
+/// A person. Anyone may read `id` and `name`. `email`, `role` and
+/// `createdAt` are for the person, ADMINs, and the organizers of events the
+/// person checked in to; for anyone else they are null, with a `FORBIDDEN`
+/// error at their path (`UNAUTHENTICATED` without a token).
 pub struct User {
-    pub id: ID,
-    pub email: String,
-    pub name: Option<String>,
-    pub role: Role,
-    pub created_at: Timestamp,
+    user: domain::User,
+    /// The user of a token the caller has just been handed (register, login,
+    /// refresh, validateToken): theirs to read in full.
+    own: bool,
 }
 
-impl From<domain::User> for User {
-    fn from(u: domain::User) -> Self {
-        User { id: ID(u.id.to_string()), email: u.email, name: u.name, role: u.role, created_at: u.created_at }
+impl User {
+    /// A user whose personal fields are checked against the caller.
+    fn seen(user: domain::User) -> Self {
+        User { user, own: false }
+    }
+
+    /// The user behind the tokens of this very answer.
+    fn own(user: domain::User) -> Self {
+        User { user, own: true }
+    }
+
+    /// Whether the caller may read this user's personal fields. The answer
+    /// does not depend on how the reference got here (an organizer, a door
+    /// list, `user(id)`, `_entities`): auth owns these fields and decides.
+    async fn may_read_personal_fields(&self, ctx: &Context<'_>) -> Result<(), ApiError> {
+        if self.own {
+            return Ok(());
+        }
+        let Some(viewer) = ProfileViewer::of(caller(ctx)) else {
+            return Err(AuthError::ProfileNeedsSignIn.into());
+        };
+        if viewer.admin || viewer.user == self.user.id {
+            return Ok(());
+        }
+        let key = (viewer, self.user.id);
+        match ctx.data_unchecked::<DataLoader<ProfileLoader>>().load_one(key).await? {
+            Some(true) => Ok(()),
+            _ => Err(AuthError::ProfileHidden.into()),
+        }
+    }
+}
+
+#[Object]
+impl User {
+    async fn id(&self) -> ID {
+        ID(self.user.id.to_string())
+    }
+
+    async fn name(&self) -> Option<&str> {
+        self.user.name.as_deref()
+    }
+
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>, ApiError> {
+        self.may_read_personal_fields(ctx).await?;
+        Ok(Some(&self.user.email))
+    }
+
+    async fn role(&self, ctx: &Context<'_>) -> Result<Option<Role>, ApiError> {
+        self.may_read_personal_fields(ctx).await?;
+        Ok(Some(self.user.role))
+    }
+
+    async fn created_at(&self, ctx: &Context<'_>) -> Result<Option<Timestamp>, ApiError> {
+        self.may_read_personal_fields(ctx).await?;
+        Ok(Some(self.user.created_at))
     }
 }
 
@@ -66,7 +122,7 @@ impl From<domain::AuthPayload> for AuthPayload {
         AuthPayload {
             token: p.token,
             expires_at: p.expires_at,
-            user: p.user.into(),
+            user: User::own(p.user),
             refresh_token: p.refresh_token,
             refresh_expires_at: p.refresh_expires_at,
         }
@@ -94,6 +150,28 @@ pub struct LoginInput {
     pub password: String,
 }
 
+/// Per viewer, which of the users asked about they may read in full: one
+/// call to the attendance service per batch, whatever the number of users.
+pub struct ProfileLoader(AuthService);
+
+impl Loader<(ProfileViewer, Uuid)> for ProfileLoader {
+    type Value = bool;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[(ProfileViewer, Uuid)]) -> Result<HashMap<(ProfileViewer, Uuid), bool>, ApiError> {
+        let mut by_viewer: HashMap<ProfileViewer, Vec<Uuid>> = HashMap::new();
+        for (viewer, user) in keys {
+            by_viewer.entry(*viewer).or_default().push(*user);
+        }
+        let mut answers = HashMap::new();
+        for (viewer, users) in by_viewer {
+            let visible = self.0.profiles_visible_to(viewer, &users).await?;
+            answers.extend(users.into_iter().map(|user| ((viewer, user), visible.contains(&user))));
+        }
+        Ok(answers)
+    }
+}
+
 /// Batches user lookups (entity references, `user(id)`) into one query.
 pub struct UserLoader(AuthService);
 
@@ -115,12 +193,13 @@ impl Query {
         let Some(id) = caller(ctx).user_id() else {
             return Ok(None);
         };
-        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::from))
+        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::seen))
     }
 
+    /// Anyone by id: `id` and `name` for everyone, the rest as `User` says.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>, ApiError> {
         let id = parse_id("id", &id)?;
-        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::from))
+        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::seen))
     }
 
     /// Resolves `User` references from other subgraphs. Unknown or malformed
@@ -130,7 +209,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::from))
+        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::seen))
     }
 }
 
@@ -164,6 +243,6 @@ impl Mutation {
 
     async fn validate_token(&self, ctx: &Context<'_>, token: String) -> Result<TokenValidation, ApiError> {
         let v = ctx.data_unchecked::<AuthService>().validation(&token).await?;
-        Ok(TokenValidation { valid: v.valid, user: v.user.map(User::from), expires_at: v.expires_at, error: v.error })
+        Ok(TokenValidation { valid: v.valid, user: v.user.map(User::own), expires_at: v.expires_at, error: v.error })
     }
 }

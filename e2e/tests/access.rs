@@ -1,0 +1,459 @@
+//! Who may see and do what, on every path: each role (anonymous, another
+//! user, the person themself, the event's organizer, its check-in staff, an
+//! ADMIN) against each path by which a User, an email or a check-in can be
+//! reached: root fields and entity references through the real router, the
+//! same fields straight at each subgraph (with the router's credential, and
+//! without it), REST and the internal endpoints. In production, and in
+//! development where the rules differ.
+
+use std::collections::BTreeMap;
+
+use common::ServiceKind::{self, Attendance, Auth, Event};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    Anonymous,
+    /// Signed in, checked in to the event themself, no other tie to the attendee.
+    Other,
+    /// The attendee whose data is read.
+    Myself,
+    Organizer,
+    Staff,
+    Admin,
+}
+
+use Role::*;
+
+const ROLES: [Role; 6] = [Anonymous, Other, Myself, Organizer, Staff, Admin];
+
+/// The people and data every case reads. `attendee` is checked in to the
+/// organizer's `event` and to `elsewhere` (someone else's event); `other` is
+/// checked in to `event` too; `staff` is the event's check-in staff.
+struct World {
+    e2e: e2e::E2e,
+    tokens: BTreeMap<Role, Option<String>>,
+    ids: BTreeMap<Role, String>,
+    event: String,
+    elsewhere: String,
+    /// The attendee's check-in at `event`.
+    attendee_row: String,
+    /// A person with no role here, for staff to check in.
+    newcomer: String,
+}
+
+fn codes(response: &Value) -> Vec<String> {
+    response["errors"]
+        .as_array()
+        .map(|errors| errors.iter().filter_map(|e| e["extensions"]["code"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// The code refused fields carry for `role`: sign in first, or not yours.
+fn refusal(role: Role) -> &'static str {
+    if role == Anonymous {
+        "UNAUTHENTICATED"
+    } else {
+        "FORBIDDEN"
+    }
+}
+
+impl World {
+    fn token(&self, role: Role) -> Option<&str> {
+        self.tokens[&role].as_deref()
+    }
+
+    fn id(&self, role: Role) -> &str {
+        &self.ids[&role]
+    }
+
+    async fn router(&self, role: Role, query: &str, variables: Value) -> Value {
+        let (status, body) = self.e2e.graphql_with_headers(query, variables, self.token(role), &[]).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Straight at a subgraph, as the router calls it (with its credential).
+    async fn direct(&self, kind: ServiceKind, role: Role, query: &str, variables: Value) -> Value {
+        let (status, body) = self.e2e.subgraph(kind, query, variables, self.token(role), true).await;
+        assert_eq!(status, 200, "{kind}: {body}");
+        body
+    }
+
+    async fn register(e2e: &e2e::E2e, email: &str, name: &str) -> (String, String) {
+        let body = json!({"email": email, "password": "securepass", "name": name});
+        let (status, answer) = e2e.rest(Method::POST, Auth, "/auth/register", None, Some(body)).await;
+        assert_eq!(status, 201, "{answer}");
+        (answer["token"].as_str().unwrap().to_owned(), answer["user"]["id"].as_str().unwrap().to_owned())
+    }
+
+    async fn build(app_env: &str) -> World {
+        let e2e = e2e::start_in(app_env).await;
+        let mut tokens = BTreeMap::from([(Anonymous, None)]);
+        let mut ids = BTreeMap::new();
+        for (role, email, name) in [
+            (Other, "other@example.com", "Otto"),
+            (Myself, "attendee@example.com", "Ana"),
+            (Organizer, "organizer@example.com", "Oni"),
+            (Staff, "staff@example.com", "Sam"),
+            (Admin, "admin@example.com", "Ada"),
+        ] {
+            let (token, id) = Self::register(&e2e, email, name).await;
+            tokens.insert(role, Some(token));
+            ids.insert(role, id);
+        }
+        // The admin, promoted as `auth-service promote` does, signs in again.
+        let admin = sea_orm::Database::connect(e2e.stack.admin_url()).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &admin,
+            "UPDATE auth_schema.users SET role = 'ADMIN' WHERE email = 'admin@example.com'",
+        )
+        .await
+        .unwrap();
+        admin.close().await.unwrap();
+        let login = json!({"email": "admin@example.com", "password": "securepass"});
+        let (_, answer) = e2e.rest(Method::POST, Auth, "/auth/login", None, Some(login)).await;
+        tokens.insert(Admin, Some(answer["token"].as_str().unwrap().to_owned()));
+        let (elsewhere_token, _) = Self::register(&e2e, "elsewhere@example.com", "Eli").await;
+        let (_, newcomer) = Self::register(&e2e, "newcomer@example.com", "Neo").await;
+
+        let mut world = World {
+            e2e,
+            tokens,
+            ids,
+            event: String::new(),
+            elsewhere: String::new(),
+            attendee_row: String::new(),
+            newcomer,
+        };
+        world.event = world.create_event(world.token(Organizer).unwrap().to_owned()).await;
+        world.elsewhere = world.create_event(elsewhere_token).await;
+        let added = world.staff_change(Organizer, "addCheckInStaff", world.id(Staff)).await;
+        assert!(added["errors"].is_null(), "{added}");
+        let checked_in = world.check_in(Myself, &world.event.clone(), None).await;
+        world.attendee_row = checked_in["data"]["checkIn"]["id"].as_str().expect("attendee's check-in").to_owned();
+        for (role, event) in [(Myself, world.elsewhere.clone()), (Other, world.event.clone())] {
+            let answer = world.check_in(role, &event, None).await;
+            assert!(answer["errors"].is_null(), "{answer}");
+        }
+        world
+    }
+
+    async fn create_event(&self, token: String) -> String {
+        let now = chrono::Utc::now();
+        let input = json!({"title": "Door", "startTime": (now - chrono::Duration::minutes(30)).to_rfc3339(),
+                           "endTime": (now + chrono::Duration::hours(2)).to_rfc3339()});
+        let created = self
+            .e2e
+            .graphql(
+                "mutation($i: CreateEventInput!) { createEvent(input: $i) { id } }",
+                json!({"i": input}),
+                Some(&token),
+            )
+            .await;
+        created["data"]["createEvent"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned()
+    }
+
+    async fn check_in(&self, role: Role, event: &str, user: Option<&str>) -> Value {
+        let query = "mutation($e: ID!, $u: ID) { checkIn(input: {eventId: $e, userId: $u}) { id } }";
+        self.router(role, query, json!({"e": event, "u": user})).await
+    }
+
+    async fn staff_change(&self, role: Role, mutation: &str, user: &str) -> Value {
+        let query = format!("mutation($e: ID!, $u: ID!) {{ {mutation}(eventId: $e, userId: $u) {{ id name }} }}");
+        self.router(role, &query, json!({"e": self.event, "u": user})).await
+    }
+}
+
+/// Asserts that `field` of `response` (a JSON pointer) holds a value exactly
+/// for the roles in `shown`, and is null with the role's refusal code otherwise.
+fn assert_shown(response: &Value, pointer: &str, role: Role, shown: &[Role], what: &str) {
+    let value = response.pointer(pointer).unwrap_or(&Value::Null);
+    if shown.contains(&role) {
+        assert!(!value.is_null(), "{what}: {role:?} should see {pointer}: {response}");
+    } else {
+        assert!(value.is_null(), "{what}: {role:?} must not see {pointer}: {response}");
+        assert!(
+            codes(response).iter().any(|c| c == refusal(role)),
+            "{what}: {role:?} gets {}: {response}",
+            refusal(role)
+        );
+    }
+}
+
+/// The user ids of a list of nodes.
+fn user_ids(nodes: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = nodes
+        .as_array()
+        .unwrap_or(&Vec::new())
+        .iter()
+        .filter_map(|n| n["userId"].as_str().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+impl World {
+    /// Whose check-ins at the event `role` may list: all for the organizer,
+    /// staff and ADMINs, the reader's own for attendees, none for anyone else.
+    fn door_list_for(&self, role: Role) -> Vec<String> {
+        let mut ids: Vec<String> = match role {
+            Anonymous => vec![],
+            Other | Myself => vec![self.id(role).to_owned()],
+            Organizer | Staff | Admin => vec![self.id(Myself).to_owned(), self.id(Other).to_owned()],
+        };
+        ids.sort();
+        ids
+    }
+}
+
+const PERSONAL: [Role; 3] = [Myself, Organizer, Admin];
+
+#[tokio::test]
+async fn personal_data_reaches_only_those_entitled_on_every_path_in_production() {
+    let world = World::build("production").await;
+    let attendee = world.id(Myself).to_owned();
+    let event_ref = json!([{"__typename": "Event", "id": world.event, "startTime": "2024-01-15T09:00:00Z"}]);
+    for role in ROLES {
+        // The attendee's email, role and sign-up date: user(id), through the router and at auth.
+        let query = "query($id: ID!) { user(id: $id) { id name email role createdAt } }";
+        for (path, response) in [
+            ("router user(id)", world.router(role, query, json!({"id": attendee})).await),
+            ("auth user(id)", world.direct(Auth, role, query, json!({"id": attendee})).await),
+        ] {
+            assert_eq!(response["data"]["user"]["name"], "Ana", "{path}: the name is public: {response}");
+            for field in ["email", "role", "createdAt"] {
+                assert_shown(&response, &format!("/data/user/{field}"), role, &PERSONAL, path);
+            }
+        }
+        // The same person as an entity reference, straight at auth as the router sends it.
+        let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
+        let response = world.direct(Auth, role, entities, json!({"r": [{"__typename": "User", "id": attendee}]})).await;
+        assert_shown(&response, "/data/_entities/0/email", role, &PERSONAL, "auth _entities");
+
+        // The organizer's email through Event.organizer: the same rule, about the organizer.
+        let query = "query($e: ID!) { event(id: $e) { title organizer { id email } } }";
+        let response = world.router(role, query, json!({"e": world.event})).await;
+        assert_eq!(response["data"]["event"]["title"], "Door", "{response}");
+        assert_shown(&response, "/data/event/organizer/email", role, &[Organizer, Admin], "Event.organizer");
+
+        // The door list: through the router (Event.attendance, eventAttendance), at attendance, over REST.
+        let expected = world.door_list_for(role);
+        let query = "query($e: ID!) { event(id: $e) { attendance { totalCount nodes { userId user { name email } } } }
+                                      eventAttendance(eventId: $e) { totalCount nodes { userId } } }";
+        let response = world.router(role, query, json!({"e": world.event})).await;
+        for list in ["/data/event/attendance", "/data/eventAttendance"] {
+            let list = response.pointer(list).unwrap_or_else(|| panic!("{role:?}: {response}"));
+            assert_eq!(user_ids(&list["nodes"]), expected, "{role:?}: {response}");
+            assert_eq!(list["totalCount"], expected.len(), "{role:?} counts what they see: {response}");
+        }
+        // Names for everyone who may list; emails only for those entitled.
+        for (i, node) in response["data"]["event"]["attendance"]["nodes"].as_array().unwrap().iter().enumerate() {
+            assert!(node["user"]["name"].is_string(), "{role:?}: {response}");
+            let person = node["userId"].as_str().unwrap();
+            let entitled = role == Organizer || role == Admin || world.id(role) == person;
+            let pointer = format!("/data/event/attendance/nodes/{i}/user/email");
+            let shown = response.pointer(&pointer).is_some_and(|v| !v.is_null());
+            assert_eq!(shown, entitled, "{role:?} reading {person}'s email: {response}");
+        }
+        let direct = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance { totalCount nodes { userId } } } } }";
+        let response = world.direct(Attendance, role, direct, json!({"r": event_ref})).await;
+        assert_eq!(
+            user_ids(&response["data"]["_entities"][0]["attendance"]["nodes"]),
+            expected,
+            "{role:?}: {response}"
+        );
+        let root = "query($e: ID!) { eventAttendance(eventId: $e) { nodes { userId } } }";
+        let response = world.direct(Attendance, role, root, json!({"e": world.event})).await;
+        assert_eq!(user_ids(&response["data"]["eventAttendance"]["nodes"]), expected, "{role:?}: {response}");
+        let path = format!("/attendance/event/{}", world.event);
+        let (status, rows) = world.e2e.rest(Method::GET, Attendance, &path, world.token(role), None).await;
+        if role == Anonymous {
+            assert_eq!(status, 401, "production REST needs a token: {rows}");
+        } else {
+            assert_eq!(status, 200, "{rows}");
+            assert_eq!(user_ids(&rows), expected, "{role:?} over REST: {rows}");
+        }
+
+        // One check-in by id: the person, the organizer, staff, ADMINs.
+        let query = "query($a: ID!) { attendance(id: $a) { id userId checkInTime } }";
+        let door = [Myself, Organizer, Staff, Admin];
+        let response = world.router(role, query, json!({"a": world.attendee_row})).await;
+        assert_shown(&response, "/data/attendance", role, &door, "router attendance(id)");
+        let response = world.direct(Attendance, role, query, json!({"a": world.attendee_row})).await;
+        assert_shown(&response, "/data/attendance", role, &door, "attendance attendance(id)");
+        let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Attendance { id userId } } }";
+        let reference = json!({"r": [{"__typename": "Attendance", "id": world.attendee_row}]});
+        let response = world.direct(Attendance, role, entities, reference).await;
+        assert_shown(&response, "/data/_entities/0", role, &door, "attendance _entities");
+
+        // A person's check-ins: all for themself and ADMINs, those at their events for an organizer.
+        let query = "query($id: ID!) { user(id: $id) { attendances { totalCount nodes { eventId } } } }";
+        let seen: Vec<&str> = match role {
+            Myself | Admin => vec![world.event.as_str(), world.elsewhere.as_str()],
+            Organizer => vec![world.event.as_str()],
+            Anonymous | Other | Staff => vec![],
+        };
+        let response = world.router(role, query, json!({"id": attendee})).await;
+        let mut events: Vec<&str> = response["data"]["user"]["attendances"]["nodes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{role:?}: {response}"))
+            .iter()
+            .map(|n| n["eventId"].as_str().unwrap())
+            .collect();
+        events.sort();
+        let mut seen_sorted = seen.clone();
+        seen_sorted.sort();
+        assert_eq!(events, seen_sorted, "{role:?}: {response}");
+        assert_eq!(response["data"]["user"]["attendances"]["totalCount"], seen.len(), "{response}");
+        let direct =
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { attendances { totalCount } } } }";
+        let response =
+            world.direct(Attendance, role, direct, json!({"r": [{"__typename": "User", "id": attendee}]})).await;
+        assert_eq!(response["data"]["_entities"][0]["attendances"]["totalCount"], seen.len(), "{role:?}: {response}");
+
+        // Aggregate counts are public; the staff list is the organizer's and ADMINs'.
+        let query = "query($e: ID!) { event(id: $e) { attendanceStats { totalAttendees } checkInStaff { id name } } }";
+        let response = world.router(role, query, json!({"e": world.event})).await;
+        assert_eq!(response["data"]["event"]["attendanceStats"]["totalAttendees"], 2, "{role:?}: {response}");
+        let staff = &response["data"]["event"]["checkInStaff"];
+        if role == Organizer || role == Admin {
+            assert_eq!(staff, &json!([{"id": world.id(Staff), "name": "Sam"}]), "{response}");
+        } else {
+            assert_eq!(staff, &json!([]), "{role:?}: {response}");
+        }
+        let (status, stats) = world
+            .e2e
+            .rest(Method::GET, Attendance, &format!("/attendance/stats/{}", world.event), world.token(role), None)
+            .await;
+        assert_eq!((status, stats["totalAttendees"].clone()), (StatusCode::OK, json!(2)), "{role:?}: {stats}");
+    }
+}
+
+#[tokio::test]
+async fn in_production_only_the_router_and_the_services_pass_the_internal_doors() {
+    let world = World::build("production").await;
+    let attendee = world.id(Myself).to_owned();
+    let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
+    let representations = json!({"r": [{"__typename": "User", "id": attendee}]});
+    for kind in [Auth, Event, Attendance] {
+        for role in ROLES {
+            // No credential, or a wrong one: refused before anything is parsed, whoever the caller.
+            let (status, body) =
+                world.e2e.subgraph(kind, entities, representations.clone(), world.token(role), false).await;
+            assert_eq!(status, 403, "{kind} without the credential: {body}");
+            assert_eq!(body["error"]["code"], "FORBIDDEN", "{body}");
+            let url = format!("{}/graphql", world.e2e.stack.service_url(kind));
+            let forged = world
+                .e2e
+                .http
+                .post(&url)
+                .header("x-service-credential", "guess")
+                .json(&json!({"query": "{ __typename }"}));
+            assert_eq!(forged.send().await.unwrap().status(), 403, "{kind} with a forged credential");
+        }
+        // A made-up `startTime` for `@requires` cannot be sent without the router either.
+        let stats =
+            "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendanceStats { onTime } } } }";
+        let forged = json!({"r": [{"__typename": "Event", "id": world.event, "startTime": "2999-01-01T00:00:00Z"}]});
+        let (status, _) = world.e2e.subgraph(Attendance, stats, forged, world.token(Organizer), false).await;
+        assert_eq!(status, 403);
+    }
+    // Service-to-service endpoints: the credential, or nothing (and never an email).
+    let path = format!("/internal/users/{attendee}");
+    for role in ROLES {
+        let (status, body) = world.e2e.rest(Method::GET, Auth, &path, world.token(role), None).await;
+        assert_eq!(status, 403, "{role:?}: {body}");
+        let ask = json!({"viewer": world.id(Organizer), "users": [attendee]});
+        let (status, body) =
+            world.e2e.rest(Method::POST, Attendance, "/internal/visible-profiles", world.token(role), Some(ask)).await;
+        assert_eq!(status, 403, "{role:?}: {body}");
+    }
+    let url = format!("{}{path}", world.e2e.stack.service_url(Auth));
+    let found =
+        world.e2e.http.get(&url).header("x-service-credential", world.e2e.stack.service_secret()).send().await.unwrap();
+    assert_eq!(found.status(), 200);
+    assert_eq!(found.json::<Value>().await.unwrap(), json!({"id": attendee}), "existence only, no email");
+    // The REST shim stays public.
+    let (status, _) = world.e2e.rest(Method::GET, Event, &format!("/events/{}", world.event), None, None).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn check_in_staff_are_named_by_the_organizer_and_lose_their_rights_at_once() {
+    let world = World::build("production").await;
+    let newcomer = world.newcomer.clone();
+    // Who may name staff: the organizer and ADMINs; through the router and at the subgraph.
+    for role in ROLES {
+        let response = world.staff_change(role, "addCheckInStaff", &newcomer).await;
+        match role {
+            Organizer | Admin => assert!(response["errors"].is_null(), "{role:?}: {response}"),
+            _ => assert_eq!(codes(&response), [refusal(role)], "{role:?}: {response}"),
+        }
+        let query = "mutation($e: ID!, $u: ID!) { removeCheckInStaff(eventId: $e, userId: $u) { id } }";
+        let response = world.direct(Attendance, role, query, json!({"e": world.event, "u": newcomer})).await;
+        match role {
+            Organizer | Admin => {
+                assert_eq!(response["data"]["removeCheckInStaff"], json!([{"id": world.id(Staff)}]), "{response}")
+            }
+            _ => assert_eq!(codes(&response), [refusal(role)], "{role:?}: {response}"),
+        }
+    }
+    // Staff check others in at their event, and nowhere else.
+    let at_event = world.check_in(Staff, &world.event, Some(&newcomer)).await;
+    assert!(at_event["errors"].is_null(), "{at_event}");
+    let elsewhere = world.check_in(Staff, &world.elsewhere, Some(&newcomer)).await;
+    assert_eq!(codes(&elsewhere), ["FORBIDDEN"], "{elsewhere}");
+    for role in [Other, Myself] {
+        let response = world.check_in(role, &world.event, Some(world.id(Staff))).await;
+        assert_eq!(codes(&response), ["FORBIDDEN"], "{role:?} checks in someone else: {response}");
+    }
+    // Revoked: the door list and the scanner rights end with the next request.
+    let removed = world.staff_change(Organizer, "removeCheckInStaff", world.id(Staff)).await;
+    assert_eq!(removed["data"]["removeCheckInStaff"], json!([]), "{removed}");
+    let list = world
+        .router(Staff, "query($e: ID!) { eventAttendance(eventId: $e) { totalCount } }", json!({"e": world.event}))
+        .await;
+    assert_eq!(list["data"]["eventAttendance"]["totalCount"], 0, "{list}");
+    let (_, other) = World::register(&world.e2e, "late@example.com", "Lee").await;
+    let refused = world.check_in(Staff, &world.event, Some(&other)).await;
+    assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
+    // Unknown people and bad ids are clear errors, nothing is written.
+    let unknown = world.staff_change(Organizer, "addCheckInStaff", &uuid::Uuid::new_v4().to_string()).await;
+    assert_eq!(codes(&unknown), ["NOT_FOUND"], "{unknown}");
+    let malformed = world.staff_change(Organizer, "addCheckInStaff", "not-an-id").await;
+    assert_eq!(codes(&malformed), ["BAD_USER_INPUT"], "{malformed}");
+}
+
+#[tokio::test]
+async fn development_keeps_the_guides_anonymous_list_with_ids_and_times_only() {
+    let world = World::build("development").await;
+    let path = format!("/attendance/event/{}", world.event);
+    let (status, rows) = world.e2e.rest(Method::GET, Attendance, &path, None, None).await;
+    assert_eq!(status, 200, "{rows}");
+    assert_eq!(user_ids(&rows), world.door_list_for(Organizer), "{rows}");
+    for row in rows.as_array().unwrap() {
+        let mut keys: Vec<&str> = row.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(keys, ["checkInTime", "eventId", "id", "userId"], "ids and times only: {row}");
+    }
+    // Everything else is as strict as in production: no email for anyone anonymous, on any path.
+    let query = "query($e: ID!, $u: ID!) { user(id: $u) { email } event(id: $e) { organizer { email }
+                   attendance { nodes { userId user { email } } } } }";
+    let variables = json!({"e": world.event, "u": world.id(Myself)});
+    let response = world.router(Anonymous, query, variables.clone()).await;
+    assert!(response["data"]["user"]["email"].is_null(), "{response}");
+    assert!(response["data"]["event"]["organizer"]["email"].is_null(), "{response}");
+    assert_eq!(response["data"]["event"]["attendance"]["nodes"], json!([]), "{response}");
+    assert!(codes(&response).iter().all(|c| c == "UNAUTHENTICATED"), "{response}");
+    // Development subgraphs answer without the credential, by the same rules.
+    let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { email } } }";
+    let reference = json!({"r": [{"__typename": "User", "id": world.id(Myself)}]});
+    let (status, response) = world.e2e.subgraph(Auth, entities, reference.clone(), None, false).await;
+    assert_eq!(status, 200);
+    assert!(response["data"]["_entities"][0]["email"].is_null(), "{response}");
+    assert_eq!(codes(&response), ["UNAUTHENTICATED"], "{response}");
+    let (_, response) = world.e2e.subgraph(Auth, entities, reference, world.token(Organizer), false).await;
+    assert_eq!(response["data"]["_entities"][0]["email"], "attendee@example.com", "{response}");
+}

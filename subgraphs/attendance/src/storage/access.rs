@@ -1,0 +1,74 @@
+//! The facts reads are authorized by, kept where the check-ins are: each
+//! event's organizer (beside its counter row) and its check-in staff.
+
+use std::collections::{HashMap, HashSet};
+
+use common::db::statement as stmt;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use uuid::Uuid;
+
+/// Of `events`, those `user` runs: organizes, or works at as check-in staff.
+/// One statement for any number of events.
+pub async fn events_run_by(db: &DatabaseConnection, user: Uuid, events: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
+    let sql = "SELECT e.id FROM unnest($1::uuid[]) AS e(id)
+               WHERE EXISTS (SELECT 1 FROM event_checkins c WHERE c.event_id = e.id AND c.organizer_id = $2)
+                  OR EXISTS (SELECT 1 FROM check_in_staff s WHERE s.event_id = e.id AND s.user_id = $2)";
+    let rows = db.query_all_raw(stmt(sql, [events.to_vec().into(), user.into()])).await?;
+    rows.iter().map(|row| row.try_get("", "id")).collect()
+}
+
+/// The check-in staff of each of `events`, oldest grant first, as far as the
+/// reader may see them: everyone's for `everything`, else only at the events
+/// `organizer` organizes.
+pub async fn staff_of(
+    db: &DatabaseConnection,
+    events: &[Uuid],
+    everything: bool,
+    organizer: Option<Uuid>,
+) -> Result<HashMap<Uuid, Vec<Uuid>>, DbErr> {
+    let sql = "SELECT s.event_id, s.user_id FROM check_in_staff s
+               LEFT JOIN event_checkins c ON c.event_id = s.event_id
+               WHERE s.event_id = ANY($1) AND ($2::bool OR c.organizer_id = $3::uuid)
+               ORDER BY s.added_at, s.user_id";
+    let rows = db.query_all_raw(stmt(sql, [events.to_vec().into(), everything.into(), organizer.into()])).await?;
+    let mut staff: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for row in rows {
+        staff.entry(row.try_get("", "event_id")?).or_default().push(row.try_get("", "user_id")?);
+    }
+    Ok(staff)
+}
+
+/// Names `user` check-in staff of `event` (again is fine), and records the
+/// event's organizer beside its counter row, so reads can tell who runs it.
+pub async fn add_staff(
+    db: &DatabaseConnection,
+    event: Uuid,
+    organizer: Option<Uuid>,
+    user: Uuid,
+    added_by: Uuid,
+) -> Result<(), DbErr> {
+    let sql = "WITH counter AS (
+                   INSERT INTO event_checkins AS c (event_id, checked_in, organizer_id) VALUES ($1, 0, $2)
+                   ON CONFLICT (event_id) DO UPDATE SET organizer_id = coalesce(c.organizer_id, excluded.organizer_id)
+               )
+               INSERT INTO check_in_staff (event_id, user_id, added_by) VALUES ($1, $3, $4)
+               ON CONFLICT (event_id, user_id) DO NOTHING";
+    db.execute_raw(stmt(sql, [event.into(), organizer.into(), user.into(), added_by.into()])).await?;
+    Ok(())
+}
+
+/// Whether `user` was check-in staff of `event` (and is no longer).
+pub async fn remove_staff(db: &DatabaseConnection, event: Uuid, user: Uuid) -> Result<bool, DbErr> {
+    let sql = "DELETE FROM check_in_staff WHERE event_id = $1 AND user_id = $2";
+    Ok(db.execute_raw(stmt(sql, [event.into(), user.into()])).await?.rows_affected() > 0)
+}
+
+/// Of `users`, those checked in to an event that `organizer` organizes: the
+/// people whose profile (email, role) the organizer may see. One statement.
+pub async fn profiles_visible_to(db: &DatabaseConnection, organizer: Uuid, users: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+    let sql = "SELECT DISTINCT a.user_id FROM event_checkins c
+               JOIN attendances a ON a.event_id = c.event_id AND a.user_id = ANY($2)
+               WHERE c.organizer_id = $1";
+    let rows = db.query_all_raw(stmt(sql, [organizer.into(), users.to_vec().into()])).await?;
+    rows.iter().map(|row| row.try_get("", "user_id")).collect()
+}
