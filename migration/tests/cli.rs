@@ -34,10 +34,13 @@ async fn bootstrap_up_status_then_refuses_reset_in_production() {
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("applied") && !text(&out).contains("pending"), "{}", text(&out));
 
-    for destructive in ["reset", "fresh", "down"] {
-        let out = migrate(&db, &[destructive, "--service", "event"], "production");
-        assert!(!out.status.success());
-        assert!(text(&out).contains("refused when APP_ENV/NODE_ENV is production"), "{}", text(&out));
+    // Production, or neither APP_ENV nor NODE_ENV set (a forgotten variable is production).
+    for app_env in ["production", ""] {
+        for destructive in ["reset", "fresh", "down"] {
+            let out = migrate(&db, &[destructive, "--service", "event"], app_env);
+            assert!(!out.status.success(), "{destructive} with APP_ENV={app_env:?}");
+            assert!(text(&out).contains("is refused in production"), "{}", text(&out));
+        }
     }
     let out = migrate(&db, &["reset", "--service", "event"], "development");
     assert!(out.status.success(), "{}", text(&out));

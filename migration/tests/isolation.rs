@@ -112,6 +112,7 @@ async fn migrations_run_as_the_service_user_and_touch_only_its_schema() {
     assert_eq!(
         rows(&admin, tables).await,
         vec![
+            vec!["auth_schema", "login_known_addresses", "auth_user"],
             vec!["auth_schema", "login_throttle", "auth_user"],
             vec!["auth_schema", "refresh_tokens", "auth_user"],
             vec!["auth_schema", "seaql_migrations", "auth_user"],

@@ -47,6 +47,15 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
         let kind: common::ServiceKind = name.parse().map_err(anyhow::Error::msg)?;
         ensure!(url.username() == kind.db_user(), "{name} must connect as {}", kind.db_user());
         ensure!(url.schema.as_deref() == Some(kind.schema()), "{name} must use schema {}", kind.schema());
+        if name == "auth" {
+            // An access token stays valid after logout until it expires: production keeps it short.
+            let ttl = env.get("JWT_EXPIRE").map(|raw| common::config::parse_duration(raw)).transpose();
+            let ttl = ttl.map_err(anyhow::Error::msg)?;
+            ensure!(
+                ttl.is_none_or(|ttl| ttl <= std::time::Duration::from_secs(15 * 60)),
+                "auth: JWT_EXPIRE must be at most 15m in production (access tokens outlive logout until they expire)"
+            );
+        }
         let env = with_secrets(root, &compose, &svc, env)?;
         let loaded = match name {
             "auth" => auth_service::config::AuthSettings::from_env(&env).map(|_| ()),

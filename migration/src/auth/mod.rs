@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_create_users;
 mod m20260201_000001_sessions_and_login_throttle;
+mod m20261201_000001_throttle_buckets;
 
 pub struct Migrator;
 
@@ -13,6 +14,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_create_users::Migration),
             Box::new(m20260201_000001_sessions_and_login_throttle::Migration),
+            Box::new(m20261201_000001_throttle_buckets::Migration),
         ]
     }
 }

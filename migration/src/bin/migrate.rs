@@ -74,7 +74,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
     let app_env = AppEnv::from_env(&env)?;
     let dev_only = |what: &str| -> anyhow::Result<()> {
         if app_env.is_production() {
-            bail!("`{what}` destroys data and is refused when APP_ENV/NODE_ENV is production");
+            bail!("`{what}` destroys data and is refused in production (APP_ENV/NODE_ENV is production, or neither is set)");
         }
         Ok(())
     };

@@ -27,16 +27,23 @@ pub struct AuthSettings {
     pub service_timeout: Duration,
 }
 
-/// Failed-login limits (`LOGIN_MAX_FAILURES_PER_EMAIL`, default 5, and
-/// `LOGIN_MAX_FAILURES_PER_ADDRESS`, default 100, within
-/// `LOGIN_FAILURE_WINDOW`, default 15m; then blocked for `LOGIN_LOCKOUT`,
-/// default 15m).
+/// Failed-login and registration limits, each within `LOGIN_FAILURE_WINDOW`
+/// (default 15m), blocking for `LOGIN_LOCKOUT` (default 15m):
+/// - `LOGIN_MAX_FAILURES_PER_EMAIL` (5): one account from one address;
+/// - `LOGIN_MAX_FAILURES_PER_ADDRESS` (100): one address, any accounts;
+/// - `LOGIN_SOFT_LOCK_FAILURES_PER_EMAIL` (20): one account from anywhere;
+///   then only addresses that signed in to it before may try, so strangers
+///   alone cannot lock its owner out;
+/// - `REGISTER_MAX_PER_ADDRESS` (20 within `REGISTER_WINDOW`, default 1h).
 #[derive(Debug, Clone, Copy)]
 pub struct LoginThrottle {
     pub max_failures_per_email: u32,
     pub max_failures_per_address: u32,
+    pub soft_lock_failures_per_email: u32,
     pub window: Duration,
     pub lockout: Duration,
+    pub max_registrations_per_address: u32,
+    pub registration_window: Duration,
 }
 
 impl LoginThrottle {
@@ -50,6 +57,9 @@ impl LoginThrottle {
         Ok(LoginThrottle {
             max_failures_per_email: positive("LOGIN_MAX_FAILURES_PER_EMAIL", 5)?,
             max_failures_per_address: positive("LOGIN_MAX_FAILURES_PER_ADDRESS", 100)?,
+            soft_lock_failures_per_email: positive("LOGIN_SOFT_LOCK_FAILURES_PER_EMAIL", 20)?,
+            max_registrations_per_address: positive("REGISTER_MAX_PER_ADDRESS", 20)?,
+            registration_window: env.duration_or("REGISTER_WINDOW", Duration::from_secs(3600))?,
             window: env.duration_or("LOGIN_FAILURE_WINDOW", Duration::from_secs(15 * 60))?,
             lockout: env.duration_or("LOGIN_LOCKOUT", Duration::from_secs(15 * 60))?,
         })

@@ -250,3 +250,34 @@ async fn concurrent_registrations_of_one_email_create_one_user() {
     assert_eq!(app.db.count("auth_schema.users").await, 1);
     assert_eq!(app.db.count("auth_schema.refresh_tokens").await, 1, "only the winner got a session");
 }
+
+/// Finding 8: lookalike identities registered beside the real one. Emails
+/// now compare in NFKC case-folded form, and labels mixing scripts are refused.
+#[tokio::test]
+async fn lookalike_emails_are_one_account_or_refused() {
+    let app = helpers::spawn().await;
+    app.register("kate@example.com", "securepass").await;
+    let register = |email: &'static str| {
+        app.post_json("/auth/register", json!({"email": email, "password": "securepass", "name": "Kate"}))
+    };
+    let (status, body) = test_support::status_and_json(register("k\u{430}te@example.com").await).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "Cyrillic а: {body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("mixes scripts"), "{body}");
+    for same in ["KATE@example.com", "\u{ff4b}ate@example.com"] {
+        let (status, body) = test_support::status_and_json(register(same).await).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (409, Some("EMAIL_TAKEN")), "{same}: {body}");
+    }
+    // One é, written composed or with a combining accent, is one account.
+    assert_eq!(register("kat\u{e9}@example.com").await.status(), 201);
+    let (status, _) = test_support::status_and_json(register("kate\u{301}@example.com").await).await;
+    assert_eq!(status, 409);
+    let login = app.post_json("/auth/login", json!({"email": "kate\u{301}@example.com", "password": "securepass"}));
+    assert_eq!(login.await.status(), 200, "and it signs in however it is written");
+    // Names that show nothing, or reorder what follows, are refused.
+    for name in ["\u{200b}\u{200b}", "\u{202e}gnp.exe"] {
+        let body = json!({"email": "n@example.com", "password": "securepass", "name": name});
+        let (status, out) = test_support::status_and_json(app.post_json("/auth/register", body).await).await;
+        assert_eq!(status, 422, "{name:?}: {out}");
+    }
+    assert_eq!(app.db.count("auth_schema.users").await, 2);
+}

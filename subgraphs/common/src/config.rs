@@ -178,7 +178,9 @@ pub fn parse_duration(raw: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// `APP_ENV` (or the guide's `NODE_ENV`): development unless told otherwise.
+/// `APP_ENV` (or the guide's `NODE_ENV`): production unless told otherwise,
+/// so that forgetting it never opens anonymous writes; development (the
+/// guide's anonymous curl calls) must be asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppEnv {
     Development,
@@ -191,7 +193,7 @@ impl AppEnv {
         let (name, raw) = match (env.get("APP_ENV"), env.get("NODE_ENV")) {
             (Some(raw), _) => ("APP_ENV", raw),
             (None, Some(raw)) => ("NODE_ENV", raw),
-            (None, None) => return Ok(AppEnv::Development),
+            (None, None) => return Ok(AppEnv::Production),
         };
         match raw.to_ascii_lowercase().as_str() {
             "development" | "dev" | "local" => Ok(AppEnv::Development),
@@ -199,6 +201,12 @@ impl AppEnv {
             "production" | "prod" => Ok(AppEnv::Production),
             other => Err(ConfigError::invalid(name, format!("`{other}` (expected development, test or production)"))),
         }
+    }
+
+    /// Whether neither variable is set (the mode is then production, and
+    /// start-up says so).
+    pub fn is_unset(env: &Env) -> bool {
+        env.get("APP_ENV").is_none() && env.get("NODE_ENV").is_none()
     }
 
     pub fn is_production(self) -> bool {
@@ -402,6 +410,10 @@ mod tests {
         let env = Env::from_pairs([("NODE_ENV", "production"), ("APP_ENV", "development")]);
         assert_eq!(AppEnv::from_env(&env).unwrap(), AppEnv::Development);
         assert!(AppEnv::from_env(&Env::from_pairs([("NODE_ENV", "staging")])).is_err());
+        // Forgetting both is production: safe, and said at start-up.
+        let unset = Env::from_pairs(None::<(&str, &str)>);
+        assert_eq!(AppEnv::from_env(&unset).unwrap(), AppEnv::Production);
+        assert!(AppEnv::is_unset(&unset));
     }
 
     #[test]

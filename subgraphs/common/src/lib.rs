@@ -14,6 +14,7 @@ pub mod rest;
 pub mod server;
 pub mod service;
 pub mod telemetry;
+pub mod text;
 pub mod time;
 
 pub use error::{ApiError, ErrorCode};

@@ -51,10 +51,8 @@ pub fn with_common_layers(app: Router, settings: &crate::config::CommonSettings)
 async fn json_errors(response: axum::response::Response) -> axum::response::Response {
     use axum::http::{header, StatusCode};
     let status = response.status();
-    let is_json = response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
-        let essence = v.split(';').next().unwrap_or_default().trim();
-        essence == "application/json" || essence.ends_with("+json")
-    });
+    // JSON of any kind, `application/graphql-response+json` included.
+    let is_json = crate::rest::has_json_content_type(response.headers());
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
@@ -229,6 +227,9 @@ pub async fn service_main<S, B, F>(
     }
     crate::telemetry::init("info,sqlx=warn");
     let env = crate::config::Env::load(Some(std::path::Path::new(manifest_dir)));
+    if crate::config::AppEnv::is_unset(&env) {
+        tracing::warn!("neither APP_ENV nor NODE_ENV is set: running as production (APP_ENV=development allows the guide's anonymous writes)");
+    }
     let settings = load(&env).unwrap_or_else(|e| exit_with(name, e));
     let app = build(settings).await.unwrap_or_else(|e| exit_with(name, format!("{e:#}")));
     if let Err(e) = app.run_until(shutdown_signal()).await {

@@ -241,3 +241,38 @@ async fn production_refuses_anonymous_writes() {
         .await;
     assert_eq!(test_support::error_code(&graphql), Some("UNAUTHENTICATED"));
 }
+
+/// A service started with neither `APP_ENV` nor `NODE_ENV` runs as
+/// production: forgetting the variable never opens anonymous writes.
+#[tokio::test]
+async fn without_app_env_the_service_runs_as_production() {
+    let stack = helpers::spawn_with(&[("APP_ENV", "")]).await;
+    let body = helpers::event_body("Forgotten", "2030-01-15T09:00:00Z", "2030-01-15T17:00:00Z");
+    let (status, answer) = test_support::status_and_json(stack.create_event(None, body.clone()).await).await;
+    assert_eq!((status, answer["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{answer}");
+    let (token, _) = stack.user("organizer@example.com").await;
+    assert_eq!(stack.create_event(Some(&token), body).await.status(), 201);
+    assert_eq!(stack.event_count().await, 1);
+}
+
+/// Finding 8: titles made only of zero-width spaces, or carrying an RTL
+/// override, were accepted. Now they are refused, and locations too.
+#[tokio::test]
+async fn titles_and_locations_must_be_visible_and_in_reading_order() {
+    let stack = helpers::spawn().await;
+    let (token, _) = stack.user("organizer@example.com").await;
+    let mut refused = Vec::new();
+    for title in ["\u{200b}\u{200b}\u{200b}", "\u{feff}", "Launch \u{202e}3202", "\u{2067}x"] {
+        refused.push(helpers::event_body(title, "2030-01-15T09:00:00Z", "2030-01-15T17:00:00Z"));
+    }
+    let mut located = helpers::event_body("Meetup", "2030-01-15T09:00:00Z", "2030-01-15T17:00:00Z");
+    located["location"] = json!("Hall \u{202e}A");
+    refused.push(located);
+    for body in refused {
+        let (status, out) = test_support::status_and_json(stack.create_event(Some(&token), body.clone()).await).await;
+        assert_eq!((status, out["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "{body}: {out}");
+    }
+    assert_eq!(stack.event_count().await, 0);
+    let arabic = helpers::event_body("مؤتمر راست", "2030-01-15T09:00:00Z", "2030-01-15T17:00:00Z");
+    assert_eq!(stack.create_event(Some(&token), arabic).await.status(), 201, "right-to-left scripts are fine");
+}

@@ -73,8 +73,6 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    pub const NOBODY: Viewer = Viewer { everything: false, user: None };
-
     pub fn of(caller: &Caller) -> Self {
         Viewer { everything: caller.is_admin(), user: caller.user_id() }
     }

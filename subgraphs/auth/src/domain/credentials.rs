@@ -2,15 +2,33 @@
 
 use super::AuthError;
 
-/// A syntactically valid email address, normalised (trimmed, lower case) so
-/// that uniqueness is case-insensitive.
+/// A syntactically valid email address in one normal form, so that two
+/// spellings of one address are one account: trimmed, Unicode NFKC and case
+/// folded (`Kate@`, `kate@` and `kate` with a combining accent written either
+/// way compare as they read). A label that mixes scripts (`kаte` with a
+/// Cyrillic `а` among Latin letters) is refused: it exists to look like
+/// another address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
+/// NFKC, case folding, NFKC again (Unicode's NFKC_Casefold, as identifiers are compared).
+pub(super) fn fold(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let folded = caseless::default_case_fold_str(&raw.nfkc().collect::<String>());
+    folded.nfkc().collect()
+}
+
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, AuthError> {
-        let email = raw.trim().to_lowercase();
+        use unicode_security::MixedScript;
+        let email = fold(raw.trim());
         let invalid = || AuthError::InvalidInput("`email` is not a valid email address".into());
+        let mixed_label = email.split(['@', '.']).find(|label| !label.is_single_script());
+        if let Some(label) = mixed_label {
+            return Err(AuthError::InvalidInput(format!(
+                "`email` mixes scripts within `{label}` (letters that look alike from different alphabets)"
+            )));
+        }
         if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
@@ -94,6 +112,23 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} must be refused");
         }
+    }
+
+    #[test]
+    fn spellings_of_one_address_are_one_and_lookalikes_are_refused() {
+        let kate = Email::parse("kate@example.com").unwrap();
+        assert_eq!(Email::parse("KATE@Example.com").unwrap(), kate);
+        assert_eq!(Email::parse("ｋａｔｅ@example.com").unwrap(), kate, "fullwidth letters fold to ASCII");
+        let composed = Email::parse("kat\u{e9}@example.com").unwrap();
+        assert_eq!(Email::parse("kate\u{301}@example.com").unwrap(), composed, "one é, however written");
+        assert_eq!(Email::parse("STRASSE@example.com").unwrap(), Email::parse("straße@example.com").unwrap());
+        for lookalike in ["k\u{430}te@example.com", "kate@ex\u{430}mple.com", "p\u{430}ypal@example.com"] {
+            let refused = Email::parse(lookalike).unwrap_err().to_string();
+            assert!(refused.contains("mixes scripts"), "{lookalike}: {refused}");
+        }
+        // One script per label is fine, whichever it is.
+        assert!(Email::parse("\u{43a}\u{430}\u{442}\u{44f}@example.com").is_ok());
+        assert!(Email::parse("user@\u{43f}\u{440}\u{438}\u{43c}\u{435}\u{440}.com").is_ok());
     }
 
     #[test]

@@ -37,6 +37,10 @@ pub enum AuthError {
     Busy,
     #[error("too many failed logins; try again in {} seconds", .0.as_secs().max(1))]
     Throttled(std::time::Duration),
+    #[error("too many registrations from this address; try again in {} seconds", .0.as_secs().max(1))]
+    RegistrationsThrottled(std::time::Duration),
+    #[error("too many registrations at once, try again shortly")]
+    RegistrationsBusy,
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
     #[error("the refresh token was already used; every session of that login is now revoked")]
@@ -61,7 +65,10 @@ impl From<AuthError> for ApiError {
             AuthError::Unavailable(e) => e.into(),
             AuthError::Hashing(_) | AuthError::Signing(_) => ApiError::internal(err),
             AuthError::Busy => ApiError::unavailable(err.to_string()),
-            AuthError::Throttled(wait) => ApiError::too_many_requests(err.to_string(), wait),
+            AuthError::Throttled(wait) | AuthError::RegistrationsThrottled(wait) => {
+                ApiError::too_many_requests(err.to_string(), wait)
+            }
+            AuthError::RegistrationsBusy => ApiError::unavailable(err.to_string()),
             AuthError::InvalidRefreshToken | AuthError::RefreshTokenReused => {
                 ApiError::unauthenticated(err.to_string())
             }

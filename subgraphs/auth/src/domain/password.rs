@@ -17,7 +17,7 @@ use super::AuthError;
 type Job = Box<dyn FnOnce() + Send>;
 
 /// Hashes waiting beyond this many are refused (the service is saturated).
-const MAX_QUEUED: usize = 256;
+pub(super) const MAX_QUEUED: usize = 256;
 
 #[derive(Clone)]
 pub struct PasswordHasher {

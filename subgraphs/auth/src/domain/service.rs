@@ -93,7 +93,14 @@ pub struct AuthService {
     refresh_ttl: Duration,
     throttle: LoginThrottle,
     profile_rights: ProfileRights,
+    /// Registrations hashing at once: a flood of sign-ups may take only this
+    /// share of the hashing queue, and logins keep the rest.
+    registrations: Arc<tokio::sync::Semaphore>,
 }
+
+/// Registrations that may wait for or run a hash at once (a quarter of the
+/// hashing queue).
+const MAX_REGISTRATIONS_HASHING: usize = super::password::MAX_QUEUED / 4;
 
 /// Who asks for people's personal fields (email, role, sign-up date).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,6 +131,7 @@ impl AuthService {
             token_ttl: settings.token_ttl,
             refresh_ttl: settings.refresh_ttl,
             throttle: settings.throttle,
+            registrations: Arc::new(tokio::sync::Semaphore::new(MAX_REGISTRATIONS_HASHING)),
             profile_rights: ProfileRights::new(
                 &settings.attendance_service_url,
                 settings.service_timeout,
@@ -141,16 +149,33 @@ impl AuthService {
         self.keys.jwks()
     }
 
+    /// A new account and its first session. Registrations are counted per
+    /// client address (`REGISTER_MAX_PER_ADDRESS`), and at most a quarter of
+    /// the hashing queue may be theirs, so a flood of sign-ups neither grows
+    /// without bound nor keeps real users from logging in.
     pub async fn register(
         &self,
         email: &str,
         password: String,
         name: Option<String>,
+        client: Option<IpAddr>,
     ) -> Result<AuthPayload, AuthError> {
         let email = Email::parse(email)?;
         let password = NewPassword::parse(password)?;
         let name = normalize_name(name)?;
-        let hash = self.hasher.hash(password.expose()).await?;
+        if let Some(address) = client.map(|a| a.to_string()) {
+            let key = [(Scope::Register, address.as_str())];
+            if let Some(wait) = storage::throttle::blocked_for(&self.db, &key, None).await? {
+                return Err(AuthError::RegistrationsThrottled(wait));
+            }
+            let t = self.throttle;
+            let (limit, window) = (t.max_registrations_per_address, t.registration_window);
+            storage::throttle::record_failure(&self.db, Scope::Register, &address, limit, window, window).await?;
+        }
+        let hash = {
+            let _hashing = self.registrations.try_acquire().map_err(|_| AuthError::RegistrationsBusy)?;
+            self.hasher.hash(password.expose()).await?
+        };
         // The account and its first session commit together: a failure in
         // between leaves neither, so the client can simply try again.
         let txn = self.db.begin().await?;
@@ -173,17 +198,24 @@ impl AuthService {
         Ok(payload)
     }
 
-    /// Checks the password of `email`. Failures are counted per email and per
-    /// client address (`client`, when known); past the limits, attempts are
-    /// refused with `Throttled` before any password is checked.
+    /// Checks the password of `email`. Failures are counted per account and
+    /// client address (a hard block after `LOGIN_MAX_FAILURES_PER_EMAIL`), per
+    /// address (any accounts), and per account from anywhere (a soft lock that
+    /// holds only addresses that never signed in to the account, so strangers
+    /// cannot lock its owner out). Past a limit, attempts are refused with
+    /// `Throttled` before any password is checked. A success forgets only its
+    /// own account-and-address count: one's own login does not wipe an
+    /// address's failures on other accounts.
     pub async fn login(&self, email: &str, password: &str, client: Option<IpAddr>) -> Result<AuthPayload, AuthError> {
         let email_key = throttle_key(email);
-        let address_key = client.map(|address| address.to_string());
+        let address = client.map(|address| address.to_string());
+        let pair_key = address.as_ref().map(|address| format!("{email_key}|{address}"));
         let mut keys = vec![(Scope::Email, email_key.as_str())];
-        if let Some(address) = &address_key {
+        if let (Some(address), Some(pair)) = (&address, &pair_key) {
             keys.push((Scope::Address, address.as_str()));
+            keys.push((Scope::Pair, pair.as_str()));
         }
-        if let Some(wait) = storage::throttle::blocked_for(&self.db, &keys).await? {
+        if let Some(wait) = storage::throttle::blocked_for(&self.db, &keys, address.as_deref()).await? {
             return Err(AuthError::Throttled(wait));
         }
         // An email that cannot exist is treated like an unknown one: same error, same work.
@@ -205,7 +237,10 @@ impl AuthService {
             }
             (Verified::Yes, Some(row)) => row,
         };
-        storage::throttle::reset(&self.db, &keys).await?;
+        if let (Some(address), Some(pair)) = (&address, &pair_key) {
+            storage::throttle::reset(&self.db, &[(Scope::Pair, pair.as_str())]).await?;
+            storage::throttle::remember_address(&self.db, &email_key, address).await?;
+        }
         self.start_session(&self.db, row.into()).await
     }
 
@@ -213,8 +248,10 @@ impl AuthService {
         let t = self.throttle;
         for (scope, key) in keys {
             let limit = match scope {
-                Scope::Email => t.max_failures_per_email,
+                Scope::Email => t.soft_lock_failures_per_email,
                 Scope::Address => t.max_failures_per_address,
+                Scope::Pair => t.max_failures_per_email,
+                Scope::Register => t.max_registrations_per_address,
             };
             storage::throttle::record_failure(&self.db, *scope, key, limit, t.window, t.lockout).await?;
         }
@@ -274,7 +311,6 @@ impl AuthService {
         Ok(storage::find_by_id(&self.db, id).await?.map(User::from))
     }
 
-    /// Many users in one query (entity references are batched into this).
     /// Of `users`, those whose personal fields `viewer` may see: their own,
     /// everyone's for an ADMIN, and for anyone else the people checked in to
     /// an event the viewer organizes. That fact belongs to the attendance
@@ -296,6 +332,31 @@ impl AuthService {
         Ok(visible)
     }
 
+    /// Users by id as `viewer` sees them: each with whether its personal
+    /// fields are theirs to read. The rows and the question to the attendance
+    /// service go out at the same time.
+    pub async fn users_seen_by(
+        &self,
+        viewer: Option<ProfileViewer>,
+        ids: &[Uuid],
+    ) -> Result<Vec<(User, bool)>, AuthError> {
+        let visible = async {
+            match viewer {
+                Some(viewer) => self.profiles_visible_to(viewer, ids).await,
+                None => Ok(Default::default()),
+            }
+        };
+        let (users, visible) = tokio::try_join!(self.users(ids), visible)?;
+        Ok(users
+            .into_iter()
+            .map(|user| {
+                let shown = visible.contains(&user.id);
+                (user, shown)
+            })
+            .collect())
+    }
+
+    /// Many users in one query (entity references are batched into this).
     pub async fn users(&self, ids: &[Uuid]) -> Result<Vec<User>, AuthError> {
         Ok(storage::find_by_ids(&self.db, ids).await?.into_iter().map(User::from).collect())
     }
@@ -390,8 +451,9 @@ fn hash_token(token: &str) -> Vec<u8> {
 /// The throttling key of an email as typed: normalised like stored emails,
 /// then hashed, so that the table holds no addresses (or passwords typed
 /// into the email field).
+/// The same key for every spelling of one address (as accounts are compared).
 fn throttle_key(email: &str) -> String {
-    let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
+    let digest = Sha256::digest(super::credentials::fold(email.trim()).as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -399,10 +461,11 @@ fn invalid(error: String) -> TokenValidation {
     TokenValidation { valid: false, user: None, expires_at: None, error: Some(error) }
 }
 
+/// A display name: trimmed, blank is none, and nothing that misleads the
+/// reader (only invisible characters, bidirectional controls).
 fn normalize_name(name: Option<String>) -> Result<Option<String>, AuthError> {
-    let name = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
-    if name.as_ref().is_some_and(|n| n.chars().count() > 200) {
-        return Err(AuthError::InvalidInput("`name` must be at most 200 characters".into()));
+    match name {
+        Some(name) => common::text::display_text("name", &name, 200).map_err(AuthError::InvalidInput),
+        None => Ok(None),
     }
-    Ok(name)
 }

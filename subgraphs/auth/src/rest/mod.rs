@@ -53,9 +53,11 @@ struct LoginBody {
 
 async fn register(
     State(service): State<AuthService>,
+    client: Option<Extension<ClientAddress>>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<AuthPayload>), ApiError> {
-    let payload = service.register(&body.email, body.password, body.name).await?;
+    let client = client.map(|Extension(ClientAddress(address))| address);
+    let payload = service.register(&body.email, body.password, body.name, client).await?;
     Ok((StatusCode::CREATED, Json(payload)))
 }
 

@@ -20,14 +20,12 @@ pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build(service: AuthService, settings: &common::config::CommonSettings) -> AuthSchema {
     let users = common::graphql::loader(UserLoader(service.clone()), settings.batch_delay);
-    let profiles = common::graphql::loader(ProfileLoader(service.clone()), settings.batch_delay);
     common::graphql::harden(
         Schema::build(Query, Mutation, EmptySubscription).enable_federation(),
         settings.app_env.is_production(),
     )
     .data(service)
     .data(users)
-    .data(profiles)
     .finish()
 }
 
@@ -41,43 +39,43 @@ pub fn sdl() -> String {
 /// `createdAt` are for the person, ADMINs, and the organizers of events the
 /// person checked in to; for anyone else they are null, with a `FORBIDDEN`
 /// error at their path (`UNAUTHENTICATED` without a token).
+#[derive(Clone)]
 pub struct User {
     user: domain::User,
-    /// The user of a token the caller has just been handed (register, login,
-    /// refresh, validateToken): theirs to read in full.
-    own: bool,
+    personal: Personal,
+}
+
+/// Whether the caller may read a user's personal fields, decided when the
+/// user is loaded. The answer does not depend on how the reference got here
+/// (an organizer, a door list, `user(id)`, `_entities`): auth owns these fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Personal {
+    Shown,
+    NeedsSignIn,
+    Hidden,
 }
 
 impl User {
-    /// A user whose personal fields are checked against the caller.
-    fn seen(user: domain::User) -> Self {
-        User { user, own: false }
-    }
-
-    /// The user behind the tokens of this very answer.
+    /// The user behind the tokens of this very answer (register, login,
+    /// refresh, validateToken): theirs to read in full.
     fn own(user: domain::User) -> Self {
-        User { user, own: true }
+        User { user, personal: Personal::Shown }
     }
 
-    /// Whether the caller may read this user's personal fields. The answer
-    /// does not depend on how the reference got here (an organizer, a door
-    /// list, `user(id)`, `_entities`): auth owns these fields and decides.
-    async fn may_read_personal_fields(&self, ctx: &Context<'_>) -> Result<(), ApiError> {
-        if self.own {
-            return Ok(());
-        }
-        let Some(viewer) = ProfileViewer::of(caller(ctx)) else {
-            return Err(AuthError::ProfileNeedsSignIn.into());
-        };
-        if viewer.admin || viewer.user == self.user.id {
-            return Ok(());
-        }
-        let key = (viewer, self.user.id);
-        match ctx.data_unchecked::<DataLoader<ProfileLoader>>().load_one(key).await? {
-            Some(true) => Ok(()),
-            _ => Err(AuthError::ProfileHidden.into()),
+    fn personal_fields(&self) -> Result<(), ApiError> {
+        match self.personal {
+            Personal::Shown => Ok(()),
+            Personal::NeedsSignIn => Err(AuthError::ProfileNeedsSignIn.into()),
+            Personal::Hidden => Err(AuthError::ProfileHidden.into()),
         }
     }
+}
+
+/// One user by id as the caller sees them (batched with every other lookup
+/// of the same moment, see [`UserLoader`]).
+async fn load_user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>, ApiError> {
+    let viewer = ProfileViewer::of(caller(ctx));
+    ctx.data_unchecked::<DataLoader<UserLoader>>().load_one((viewer, id)).await
 }
 
 #[Object]
@@ -90,18 +88,18 @@ impl User {
         self.user.name.as_deref()
     }
 
-    async fn email(&self, ctx: &Context<'_>) -> Result<Option<&str>, ApiError> {
-        self.may_read_personal_fields(ctx).await?;
+    async fn email(&self) -> Result<Option<&str>, ApiError> {
+        self.personal_fields()?;
         Ok(Some(&self.user.email))
     }
 
-    async fn role(&self, ctx: &Context<'_>) -> Result<Option<Role>, ApiError> {
-        self.may_read_personal_fields(ctx).await?;
+    async fn role(&self) -> Result<Option<Role>, ApiError> {
+        self.personal_fields()?;
         Ok(Some(self.user.role))
     }
 
-    async fn created_at(&self, ctx: &Context<'_>) -> Result<Option<Timestamp>, ApiError> {
-        self.may_read_personal_fields(ctx).await?;
+    async fn created_at(&self) -> Result<Option<Timestamp>, ApiError> {
+        self.personal_fields()?;
         Ok(Some(self.user.created_at))
     }
 }
@@ -150,37 +148,35 @@ pub struct LoginInput {
     pub password: String,
 }
 
-/// Per viewer, which of the users asked about they may read in full: one
-/// call to the attendance service per batch, whatever the number of users.
-pub struct ProfileLoader(AuthService);
-
-impl Loader<(ProfileViewer, Uuid)> for ProfileLoader {
-    type Value = bool;
-    type Error = ApiError;
-
-    async fn load(&self, keys: &[(ProfileViewer, Uuid)]) -> Result<HashMap<(ProfileViewer, Uuid), bool>, ApiError> {
-        let mut by_viewer: HashMap<ProfileViewer, Vec<Uuid>> = HashMap::new();
-        for (viewer, user) in keys {
-            by_viewer.entry(*viewer).or_default().push(*user);
-        }
-        let mut answers = HashMap::new();
-        for (viewer, users) in by_viewer {
-            let visible = self.0.profiles_visible_to(viewer, &users).await?;
-            answers.extend(users.into_iter().map(|user| ((viewer, user), visible.contains(&user))));
-        }
-        Ok(answers)
-    }
-}
-
-/// Batches user lookups (entity references, `user(id)`) into one query.
+/// Batches user lookups (entity references, `user(id)`, `me`) per viewer:
+/// one query for the users and, at the same time, one question to the
+/// attendance service about which of them the viewer may read in full.
 pub struct UserLoader(AuthService);
 
-impl Loader<Uuid> for UserLoader {
-    type Value = domain::User;
+impl Loader<(Option<ProfileViewer>, Uuid)> for UserLoader {
+    type Value = User;
     type Error = ApiError;
 
-    async fn load(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        Ok(self.0.users(ids).await?.into_iter().map(|u| (u.id, u)).collect())
+    async fn load(
+        &self,
+        keys: &[(Option<ProfileViewer>, Uuid)],
+    ) -> Result<HashMap<(Option<ProfileViewer>, Uuid), User>, ApiError> {
+        let mut by_viewer: HashMap<Option<ProfileViewer>, Vec<Uuid>> = HashMap::new();
+        for (viewer, id) in keys {
+            by_viewer.entry(*viewer).or_default().push(*id);
+        }
+        let mut users = HashMap::new();
+        for (viewer, ids) in by_viewer {
+            for (user, shown) in self.0.users_seen_by(viewer, &ids).await? {
+                let personal = match (shown, viewer) {
+                    (true, _) => Personal::Shown,
+                    (false, None) => Personal::NeedsSignIn,
+                    (false, Some(_)) => Personal::Hidden,
+                };
+                users.insert((viewer, user.id), User { user, personal });
+            }
+        }
+        Ok(users)
     }
 }
 
@@ -193,13 +189,12 @@ impl Query {
         let Some(id) = caller(ctx).user_id() else {
             return Ok(None);
         };
-        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::seen))
+        load_user(ctx, id).await
     }
 
     /// Anyone by id: `id` and `name` for everyone, the rest as `User` says.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> Result<Option<User>, ApiError> {
-        let id = parse_id("id", &id)?;
-        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::seen))
+        load_user(ctx, parse_id("id", &id)?).await
     }
 
     /// Resolves `User` references from other subgraphs. Unknown or malformed
@@ -209,7 +204,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(id).await?.map(User::seen))
+        load_user(ctx, id).await
     }
 }
 
@@ -219,7 +214,8 @@ pub struct Mutation;
 impl Mutation {
     async fn register(&self, ctx: &Context<'_>, input: RegisterInput) -> Result<AuthPayload, ApiError> {
         let service = ctx.data_unchecked::<AuthService>();
-        Ok(service.register(&input.email, input.password, input.name).await?.into())
+        let client = client_address(ctx).map(|c| c.0);
+        Ok(service.register(&input.email, input.password, input.name, client).await?.into())
     }
 
     async fn login(&self, ctx: &Context<'_>, input: LoginInput) -> Result<AuthPayload, ApiError> {

@@ -9,8 +9,15 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 /// What a counter is kept for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
+    /// One account, from any address: a soft lock, which addresses that
+    /// signed in to the account before are not held to.
     Email,
+    /// One client address, whatever account it tries.
     Address,
+    /// One account from one address.
+    Pair,
+    /// Registrations from one address.
+    Register,
 }
 
 impl Scope {
@@ -18,12 +25,20 @@ impl Scope {
         match self {
             Scope::Email => "email",
             Scope::Address => "address",
+            Scope::Pair => "pair",
+            Scope::Register => "register",
         }
     }
 }
 
-/// The longest remaining block among `keys`, if any is blocked now.
-pub async fn blocked_for(db: &DatabaseConnection, keys: &[(Scope, &str)]) -> Result<Option<Duration>, DbErr> {
+/// The longest remaining block among `keys`, if any is blocked now for a
+/// caller at `address`: an account's soft lock (`Email`) does not hold an
+/// address that signed in to that account before. One statement.
+pub async fn blocked_for(
+    db: &DatabaseConnection,
+    keys: &[(Scope, &str)],
+    address: Option<&str>,
+) -> Result<Option<Duration>, DbErr> {
     let (scopes, values): (Vec<String>, Vec<String>) =
         keys.iter().map(|(s, k)| (s.as_str().to_owned(), (*k).to_owned())).unzip();
     let row = db
@@ -31,8 +46,10 @@ pub async fn blocked_for(db: &DatabaseConnection, keys: &[(Scope, &str)]) -> Res
             "SELECT extract(epoch FROM max(blocked_until) - now())::float8 AS seconds
              FROM login_throttle t JOIN unnest($1::text[], $2::text[]) AS k(scope, key)
                ON t.scope = k.scope AND t.key = k.key
-             WHERE t.blocked_until > now()",
-            [scopes.into(), values.into()],
+             WHERE t.blocked_until > now()
+               AND NOT (t.scope = 'email' AND EXISTS (
+                   SELECT 1 FROM login_known_addresses a WHERE a.email_key = t.key AND a.address = $3::text))",
+            [scopes.into(), values.into(), address.map(str::to_owned).into()],
         ))
         .await?;
     let seconds: Option<f64> = match row {
@@ -72,6 +89,18 @@ pub async fn record_failure(
             window.as_secs_f64().into(),
             lockout.as_secs_f64().into(),
         ],
+    ))
+    .await
+    .map(|_| ())
+}
+
+/// Remembers that the account of `email_key` signed in from `address`, so
+/// that its soft lock does not hold that address.
+pub async fn remember_address(db: &DatabaseConnection, email_key: &str, address: &str) -> Result<(), DbErr> {
+    db.execute_raw(statement(
+        "INSERT INTO login_known_addresses (email_key, address) VALUES ($1, $2)
+         ON CONFLICT (email_key, address) DO UPDATE SET last_login_at = now()",
+        [email_key.into(), address.into()],
     ))
     .await
     .map(|_| ())

@@ -1,3 +1,4 @@
+use common::text::display_text;
 use common::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -68,23 +69,19 @@ impl EventFields {
     /// Trims text, turns blank optional text into none, and checks every rule.
     pub fn validate(self) -> Result<Self, EventError> {
         let invalid = |m: &str| Err(EventError::Invalid(m.to_owned()));
-        let title = self.title.trim().to_owned();
-        if title.is_empty() {
+        let Some(title) = display_text("title", &self.title, MAX_TITLE_CHARS).map_err(EventError::Invalid)? else {
             return invalid("`title` must not be empty");
-        }
-        if title.chars().count() > MAX_TITLE_CHARS {
-            return Err(EventError::Invalid(format!("`title` must be at most {MAX_TITLE_CHARS} characters")));
-        }
+        };
         let description = self.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
         if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
             return Err(EventError::Invalid(format!(
                 "`description` must be at most {MAX_DESCRIPTION_CHARS} characters"
             )));
         }
-        let location = self.location.map(|l| l.trim().to_owned()).filter(|l| !l.is_empty());
-        if location.as_ref().is_some_and(|l| l.chars().count() > MAX_LOCATION_CHARS) {
-            return Err(EventError::Invalid(format!("`location` must be at most {MAX_LOCATION_CHARS} characters")));
-        }
+        let location = match self.location {
+            Some(location) => display_text("location", &location, MAX_LOCATION_CHARS).map_err(EventError::Invalid)?,
+            None => None,
+        };
         if self.end_time <= self.start_time {
             return invalid("`endTime` must be after `startTime`");
         }
