@@ -2,6 +2,8 @@
 //! gives users the router without a download. Run it with
 //! `titiktemu-router --config router/router.yaml --supergraph supergraph.graphql`.
 
+mod limits;
+
 fn main() -> anyhow::Result<()> {
     // Nothing phones home: Apollo's anonymous usage reporting is off unless
     // asked for. Set before the router starts any thread.

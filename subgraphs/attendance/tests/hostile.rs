@@ -134,3 +134,25 @@ async fn graphql_needs_json_bodies_and_negotiates_its_media_type() {
     assert_eq!(stack.attendance_rows().await, 0, "no refused request checked anyone in");
     stack.attendance.assert_healthy().await;
 }
+
+/// Finding 1, straight at the subgraph: an `_entities` fetch counts its
+/// representations, and `first` multiplies what it selects.
+#[tokio::test]
+async fn costly_operations_are_refused_before_they_run() {
+    let stack = helpers::spawn().await;
+    let admin = stack.make_admin("admin@example.com").await;
+    let representations: Vec<Value> =
+        (0..1000).map(|_| json!({"__typename": "Event", "id": uuid::Uuid::new_v4()})).collect();
+    let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance(first: 1000) { nodes { id } } } } }";
+    let before = stack.attendance.statements.get();
+    let response = stack.attendance.graphql(query, json!({"r": representations}), Some(&admin)).await;
+    assert_eq!(test_support::error_code(&response), Some("QUERY_TOO_COMPLEX"), "{response}");
+    assert_eq!(stack.attendance.statements.get() - before, 0, "refused before any SQL");
+    let nested = "query($id: ID!) { eventAttendance(eventId: $id, first: 1000) { nodes { user { attendances(first: 1000) { nodes { id } } } } } }";
+    let response = stack.attendance.graphql(nested, json!({"id": uuid::Uuid::new_v4()}), Some(&admin)).await;
+    assert_eq!(test_support::error_code(&response), Some("QUERY_TOO_COMPLEX"), "{response}");
+    // The router's door-list fetch is well inside.
+    let door = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance(first: 1000) { totalCount nodes { id userId checkInTime } } } } }";
+    let response = stack.attendance.graphql(door, json!({"r": [representations[0].clone()]}), Some(&admin)).await;
+    assert!(response["errors"].is_null(), "{response}");
+}

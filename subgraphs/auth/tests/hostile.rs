@@ -161,3 +161,23 @@ async fn graphql_needs_json_bodies_and_negotiates_its_media_type() {
     assert_eq!(app.db.count("auth_schema.users").await, 0, "no refused request registered anyone");
     app.server.assert_healthy().await;
 }
+
+/// Finding 1, straight at the subgraph: aliased `_entities` fetches count
+/// every representation.
+#[tokio::test]
+async fn costly_operations_are_refused_before_they_run() {
+    let app = helpers::spawn().await;
+    let representations: Vec<Value> =
+        (0..1000).map(|_| json!({"__typename": "User", "id": uuid::Uuid::new_v4()})).collect();
+    let aliases: String =
+        (0..30).map(|i| format!(" a{i}: _entities(representations: $r) {{ ... on User {{ id name }} }}")).collect();
+    let query = format!("query($r: [_Any!]!) {{{aliases} }}");
+    let before = app.server.statements.get();
+    let response = app.server.graphql(&query, json!({"r": representations}), None).await;
+    assert_eq!(test_support::error_code(&response), Some("QUERY_TOO_COMPLEX"), "{response}");
+    assert_eq!(app.server.statements.get() - before, 0, "refused before any SQL");
+    // One fetch of 1,000 (the router's door list) is fine.
+    let one = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name } } }";
+    let response = app.server.graphql(one, json!({"r": representations}), None).await;
+    assert!(response["errors"].is_null(), "{response}");
+}

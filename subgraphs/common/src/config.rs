@@ -328,6 +328,9 @@ pub struct CommonSettings {
     /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma
     /// separated; default: loopback, where the router runs in development).
     pub trusted_proxies: Vec<IpAddr>,
+    /// The most an operation may cost, counting list sizes (`GRAPHQL_MAX_COST`,
+    /// default `query_cost::DEFAULT_MAX_COST`); see the `query-cost` crate.
+    pub max_query_cost: u64,
     /// The secret the router and the services show each other
     /// (`SERVICE_SECRET` or `SERVICE_SECRET_FILE`; required in production).
     pub service_credential: crate::internal::ServiceCredential,
@@ -365,6 +368,7 @@ impl CommonSettings {
             batch_delay: env.duration_or("GRAPHQL_BATCH_DELAY", Duration::from_millis(1))?,
             trusted_proxies: env
                 .list_or("TRUSTED_PROXIES", vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)])?,
+            max_query_cost: env.parse_or("GRAPHQL_MAX_COST", query_cost::DEFAULT_MAX_COST)?,
             service_credential: crate::internal::ServiceCredential::from_env(env, app_env)?,
         })
     }

@@ -24,6 +24,7 @@ pub enum ErrorCode {
     EventCancelled,
     CheckinClosed,
     TooManyRequests,
+    QueryTooComplex,
     ServiceUnavailable,
     InternalServerError,
 }
@@ -41,6 +42,7 @@ impl ErrorCode {
             ErrorCode::EventCancelled => "EVENT_CANCELLED",
             ErrorCode::CheckinClosed => "CHECKIN_CLOSED",
             ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
+            ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
         }
@@ -52,7 +54,7 @@ impl ErrorCode {
         match self {
             ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-            ErrorCode::BadUserInput => StatusCode::BAD_REQUEST,
+            ErrorCode::BadUserInput | ErrorCode::QueryTooComplex => StatusCode::BAD_REQUEST,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::EmailTaken | ErrorCode::AlreadyCheckedIn | ErrorCode::EventFull | ErrorCode::EventCancelled => {
                 StatusCode::CONFLICT

@@ -41,6 +41,9 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 pub const MAX_FIELDS: usize = 1_000;
 /// Root fields of one operation.
 pub const MAX_ROOT_FIELDS: usize = 50;
+/// The largest response a subgraph sends (a door list of 1,000 with emails is
+/// about 150 KB).
+pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 /// Directives on one field.
 pub const MAX_DIRECTIVES: usize = 8;
 /// Brackets open at once in the raw text; checked before parsing, so a
@@ -95,6 +98,32 @@ fn check_selection_limits(document: &ExecutableDocument) -> ServerResult<()> {
         ));
     }
     Ok(())
+}
+
+/// Refuses an operation whose lists could multiply past `max_cost` (a
+/// field's `first`, an `_entities` fetch's representations; see the
+/// `query-cost` crate), before it runs. Depth is async-graphql's limit here.
+fn check_cost(request: &mut async_graphql::Request, max_cost: u64) -> ServerResult<()> {
+    use async_graphql::Value;
+    use query_cost::VariableValue;
+    // The document borrows the request: look at the variables beside it.
+    let variables = std::mem::take(&mut request.variables);
+    let variable = |name: &str| match variables.get(name) {
+        Some(Value::Number(n)) => n.as_i64().map_or(VariableValue::Other, VariableValue::Int),
+        Some(Value::List(items)) => VariableValue::List(items.len()),
+        _ => VariableValue::Other,
+    };
+    let operation = request.operation_name.clone();
+    let checked = request.parsed_query().and_then(|document| {
+        query_cost::estimate(document, operation.as_deref(), &variable)
+            .and_then(|estimate| query_cost::check(estimate, max_cost, usize::MAX))
+            .map_err(|refusal| {
+                async_graphql::Error::from(ApiError::new(crate::ErrorCode::QueryTooComplex, refusal.to_string()))
+                    .into_server_error(Default::default())
+            })
+    });
+    request.variables = variables;
+    checked.map(|_| ())
 }
 
 /// Fields written in a selection set (fragment spreads count where defined).
@@ -217,6 +246,7 @@ struct Endpoint<Q, M, S> {
     /// In production, only callers with the service credential (the router)
     /// may use the endpoint at all.
     router_only: Option<ServiceCredential>,
+    max_cost: u64,
 }
 
 /// `POST /graphql` (and `GET /graphql` with GraphiQL in development). In
@@ -234,7 +264,7 @@ where
 {
     let production = settings.app_env.is_production();
     let router_only = production.then(|| settings.service_credential.clone());
-    let endpoint = Arc::new(Endpoint { schema, verifier, router_only });
+    let endpoint = Arc::new(Endpoint { schema, verifier, router_only, max_cost: settings.max_query_cost });
     let mut route = post(execute::<Q, M, S>);
     if !production {
         route = route.get(graphiql);
@@ -299,6 +329,9 @@ where
     let mut request = request.data(caller);
     // Parsed here once; the schema executes this same document.
     if let Err(error) = request.parsed_query().and_then(check_selection_limits) {
+        return media.respond(async_graphql::Response::from_errors(vec![error]));
+    }
+    if let Err(error) = check_cost(&mut request, endpoint.max_cost) {
         return media.respond(async_graphql::Response::from_errors(vec![error]));
     }
     if let Some(AxumExtension(client)) = client {
@@ -394,6 +427,11 @@ impl MediaType {
 
     fn body(self, status: StatusCode, body: &serde_json::Value) -> Response {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
+        if bytes.len() > MAX_RESPONSE_BYTES {
+            // The last line behind the cost limit: never a response this large.
+            let message = format!("the response would be {} bytes; at most {MAX_RESPONSE_BYTES} are sent", bytes.len());
+            return self.error(ApiError::new(crate::ErrorCode::QueryTooComplex, message), StatusCode::BAD_REQUEST);
+        }
         (status, [(CONTENT_TYPE, self.content_type())], bytes).into_response()
     }
 }

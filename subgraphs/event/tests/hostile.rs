@@ -187,3 +187,17 @@ async fn graphql_needs_json_bodies_and_negotiates_its_media_type() {
     assert_eq!(stack.event_count().await, 0, "no refused request created an event");
     stack.events.assert_healthy().await;
 }
+
+/// Finding 1, straight at the subgraph: aliased pages multiply too.
+#[tokio::test]
+async fn costly_operations_are_refused_before_they_run() {
+    let stack = helpers::spawn().await;
+    let fields = "id title description startTime endTime location capacity status createdAt updatedAt";
+    let aliases: String = (0..50).map(|i| format!(" p{i}: events(first: 100) {{ nodes {{ {fields} }} }}")).collect();
+    let before = stack.events.statements.get();
+    let response = stack.events.graphql(&format!("{{{aliases} }}"), json!({}), None).await;
+    assert_eq!(test_support::error_code(&response), Some("QUERY_TOO_COMPLEX"), "{response}");
+    assert_eq!(stack.events.statements.get() - before, 0, "refused before any SQL");
+    let page = format!("{{ events(first: 100) {{ nodes {{ {fields} }} }} }}");
+    assert!(stack.events.graphql(&page, json!({}), None).await["errors"].is_null());
+}
