@@ -15,12 +15,19 @@ use async_graphql_parser::{
     types::{DocumentOperations, ExecutableDocument, Field, OperationDefinition, Selection, SelectionSet},
     Positioned,
 };
-use async_graphql_value::Value;
+use async_graphql_value::{ConstValue, Value};
 
-/// The paged fields of the supergraph and the page size they default to
-/// when `first` is not given (the API contract's defaults).
-pub const PAGED_FIELDS: [(&str, u64); 5] =
-    [("events", 20), ("attendance", 50), ("attendances", 50), ("eventAttendance", 50), ("scanLog", 50)];
+/// The list fields of the supergraph and how many items they return when
+/// `first` is not given: the API contract's default page sizes, and for the
+/// unpaged staff list its bound (`MAX_CHECK_IN_STAFF` in attendance).
+pub const PAGED_FIELDS: [(&str, u64); 6] = [
+    ("events", 20),
+    ("attendance", 50),
+    ("attendances", 50),
+    ("eventAttendance", 50),
+    ("scanLog", 50),
+    ("checkInStaff", 50),
+];
 
 /// Limits that keep every documented query (a door list of 1,000 with emails
 /// costs about 5,000) well inside, and refuse two nested lists of 1,000.
@@ -80,7 +87,26 @@ pub fn estimate(
     let Some(operation) = pick(document, operation_name) else {
         return Ok(Estimate::default());
     };
-    let mut walker = Walker { document, variable, fragments: HashMap::new() };
+    // A variable the request leaves out takes its default from the operation
+    // (`query($n: Int = 1000)`): priced as it will run.
+    let defaults: HashMap<&str, VariableValue> = operation
+        .variable_definitions
+        .iter()
+        .filter_map(|definition| {
+            let default = definition.node.default_value.as_ref()?;
+            let value = match &default.node {
+                ConstValue::Number(n) => n.as_i64().map_or(VariableValue::Other, VariableValue::Int),
+                ConstValue::List(items) => VariableValue::List(items.len()),
+                _ => VariableValue::Other,
+            };
+            Some((definition.node.name.node.as_str(), value))
+        })
+        .collect();
+    let with_defaults = |name: &str| match variable(name) {
+        VariableValue::Other => defaults.get(name).copied().unwrap_or(VariableValue::Other),
+        given => given,
+    };
+    let mut walker = Walker { document, variable: &with_defaults, fragments: HashMap::new() };
     walker.selection_set(&operation.selection_set.node, 0)
 }
 
@@ -217,6 +243,10 @@ mod tests {
         assert_eq!(cost_of("{ events { nodes { id } } }", &none).unwrap().cost, 1 + 20 * 2);
         let first = |name: &str| if name == "n" { VariableValue::Int(100) } else { VariableValue::Other };
         assert_eq!(cost_of("query($n: Int) { events(first: $n) { nodes { id } } }", &first).unwrap().cost, 201);
+        // A variable left out is priced at its default in the operation.
+        let defaulted = "query($n: Int = 1000) { eventAttendance(eventId: 1, first: $n) { nodes { id } } }";
+        assert_eq!(cost_of(defaulted, &none).unwrap().cost, 1 + 1000 * 2);
+        assert_eq!(cost_of(defaulted, &first).unwrap().cost, 1 + 100 * 2, "a value given wins");
         let reps = |_: &str| VariableValue::List(1000);
         let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { email name } } }";
         assert_eq!(cost_of(entities, &reps).unwrap().cost, 1 + 1000 * 2);

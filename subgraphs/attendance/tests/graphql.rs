@@ -342,3 +342,30 @@ async fn authorization_is_read_in_the_same_statements() {
     expected.sort();
     assert_eq!(visible, expected);
 }
+
+/// `Event.checkInStaff` is an unpaged list: an event has at most 50 staff,
+/// which is what the cost estimate prices it at.
+#[tokio::test]
+async fn an_event_has_at_most_fifty_check_in_staff() {
+    let stack = helpers::spawn().await;
+    let (organizer, _) = stack.user("organizer@example.com").await;
+    let event = stack.live_event(Some(&organizer), None).await;
+    let people = stack.seed_users(51).await;
+    let add = "mutation($e: ID!, $u: ID!) { addCheckInStaff(eventId: $e, userId: $u) { id } }";
+    let first = stack.attendance.graphql(add, json!({"e": event, "u": people[0]}), Some(&organizer)).await;
+    assert!(first["errors"].is_null(), "{first}");
+    let admin = stack.db.admin().await;
+    admin
+        .execute_unprepared(&format!(
+            "INSERT INTO attendance_schema.check_in_staff (event_id, user_id)
+             SELECT '{event}', unnest(ARRAY[{}]::uuid[])",
+            people[1..50].iter().map(|p| format!("'{p}'")).collect::<Vec<_>>().join(",")
+        ))
+        .await
+        .unwrap();
+    let over = stack.attendance.graphql(add, json!({"e": event, "u": people[50]}), Some(&organizer)).await;
+    assert_eq!(error_code(&over), Some("BAD_USER_INPUT"), "{over}");
+    assert!(over["errors"][0]["message"].as_str().unwrap().contains("at most 50"), "{over}");
+    let again = stack.attendance.graphql(add, json!({"e": event, "u": people[0]}), Some(&organizer)).await;
+    assert_eq!(again["data"]["addCheckInStaff"].as_array().map(Vec::len), Some(50), "re-adding is fine: {again}");
+}

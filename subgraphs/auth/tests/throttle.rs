@@ -132,3 +132,33 @@ async fn a_registration_flood_does_not_starve_logins() {
     assert!(statuses.keys().all(|s| *s == 201 || *s == 503), "{statuses:?}");
     app.server.assert_healthy().await;
 }
+
+/// An IPv6 client is counted by its /64: its temporary addresses change within it.
+#[tokio::test]
+async fn ipv6_clients_are_counted_by_their_64() {
+    let env = [("LOGIN_MAX_FAILURES_PER_ADDRESS", "3")];
+    let app = helpers::spawn_with(test_support::TestDb::new().await, &env).await;
+    for i in 1..=3 {
+        assert_eq!(login(&app, &format!("2001:db8:1:2::{i}"), &format!("t{i}@example.com"), "guess-guess").await, 401);
+    }
+    assert_eq!(login(&app, "2001:db8:1:2:ffff::9", "t9@example.com", "guess-guess").await, 429, "same /64");
+    assert_eq!(login(&app, "2001:db8:1:3::1", "t9@example.com", "guess-guess").await, 401, "another /64");
+}
+
+/// Accounts stored before emails were normalised (trimmed and lower-cased
+/// only) still sign in, and their address cannot be taken again.
+#[tokio::test]
+async fn accounts_from_before_the_normal_form_still_sign_in() {
+    let app = helpers::spawn().await;
+    app.register("placeholder@example.com", "securepass").await;
+    let admin = app.db.admin().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &admin,
+        "UPDATE auth_schema.users SET email = 'straße@example.com' WHERE email = 'placeholder@example.com'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(login(&app, "198.51.100.1", "straße@example.com", "securepass").await, 200);
+    let (status, body) = register(&app, "198.51.100.1", "Straße@example.com").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (409, Some("EMAIL_TAKEN")), "{body}");
+}

@@ -48,6 +48,10 @@ impl<T> Page<T> {
     }
 }
 
+/// Check-in staff one event may have: bounds `Event.checkInStaff`, an
+/// unpaged list (the cost estimate prices it at this many).
+pub const MAX_CHECK_IN_STAFF: usize = 50;
+
 #[derive(Clone)]
 pub struct AttendanceService {
     db: DatabaseConnection,
@@ -236,6 +240,12 @@ impl AttendanceService {
     /// times; emails stay the auth service's to give). Returns the staff.
     pub async fn add_staff(&self, caller: &Caller, event_id: Uuid, user: Uuid) -> Result<Vec<Uuid>, AttendanceError> {
         let (granter, event) = self.authorize_staffing(caller, event_id).await?;
+        let staff = self.all_staff(event_id).await?;
+        if staff.len() >= MAX_CHECK_IN_STAFF && !staff.contains(&user) {
+            return Err(AttendanceError::Invalid(format!(
+                "an event may have at most {MAX_CHECK_IN_STAFF} check-in staff"
+            )));
+        }
         if !self.users.exists(user).await? {
             return Err(AttendanceError::UserNotFound);
         }

@@ -58,6 +58,15 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// How accounts made before this normal form stored the address (trimmed
+    /// and lower-cased), where that differs: such an account is still found
+    /// under it, and a new one cannot take it.
+    pub fn legacy_form(raw: &str) -> Option<String> {
+        let legacy = raw.trim().to_lowercase();
+        let differs = Email::parse(raw).map_or(true, |normal| normal.0 != legacy);
+        (differs && !legacy.is_empty() && legacy.len() <= 254).then_some(legacy)
+    }
 }
 
 /// A password that meets the policy: at least 8 characters, and at most

@@ -160,10 +160,16 @@ impl AuthService {
         name: Option<String>,
         client: Option<IpAddr>,
     ) -> Result<AuthPayload, AuthError> {
+        let legacy = Email::legacy_form(email);
         let email = Email::parse(email)?;
         let password = NewPassword::parse(password)?;
         let name = normalize_name(name)?;
-        if let Some(address) = client.map(|a| a.to_string()) {
+        if let Some(legacy) = legacy {
+            if storage::find_by_email(&self.db, &legacy).await?.is_some() {
+                return Err(AuthError::EmailTaken);
+            }
+        }
+        if let Some(address) = client.map(address_key) {
             let key = [(Scope::Register, address.as_str())];
             if let Some(wait) = storage::throttle::blocked_for(&self.db, &key, None).await? {
                 return Err(AuthError::RegistrationsThrottled(wait));
@@ -208,7 +214,7 @@ impl AuthService {
     /// address's failures on other accounts.
     pub async fn login(&self, email: &str, password: &str, client: Option<IpAddr>) -> Result<AuthPayload, AuthError> {
         let email_key = throttle_key(email);
-        let address = client.map(|address| address.to_string());
+        let address = client.map(address_key);
         let pair_key = address.as_ref().map(|address| format!("{email_key}|{address}"));
         let mut keys = vec![(Scope::Email, email_key.as_str())];
         if let (Some(address), Some(pair)) = (&address, &pair_key) {
@@ -220,8 +226,14 @@ impl AuthService {
         }
         // An email that cannot exist is treated like an unknown one: same error, same work.
         let row = match Email::parse(email) {
-            Ok(email) => storage::find_by_email(&self.db, email.as_str()).await?,
+            Ok(normal) => storage::find_by_email(&self.db, normal.as_str()).await?,
             Err(_) => None,
+        };
+        // Accounts made before the normal form are found as they were stored
+        // (also those whose address it now refuses, e.g. mixed scripts).
+        let row = match (row, Email::legacy_form(email)) {
+            (None, Some(legacy)) => storage::find_by_email(&self.db, &legacy).await?,
+            (row, _) => row,
         };
         let password = if password.len() > super::credentials::MAX_PASSWORD_BYTES { "" } else { password };
         let verified = self.hasher.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
@@ -451,6 +463,21 @@ fn hash_token(token: &str) -> Vec<u8> {
 /// The throttling key of an email as typed: normalised like stored emails,
 /// then hashed, so that the table holds no addresses (or passwords typed
 /// into the email field).
+/// The throttling key of a client address. An IPv6 client holds a whole /64
+/// (its temporary addresses change within it), so it is counted by its /64.
+fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
 /// The same key for every spelling of one address (as accounts are compared).
 fn throttle_key(email: &str) -> String {
     let digest = Sha256::digest(super::credentials::fold(email.trim()).as_bytes());
