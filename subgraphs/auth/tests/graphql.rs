@@ -226,3 +226,25 @@ async fn aliases_and_root_fields_are_capped() {
     let out = s.graphql(&fifty, json!({}), None).await;
     assert!(out["errors"].is_null(), "fifty root fields are fine: {out}");
 }
+
+/// While the attendance service (which knows who checked in where) cannot
+/// answer, users still resolve with their public fields; only the personal
+/// ones another viewer asks for fail, with `SERVICE_UNAVAILABLE`.
+#[tokio::test]
+async fn without_the_attendance_service_only_personal_fields_fail() {
+    let app = helpers::spawn_with(
+        test_support::TestDb::new().await,
+        &[("ATTENDANCE_SERVICE_URL", "http://127.0.0.1:9"), ("SERVICE_TIMEOUT", "1s")],
+    )
+    .await;
+    let ana = app.register("ana@example.com", "securepass").await;
+    let bob = app.register("bob@example.com", "securepass").await;
+    let query = "query($id: ID!) { user(id: $id) { id name email } }";
+    let response = app.server.graphql(query, json!({"id": ana["user"]["id"]}), bob["token"].as_str()).await;
+    assert_eq!(response["data"]["user"]["id"], ana["user"]["id"], "{response}");
+    assert!(response["data"]["user"]["email"].is_null(), "{response}");
+    assert_eq!(error_code(&response), Some("SERVICE_UNAVAILABLE"), "{response}");
+    // The person themself needs no one's answer.
+    let own = app.server.graphql(query, json!({"id": ana["user"]["id"]}), ana["token"].as_str()).await;
+    assert_eq!(own["data"]["user"]["email"], "ana@example.com", "{own}");
+}

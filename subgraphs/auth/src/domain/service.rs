@@ -345,24 +345,33 @@ impl AuthService {
     }
 
     /// Users by id as `viewer` sees them: each with whether its personal
-    /// fields are theirs to read. The rows and the question to the attendance
-    /// service go out at the same time.
+    /// fields are theirs to read (`None` while the attendance service, which
+    /// knows, cannot answer: the public fields still resolve). The rows and
+    /// the question to the attendance service go out at the same time.
     pub async fn users_seen_by(
         &self,
         viewer: Option<ProfileViewer>,
         ids: &[Uuid],
-    ) -> Result<Vec<(User, bool)>, AuthError> {
+    ) -> Result<Vec<(User, Option<bool>)>, AuthError> {
         let visible = async {
             match viewer {
                 Some(viewer) => self.profiles_visible_to(viewer, ids).await,
                 None => Ok(Default::default()),
             }
         };
-        let (users, visible) = tokio::try_join!(self.users(ids), visible)?;
-        Ok(users
+        let (users, visible) = tokio::join!(self.users(ids), visible);
+        let visible = match visible {
+            Ok(visible) => Some(visible),
+            Err(AuthError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "personal fields withheld: cannot ask who may see them");
+                None
+            }
+            Err(e) => return Err(e),
+        };
+        Ok(users?
             .into_iter()
             .map(|user| {
-                let shown = visible.contains(&user.id);
+                let shown = visible.as_ref().map(|visible| visible.contains(&user.id));
                 (user, shown)
             })
             .collect())

@@ -53,6 +53,8 @@ enum Personal {
     Shown,
     NeedsSignIn,
     Hidden,
+    /// Who may see them cannot be told right now (the attendance service is down).
+    Unknown,
 }
 
 impl User {
@@ -67,6 +69,9 @@ impl User {
             Personal::Shown => Ok(()),
             Personal::NeedsSignIn => Err(AuthError::ProfileNeedsSignIn.into()),
             Personal::Hidden => Err(AuthError::ProfileHidden.into()),
+            Personal::Unknown => {
+                Err(AuthError::Unavailable(common::internal::Unavailable { service: "attendance" }).into())
+            }
         }
     }
 }
@@ -169,9 +174,10 @@ impl Loader<(Option<ProfileViewer>, Uuid)> for UserLoader {
         for (viewer, ids) in by_viewer {
             for (user, shown) in self.0.users_seen_by(viewer, &ids).await? {
                 let personal = match (shown, viewer) {
-                    (true, _) => Personal::Shown,
-                    (false, None) => Personal::NeedsSignIn,
-                    (false, Some(_)) => Personal::Hidden,
+                    (Some(true), _) => Personal::Shown,
+                    (Some(false), None) => Personal::NeedsSignIn,
+                    (Some(false), Some(_)) => Personal::Hidden,
+                    (None, _) => Personal::Unknown,
                 };
                 users.insert((viewer, user.id), User { user, personal });
             }
