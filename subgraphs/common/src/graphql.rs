@@ -413,19 +413,15 @@ impl MediaType {
         let not_executed = response.data == async_graphql::Value::Null
             && !response.errors.is_empty()
             && response.errors.iter().all(|e| e.path.is_empty());
-        let mut body = serde_json::to_value(&response).unwrap_or_default();
-        let status = if self == MediaType::GraphqlResponse && not_executed {
-            if let Some(map) = body.as_object_mut() {
-                map.remove("data");
-            }
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        self.body(status, &body)
+        if self == MediaType::GraphqlResponse && not_executed {
+            return self.body(StatusCode::BAD_REQUEST, &serde_json::json!({ "errors": response.errors }));
+        }
+        // Serialized as it is: a response of a thousand entities is not copied
+        // into an intermediate JSON tree first.
+        self.body(StatusCode::OK, &response)
     }
 
-    fn body(self, status: StatusCode, body: &serde_json::Value) -> Response {
+    fn body(self, status: StatusCode, body: &impl serde::Serialize) -> Response {
         let bytes = serde_json::to_vec(body).unwrap_or_default();
         if bytes.len() > MAX_RESPONSE_BYTES {
             // The last line behind the cost limit: never a response this large.

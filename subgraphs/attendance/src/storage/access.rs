@@ -9,11 +9,11 @@ use uuid::Uuid;
 
 /// Of `events`, those `user` runs: organizes, or works at as check-in staff.
 /// One statement for any number of events.
+/// The same rule as the lists' (`sees_all_sql`), without the ADMIN shortcut.
 pub async fn events_run_by(db: &DatabaseConnection, user: Uuid, events: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
-    let sql = "SELECT e.id FROM unnest($1::uuid[]) AS e(id)
-               WHERE EXISTS (SELECT 1 FROM event_checkins c WHERE c.event_id = e.id AND c.organizer_id = $2)
-                  OR EXISTS (SELECT 1 FROM check_in_staff s WHERE s.event_id = e.id AND s.user_id = $2)";
-    let rows = db.query_all_raw(stmt(sql, [events.to_vec().into(), user.into()])).await?;
+    let runs = super::sees_all_sql(crate::domain::ListBy::Event, "false", "$2");
+    let sql = format!("SELECT o.owner AS id FROM unnest($1::uuid[]) AS o(owner) WHERE {runs}");
+    let rows = db.query_all_raw(stmt(&sql, [events.to_vec().into(), user.into()])).await?;
     rows.iter().map(|row| row.try_get("", "id")).collect()
 }
 

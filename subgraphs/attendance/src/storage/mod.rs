@@ -128,7 +128,7 @@ fn owner_column(by: ListBy) -> &'static str {
 /// event: all of them for its organizer and check-in staff, else the viewer's
 /// own; per user: all of them for that user, else those at events the viewer
 /// organizes. (ADMINs see everything.) Evaluated once per owner.
-fn sees_all_sql(by: ListBy, everything: &str, user: &str) -> String {
+pub(super) fn sees_all_sql(by: ListBy, everything: &str, user: &str) -> String {
     match by {
         ListBy::Event => format!(
             "{everything}::bool
