@@ -149,6 +149,7 @@ pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
         app_env: "development".to_owned(),
         output: Output::Quiet,
         service_env: vec![("RUST_LOG".to_owned(), "warn".to_owned())],
+        router_env: Vec::new(),
         pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
     })
     .await

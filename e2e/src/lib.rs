@@ -31,12 +31,20 @@ pub async fn start() -> E2e {
 
 /// As [`start`], with the services in `app_env` (`production` or `development`).
 pub async fn start_in(app_env: &str) -> E2e {
+    start_configured(app_env, &[], &[]).await
+}
+
+/// As [`start_in`], with extra variables for every service and for the router.
+pub async fn start_configured(app_env: &str, extra_service_env: &[(&str, &str)], router_env: &[(&str, &str)]) -> E2e {
+    let owned =
+        |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
     let root = stack::workspace_root();
     let server = test_support::server();
     let database = format!("e2e_{}", uuid::Uuid::new_v4().simple());
     let key_dir = std::env::temp_dir().join(format!("titiktemu-e2e-{database}"));
     std::fs::create_dir_all(&key_dir).unwrap();
     let mut service_env = vec![("GRAPHQL_BATCH_DELAY".to_owned(), "25ms".to_owned())];
+    service_env.extend(owned(extra_service_env));
     if app_env == "production" {
         // Production never generates a signing key: give auth one, as a secret file.
         let key_file = key_dir.join("jwt-private-key.pem");
@@ -56,6 +64,7 @@ pub async fn start_in(app_env: &str) -> E2e {
         app_env: app_env.to_owned(),
         output: Output::Quiet,
         service_env,
+        router_env: owned(router_env),
         pg_settings: Vec::new(),
     };
     let stack = Stack::start(config).await.unwrap_or_else(|e| panic!("cannot start the stack: {e:#}"));

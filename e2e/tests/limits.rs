@@ -1,6 +1,8 @@
-//! Bounded response cost through the router (issue finding 1): nested lists
-//! that multiply are refused before planning, by our router's limits plugin,
-//! with `QUERY_TOO_COMPLEX`; the door list of 1,000 and documented queries pass.
+//! Abuse limits through the router. Bounded response cost (issue finding 1):
+//! nested lists that multiply are refused before planning, by our router's
+//! limits plugin, with `QUERY_TOO_COMPLEX`; the door list of 1,000 and
+//! documented queries pass. Throttles nobody can steer (finding 2): the
+//! router's client edge, not the client, says who the client is.
 
 use serde_json::{json, Value};
 
@@ -40,4 +42,52 @@ async fn nested_lists_are_refused_before_planning_and_documented_queries_pass() 
         assert_eq!(status, 200, "{response}");
         assert!(response["errors"].is_null(), "{response}");
     }
+}
+
+/// A failed login through the router from a client claiming `forwarded_for`:
+/// the error code.
+async fn failed_login(e2e: &e2e::E2e, forwarded_for: &str, email: &str) -> String {
+    let query = "mutation($email: String!) { login(input: {email: $email, password: \"wrong-wrong\"}) { token } }";
+    let headers = [("X-Forwarded-For", forwarded_for)];
+    let (_, response) = e2e.graphql_with_headers(query, json!({"email": email}), None, &headers).await;
+    code(&response).unwrap_or("none").to_owned()
+}
+
+/// Finding 2: the router forwarded the client's `X-Forwarded-For` as sent, so
+/// 100 failures blocked "198.51.100.77" and "…78" went on. Now the client edge
+/// replaces the header: with no trusted proxy the TCP peer is the client,
+/// whatever it claims; behind a trusted load balancer (`ROUTER_TRUSTED_PROXIES`)
+/// the address that balancer appended counts, and a forged left part does not.
+#[tokio::test]
+async fn the_client_address_is_the_routers_to_decide_not_the_clients() {
+    let limit = [("LOGIN_MAX_FAILURES_PER_ADDRESS", "3")];
+    let e2e = e2e::start_configured("development", &limit, &[]).await;
+    for i in 0..3 {
+        assert_eq!(
+            failed_login(&e2e, &format!("198.51.100.{i}"), &format!("nobody{i}@example.com")).await,
+            "UNAUTHENTICATED"
+        );
+    }
+    for claimed in ["198.51.100.78", "203.0.113.1, 198.51.100.79", "not an address"] {
+        assert_eq!(failed_login(&e2e, claimed, "nobody@example.com").await, "TOO_MANY_REQUESTS", "claimed {claimed}");
+    }
+    drop(e2e);
+
+    // The test client plays a load balancer on loopback that appends the address it saw.
+    let balancer = [("ROUTER_TRUSTED_PROXIES", "127.0.0.1")];
+    let e2e = e2e::start_configured("development", &limit, &balancer).await;
+    for i in 0..3 {
+        assert_eq!(failed_login(&e2e, "198.51.100.77", &format!("nobody{i}@example.com")).await, "UNAUTHENTICATED");
+    }
+    assert_eq!(failed_login(&e2e, "198.51.100.77", "nobody@example.com").await, "TOO_MANY_REQUESTS");
+    assert_eq!(
+        failed_login(&e2e, "198.51.100.78, 198.51.100.77", "nobody@example.com").await,
+        "TOO_MANY_REQUESTS",
+        "a forged left-most entry changes nothing"
+    );
+    assert_eq!(
+        failed_login(&e2e, "198.51.100.78", "nobody@example.com").await,
+        "UNAUTHENTICATED",
+        "another client is not held"
+    );
 }

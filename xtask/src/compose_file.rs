@@ -103,16 +103,44 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
         .skip(1)
         .filter_map(|rest| rest.split([':', '}']).next().map(str::to_owned))
         .collect();
+    // Read by our binary itself: the client edge, and telemetry off.
+    let read_by_binary = ["APOLLO_TELEMETRY_DISABLED", "ROUTER_LISTEN", "ROUTER_TRUSTED_PROXIES"];
     for var in environment(&router)?.keys() {
         ensure!(
-            read_by_config.contains(var) || var == "APOLLO_TELEMETRY_DISABLED",
-            "router is given {var}, which router.prod.yaml never reads"
+            read_by_config.contains(var) || read_by_binary.contains(&var.as_str()),
+            "router is given {var}, which neither router.prod.yaml nor the client edge reads"
         );
     }
+    check_auth_trusts_the_router(&router, &service("auth")?)?;
     for kind in common::ServiceKind::ALL {
         let var = format!("{}_SUBGRAPH_URL", kind.env_prefix());
         ensure!(read_by_config.contains(&var), "router.prod.yaml must read {var}");
     }
+    Ok(())
+}
+
+/// Auth counts failed logins per client address and believes X-Forwarded-For
+/// only from TRUSTED_PROXIES: in compose that must be the router's fixed
+/// address (the default, loopback, would count every login under the router's).
+fn check_auth_trusts_the_router(router: &Value, auth: &Value) -> anyhow::Result<()> {
+    let router_address = router["networks"]["default"]["ipv4_address"]
+        .as_str()
+        .context("router needs a fixed networks.default.ipv4_address, for auth's TRUSTED_PROXIES")?;
+    let router_address: std::net::IpAddr = router_address.parse().context("router's ipv4_address")?;
+    let env = environment(auth)?;
+    let trusted = env.get("TRUSTED_PROXIES").context("auth needs TRUSTED_PROXIES naming the router")?;
+    let trusted: Vec<common::net::TrustedNetwork> = trusted
+        .split(',')
+        .map(|item| item.trim().parse().map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
+    ensure!(
+        trusted.iter().any(|n| n.contains(router_address)),
+        "auth's TRUSTED_PROXIES must name the router ({router_address})"
+    );
+    ensure!(
+        trusted.iter().all(|n| n.to_string() == format!("{router_address}/32")),
+        "auth's TRUSTED_PROXIES must name the router alone: any other peer in it could choose its own address"
+    );
     Ok(())
 }
 

@@ -47,6 +47,7 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
         app_env: "development".to_owned(),
         output: Output::Prefixed,
         service_env: Vec::new(),
+        router_env: Vec::new(),
         pg_settings: Vec::new(),
     };
     let stack = Stack::start(config).await?;

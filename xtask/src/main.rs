@@ -146,11 +146,17 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     args.extend(extra.iter().map(String::as_str));
     let outcome = cargo_test(&args);
     let stray = no_stray_servers();
+    // The router's own unit tests, on the release build just made (seconds, not a rebuild).
+    let router_target = test_support::stack::router_target_dir();
+    let router_target = router_target.to_str().context("target dir is not UTF-8")?;
+    let router_outcome = cargo_test(&["test", "--release", "-p", ROUTER, "--target-dir", router_target]);
     // The summary is the last line, whatever happened.
     let (passed, failed, succeeded) = outcome?;
+    let (router_passed, router_failed, router_succeeded) = router_outcome?;
+    let (passed, failed, succeeded) = (passed + router_passed, failed + router_failed, succeeded && router_succeeded);
     println!("tests: {passed} passed, {failed} failed");
     if !succeeded {
-        bail!("`cargo {}` failed", args.join(" "));
+        bail!("`cargo {}` or the router's unit tests failed", args.join(" "));
     }
     stray?;
     if passed == 0 {

@@ -5,7 +5,7 @@
 use std::{
     collections::HashMap,
     fmt,
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    net::{IpAddr, Ipv4Addr},
     path::Path,
     str::FromStr,
     time::Duration,
@@ -326,8 +326,9 @@ pub struct CommonSettings {
     /// (`GRAPHQL_BATCH_DELAY`, default 1ms).
     pub batch_delay: Duration,
     /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma
-    /// separated; default: loopback, where the router runs in development).
-    pub trusted_proxies: Vec<IpAddr>,
+    /// separated addresses or networks; default: loopback, where the router
+    /// runs in development).
+    pub trusted_proxies: Vec<crate::net::TrustedNetwork>,
     /// The most an operation may cost, counting list sizes (`GRAPHQL_MAX_COST`,
     /// default `query_cost::DEFAULT_MAX_COST`); see the `query-cost` crate.
     pub max_query_cost: u64,
@@ -366,8 +367,7 @@ impl CommonSettings {
             run_migrations: env.bool_or("RUN_MIGRATIONS", !app_env.is_production())?,
             body_limit: env.parse_or("BODY_LIMIT_BYTES", 1024 * 1024)?,
             batch_delay: env.duration_or("GRAPHQL_BATCH_DELAY", Duration::from_millis(1))?,
-            trusted_proxies: env
-                .list_or("TRUSTED_PROXIES", vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)])?,
+            trusted_proxies: env.list_or("TRUSTED_PROXIES", client_address::loopback())?,
             max_query_cost: env.parse_or("GRAPHQL_MAX_COST", query_cost::DEFAULT_MAX_COST)?,
             service_credential: crate::internal::ServiceCredential::from_env(env, app_env)?,
         })

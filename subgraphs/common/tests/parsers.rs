@@ -59,7 +59,7 @@ proptest! {
             headers.insert("x-forwarded-for", value);
         }
         prop_assert_eq!(client_address(peer, &headers, &[]), peer);
-        let trusted = [peer];
+        let trusted = [peer.into()];
         let _ = client_address(peer, &headers, &trusted);
     }
 }

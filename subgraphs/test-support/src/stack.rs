@@ -83,6 +83,8 @@ pub struct StackConfig {
     pub output: Output,
     /// Extra variables for every service.
     pub service_env: Vec<(String, String)>,
+    /// Extra variables for the router (e.g. `ROUTER_TRUSTED_PROXIES`).
+    pub router_env: Vec<(String, String)>,
     /// Extra settings of a private PostgreSQL (`name=value`).
     pub pg_settings: Vec<String>,
 }
@@ -234,6 +236,7 @@ impl Stack {
         if let Ok(path) = std::env::var("PATH") {
             env.push(("PATH".to_owned(), path));
         }
+        env.extend(self.config.router_env.iter().cloned());
         let config = self.config.router_config.display().to_string();
         let supergraph = self.config.supergraph.display().to_string();
         let args = ["--config", config.as_str(), "--supergraph", supergraph.as_str()];
