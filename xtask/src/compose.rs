@@ -47,9 +47,9 @@ pub fn read_config(root: &Path) -> anyhow::Result<SupergraphConfig> {
 /// The SDL each subgraph prints (`<service> print-schema` prints the same).
 fn subgraph_sdl(name: &str) -> anyhow::Result<String> {
     Ok(match name {
-        "auth" => auth_service::schema::sdl(),
-        "event" => event_service::schema::sdl(),
-        "attendance" => attendance_service::schema::sdl(),
+        "auth" => auth_service::graphql::sdl(),
+        "event" => event_service::graphql::sdl(),
+        "attendance" => attendance_service::graphql::sdl(),
         other => bail!("supergraph.yaml names an unknown subgraph `{other}`"),
     })
 }

@@ -5,7 +5,8 @@
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod graphql;
 pub mod rest;
-pub mod schema;
 pub mod startup;
 pub mod storage;
+pub mod wire;

@@ -7,7 +7,7 @@ use crate::{
     clients::{EventDirectory, UserDirectory},
     config::AttendanceSettings,
     domain::{AttendanceService, Rules},
-    rest, schema,
+    graphql, rest,
 };
 
 pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application> {
@@ -25,7 +25,7 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         Rules { app_env: common.app_env, opens_before: settings.checkin_opens_before, clock_skew: settings.clock_skew };
     let service = AttendanceService::new(db.conn.clone(), settings.checkin_writers, events, users, rules);
     let routes = Router::new()
-        .merge(common::graphql::router(schema::build(service.clone(), common), settings.verifier.clone(), common))
+        .merge(common::graphql::router(graphql::build(service.clone(), common), settings.verifier.clone(), common))
         .merge(rest::router(service, settings.verifier.clone(), credential));
     let readiness = migration::readiness_probe(ServiceKind::Attendance, db.conn.clone());
     Application::for_service(common, routes, readiness, db).await

@@ -261,7 +261,7 @@ async fn user_attendances_are_batched_too() {
 
 #[tokio::test]
 async fn the_sdl_contributes_fields_to_event_and_user() {
-    let sdl = attendance_service::schema::sdl();
+    let sdl = attendance_service::graphql::sdl();
     for expected in [
         "type Attendance @key(fields: \"id\")",
         "type Event @key(fields: \"id\")",

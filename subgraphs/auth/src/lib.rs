@@ -4,8 +4,9 @@
 pub mod clients;
 pub mod config;
 pub mod domain;
+pub mod graphql;
 pub mod keys;
 pub mod rest;
-pub mod schema;
 pub mod startup;
 pub mod storage;
+pub mod wire;

@@ -3,7 +3,7 @@
 //! a new Ed25519 signing key (PKCS#8 PEM); `auth-service promote <email>`
 //! makes a user ADMIN.
 
-use auth_service::{config::AuthSettings, domain::AuthService, keys::SigningKeys, schema, startup};
+use auth_service::{config::AuthSettings, domain::AuthService, graphql, keys::SigningKeys, startup};
 use common::{config::Env, server};
 
 const NAME: &str = "auth-service";
@@ -21,7 +21,7 @@ async fn main() {
             server::service_main(
                 NAME,
                 env!("CARGO_MANIFEST_DIR"),
-                schema::sdl,
+                graphql::sdl,
                 AuthSettings::from_env,
                 |s| async move { startup::build(&s).await },
             )

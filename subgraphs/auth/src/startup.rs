@@ -3,7 +3,7 @@
 use axum::Router;
 use common::{server::Application, ServiceKind};
 
-use crate::{config::AuthSettings, domain::AuthService, keys::SigningKeys, rest, schema};
+use crate::{config::AuthSettings, domain::AuthService, graphql, keys::SigningKeys, rest};
 
 pub async fn build(settings: &AuthSettings) -> anyhow::Result<Application> {
     let keys = SigningKeys::load(&settings.signing_key)?;
@@ -16,7 +16,7 @@ pub async fn build_with_keys(settings: &AuthSettings, keys: SigningKeys) -> anyh
     let db = migration::connect_service(ServiceKind::Auth, common).await?;
     let service = AuthService::new(db.conn.clone(), keys, settings);
     let routes = Router::new()
-        .merge(common::graphql::router(schema::build(service.clone(), common), service.verifier().clone(), common))
+        .merge(common::graphql::router(graphql::build(service.clone(), common), service.verifier().clone(), common))
         .merge(rest::router(service, common.service_credential.clone()));
     let readiness = migration::readiness_probe(ServiceKind::Auth, db.conn.clone());
     Application::for_service(common, routes, readiness, db).await

@@ -141,7 +141,7 @@ async fn a_thousand_user_references_cost_one_sql_query_and_keep_their_order() {
 
 #[tokio::test]
 async fn the_sdl_declares_the_user_entity_without_a_password() {
-    let sdl = auth_service::schema::sdl();
+    let sdl = auth_service::graphql::sdl();
     assert!(sdl.contains("type User @key(fields: \"id\")"), "{sdl}");
     assert!(!sdl.to_lowercase().contains("passwordhash"));
     assert!(!sdl.contains("_service"), "federation SDL, not the plain one");

@@ -1,5 +1,5 @@
 //! GraphQL plumbing shared by the subgraphs: the `/graphql` endpoint (with
-//! token verification), federation SDL export, cursors and page sizes.
+//! token verification), federation SDL export, page info.
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -20,8 +20,6 @@ use axum::{
     routing::post,
     Extension as AxumExtension, Json, Router,
 };
-use base64::Engine;
-use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::{
@@ -453,49 +451,9 @@ pub fn caller<'a>(ctx: &async_graphql::Context<'a>) -> &'a Caller {
     ctx.data_opt::<Caller>().unwrap_or(&Caller::Anonymous)
 }
 
-/// Validates a `first` argument: 0..=max.
-pub fn page_size(first: i32, max: i32) -> Result<u64, ApiError> {
-    if first < 0 {
-        return Err(ApiError::bad_input("`first` must not be negative"));
-    }
-    if first > max {
-        return Err(ApiError::bad_input(format!("`first` must be at most {max}")));
-    }
-    Ok(first as u64)
-}
-
-/// An opaque keyset cursor: a timestamp and an id, both exact, so pages stay
-/// stable while rows are inserted between requests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Cursor {
-    pub at: DateTime<Utc>,
-    pub id: Uuid,
-}
-
-impl Cursor {
-    pub fn encode(&self) -> String {
-        let raw = format!("v1|{}|{}", self.at.timestamp_micros(), self.id);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-    }
-
-    pub fn decode(cursor: &str) -> Result<Self, ApiError> {
-        let invalid = || ApiError::bad_input("`after` is not a cursor returned by this API");
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-        let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
-        let mut parts = raw.split('|');
-        let (Some("v1"), Some(micros), Some(id), None) = (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(invalid());
-        };
-        let at = micros.parse().ok().and_then(DateTime::from_timestamp_micros).ok_or_else(invalid)?;
-        let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-        Ok(Cursor { at, id })
-    }
-}
-
-/// Parses a GraphQL `ID` that must be a UUID.
+/// Parses a GraphQL `ID` that must be a UUID (the one rule: [`crate::page::parse_id`]).
 pub fn parse_id(field: &str, id: &async_graphql::ID) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(id.as_str()).map_err(|_| ApiError::bad_input(format!("`{field}` must be a UUID")))
+    crate::page::parse_id(field, id.as_str())
 }
 
 #[cfg(test)]
@@ -542,20 +500,6 @@ mod tests {
     }
 
     #[test]
-    fn cursors_round_trip_exactly() {
-        let at = DateTime::from_timestamp_micros(1_705_309_200_123_456).unwrap();
-        let cursor = Cursor { at, id: Uuid::new_v4() };
-        assert_eq!(Cursor::decode(&cursor.encode()).unwrap(), cursor);
-    }
-
-    #[test]
-    fn forged_cursors_are_bad_input() {
-        for forged in ["", "abc", "djF8MXwy", &base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("v1|x|y")] {
-            assert_eq!(Cursor::decode(forged).unwrap_err().code, crate::ErrorCode::BadUserInput);
-        }
-    }
-
-    #[test]
     fn nesting_is_measured_outside_strings_and_comments() {
         assert_eq!(nesting_depth("{ a { b(x: [1]) } }"), 4);
         assert_eq!(nesting_depth(r#"{ a(s: "{{{{ \" {{") }"#), 2);
@@ -563,12 +507,5 @@ mod tests {
         assert_eq!(nesting_depth(r#"{ a(s: """ {{{ \""" {{ """) }"#), 2);
         assert_eq!(nesting_depth(&"{".repeat(100_000)), 100_000);
         assert_eq!(nesting_depth("\"unterminated {{{"), 0);
-    }
-
-    #[test]
-    fn page_size_is_capped() {
-        assert_eq!(page_size(100, 100).unwrap(), 100);
-        assert!(page_size(101, 100).is_err());
-        assert!(page_size(-1, 100).is_err());
     }
 }

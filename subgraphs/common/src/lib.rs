@@ -10,6 +10,7 @@ pub mod graphql;
 pub mod health;
 pub mod internal;
 pub mod net;
+pub mod page;
 pub mod rest;
 pub mod server;
 pub mod service;

@@ -108,13 +108,3 @@ where
 pub async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint")
 }
-
-/// For PATCH bodies: tells a field that is absent (`None`) from one that is
-/// `null` (`Some(None)`). Use with `#[serde(default, deserialize_with = "double_option")]`.
-pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    T: serde::Deserialize<'de>,
-    D: serde::Deserializer<'de>,
-{
-    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
-}

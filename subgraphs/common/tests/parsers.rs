@@ -7,8 +7,9 @@ use std::net::IpAddr;
 use axum::http::HeaderMap;
 use common::{
     config::{parse_duration, DatabaseSettings},
-    graphql::{nesting_depth, Cursor},
+    graphql::nesting_depth,
     net::client_address,
+    page::Cursor,
 };
 use proptest::prelude::*;
 

@@ -3,7 +3,8 @@
 
 pub mod config;
 pub mod domain;
+pub mod graphql;
 pub mod rest;
-pub mod schema;
 pub mod startup;
 pub mod storage;
+pub mod wire;

@@ -212,7 +212,7 @@ async fn a_thousand_event_references_cost_one_sql_query() {
 
 #[tokio::test]
 async fn the_sdl_declares_event_and_a_user_reference() {
-    let sdl = event_service::schema::sdl();
+    let sdl = event_service::graphql::sdl();
     assert!(sdl.contains("type Event @key(fields: \"id\")"), "{sdl}");
     assert!(sdl.contains("type User @key(fields: \"id\", resolvable: false)"), "{sdl}");
     assert!(sdl.contains("events(filter: EventFilter, first: Int = 20, after: String): EventConnection!"), "{sdl}");

@@ -1,24 +1,23 @@
-//! Use cases of the attendance service, shared by GraphQL and REST.
+//! The attendance service's domain: its types and the one error enum here,
+//! the use cases GraphQL and REST both call in `service`. Its public shapes
+//! are in `wire`.
 
 mod service;
 
-pub use service::{AttendanceService, CheckInRequest, Page, Rules};
+pub use service::{AttendanceService, CheckInRequest, Rules};
 
 use std::sync::Arc;
 
 use common::{
     auth::{Caller, TokenRequired},
     time::Timestamp,
-    ApiError, ErrorCode,
 };
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::clients::Unavailable;
 
 /// One person checked in to one event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Attendance {
     pub id: Uuid,
     pub event_id: Uuid,
@@ -29,15 +28,13 @@ pub struct Attendance {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IntervalCount {
     pub start: Timestamp,
     pub count: i32,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttendanceStats {
     pub event_id: Uuid,
     pub total_attendees: i32,
@@ -139,29 +136,5 @@ impl From<sea_orm::DbErr> for AttendanceError {
 impl From<Arc<sea_orm::DbErr>> for AttendanceError {
     fn from(err: Arc<sea_orm::DbErr>) -> Self {
         AttendanceError::Database(err)
-    }
-}
-
-/// The one mapping from attendance errors to the public error model.
-impl From<AttendanceError> for ApiError {
-    fn from(err: AttendanceError) -> Self {
-        let message = err.to_string();
-        match err {
-            AttendanceError::Invalid(message) => ApiError::invalid_field(message),
-            AttendanceError::EventNotFound | AttendanceError::UserNotFound | AttendanceError::NotFound => {
-                ApiError::not_found(message)
-            }
-            AttendanceError::Forbidden(_) => ApiError::forbidden(message),
-            AttendanceError::Hidden { anonymous: true } => ApiError::unauthenticated(format!("sign in: {message}")),
-            AttendanceError::Hidden { anonymous: false } => ApiError::forbidden(message),
-            AttendanceError::TokenRequired(e) => e.into(),
-            AttendanceError::AlreadyCheckedIn(original) => ApiError::new(ErrorCode::AlreadyCheckedIn, message)
-                .with_details(serde_json::json!({ "attendance": original })),
-            AttendanceError::EventFull => ApiError::new(ErrorCode::EventFull, message),
-            AttendanceError::EventCancelled => ApiError::new(ErrorCode::EventCancelled, message),
-            AttendanceError::CheckinClosed { .. } => ApiError::new(ErrorCode::CheckinClosed, message),
-            AttendanceError::Unavailable(e) => ApiError::unavailable(e.to_string()),
-            AttendanceError::Database(e) => e.as_ref().into(),
-        }
     }
 }

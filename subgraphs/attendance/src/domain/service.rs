@@ -4,7 +4,7 @@ use chrono::Utc;
 use common::{
     auth::{require_writer, Caller},
     config::AppEnv,
-    graphql::Cursor,
+    page::{Cursor, Page},
     time::Timestamp,
 };
 use sea_orm::DatabaseConnection;
@@ -31,21 +31,6 @@ pub struct CheckInRequest {
     pub user_id: Option<Uuid>,
     /// Defaults to now; offline scanners send the time they scanned.
     pub check_in_time: Option<Timestamp>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub has_next: bool,
-}
-
-impl<T> Page<T> {
-    /// From `limit + 1` fetched rows.
-    pub fn from_overfetch(mut items: Vec<T>, limit: u64) -> Self {
-        let has_next = items.len() as u64 > limit;
-        items.truncate(limit as usize);
-        Page { items, has_next }
-    }
 }
 
 /// Check-in staff one event may have: bounds `Event.checkInStaff`, an
@@ -192,7 +177,7 @@ impl AttendanceService {
     ) -> Result<Page<Attendance>, AttendanceError> {
         self.event(event_id).await?;
         let mut pages = self.pages(ListBy::Event, &[event_id], viewer, first, after).await?;
-        Ok(pages.pop().map(|(_, page)| page).unwrap_or(Page { items: Vec::new(), has_next: false }))
+        Ok(pages.pop().map(|(_, page)| page).unwrap_or_else(Page::empty))
     }
 
     /// Pages of check-ins for many events or users at once, as far as

@@ -11,8 +11,8 @@ use axum::{
 };
 use common::{
     auth::{Caller, HasVerifier, TokenVerifier},
-    graphql::Cursor,
     internal::ServiceCredential,
+    page::Cursor,
     rest::{ApiJson, ApiPath, ApiQuery},
     time::Timestamp,
     ApiError,
@@ -20,7 +20,10 @@ use common::{
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Attendance, AttendanceService, AttendanceStats, CheckInRequest};
+use crate::{
+    domain::AttendanceService,
+    wire::{Attendance, AttendanceStats, CheckInInput},
+};
 
 pub const MAX_LIMIT: u64 = 1_000;
 
@@ -52,29 +55,13 @@ pub fn router(service: AttendanceService, verifier: TokenVerifier, credential: S
         .with_state(state)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CheckInBody {
-    event_id: String,
-    user_id: Option<String>,
-    check_in_time: Option<Timestamp>,
-}
-
-fn uuid_field(field: &str, raw: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::bad_input(format!("`{field}` must be a UUID")))
-}
-
 async fn check_in(
     State(state): State<Arc<RestState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<CheckInBody>,
+    ApiJson(body): ApiJson<CheckInInput>,
 ) -> Result<(StatusCode, Json<Attendance>), ApiError> {
-    let request = CheckInRequest {
-        event_id: uuid_field("eventId", &body.event_id)?,
-        user_id: body.user_id.as_deref().map(|id| uuid_field("userId", id)).transpose()?,
-        check_in_time: body.check_in_time,
-    };
-    Ok((StatusCode::CREATED, Json(state.service.check_in(&caller, request).await?)))
+    let attendance = state.service.check_in(&caller, body.try_into()?).await?;
+    Ok((StatusCode::CREATED, Json(attendance.into())))
 }
 
 #[derive(Deserialize)]
@@ -112,9 +99,9 @@ async fn event_attendance(
     let after = query.after.as_deref().map(Cursor::decode).transpose()?;
     let viewer = state.service.guide_list_viewer(&caller)?;
     let page = state.service.event_attendance(viewer, event_id, limit, after).await?;
-    let next = match (page.has_next, page.items.last()) {
-        (true, Some(last)) => Cursor { at: last.check_in_time.0, id: last.id }.encode(),
-        _ => String::new(),
+    let next = match page.has_next {
+        true => page.end_cursor(|last| Cursor { at: last.check_in_time.0, id: last.id }).unwrap_or_default(),
+        false => String::new(),
     };
     let headers = [("x-next-cursor", next)];
     Ok(match caller {
@@ -131,7 +118,10 @@ async fn event_attendance(
                 .collect();
             (headers, Json(items)).into_response()
         }
-        Caller::User(_) => (headers, Json(page.items)).into_response(),
+        Caller::User(_) => {
+            let items: Vec<Attendance> = page.items.into_iter().map(Attendance::from).collect();
+            (headers, Json(items)).into_response()
+        }
     })
 }
 
@@ -168,5 +158,5 @@ async fn stats(
     State(state): State<Arc<RestState>>,
     ApiPath(event_id): ApiPath<Uuid>,
 ) -> Result<Json<AttendanceStats>, ApiError> {
-    Ok(Json(state.service.event_stats(event_id).await?))
+    Ok(Json(state.service.event_stats(event_id).await?.into()))
 }

@@ -8,7 +8,7 @@ mod writer;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use common::{db::statement as stmt, graphql::Cursor, time::Timestamp};
+use common::{db::statement as stmt, page::Cursor, time::Timestamp};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult};
 use uuid::Uuid;
 

@@ -1,5 +1,7 @@
-//! Use cases of the auth service, shared by GraphQL and REST so the two can
-//! never disagree. No HTTP, GraphQL or SeaORM types cross this boundary.
+//! The auth service's domain: its error enum here, the use cases GraphQL and
+//! REST both call (so the two can never disagree) in `service`. No HTTP,
+//! GraphQL, serde or SeaORM types cross this boundary; the public shapes are
+//! in `wire`.
 
 mod credentials;
 mod password;
@@ -9,7 +11,7 @@ pub use credentials::{Email, NewPassword};
 pub use password::PasswordHasher;
 pub use service::{AuthPayload, AuthService, ProfileViewer, TokenValidation, User};
 
-use common::{auth::TokenError, ApiError, ErrorCode};
+use common::auth::TokenError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -49,30 +51,4 @@ pub enum AuthError {
     Signing(String),
     #[error(transparent)]
     Database(#[from] sea_orm::DbErr),
-}
-
-/// The one mapping from auth errors to the public error model.
-impl From<AuthError> for ApiError {
-    fn from(err: AuthError) -> Self {
-        match err {
-            AuthError::InvalidInput(message) => ApiError::invalid_field(message),
-            AuthError::EmailTaken => ApiError::new(ErrorCode::EmailTaken, err.to_string()),
-            AuthError::InvalidCredentials => ApiError::unauthenticated(err.to_string()),
-            AuthError::InvalidToken(e) => e.into(),
-            AuthError::UserNotFound => ApiError::not_found(err.to_string()),
-            AuthError::ProfileHidden => ApiError::forbidden(err.to_string()),
-            AuthError::ProfileNeedsSignIn => ApiError::unauthenticated(err.to_string()),
-            AuthError::Unavailable(e) => e.into(),
-            AuthError::Hashing(_) | AuthError::Signing(_) => ApiError::internal(err),
-            AuthError::Busy => ApiError::unavailable(err.to_string()),
-            AuthError::Throttled(wait) | AuthError::RegistrationsThrottled(wait) => {
-                ApiError::too_many_requests(err.to_string(), wait)
-            }
-            AuthError::RegistrationsBusy => ApiError::unavailable(err.to_string()),
-            AuthError::InvalidRefreshToken | AuthError::RefreshTokenReused => {
-                ApiError::unauthenticated(err.to_string())
-            }
-            AuthError::Database(e) => e.into(),
-        }
-    }
 }

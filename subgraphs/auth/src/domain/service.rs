@@ -8,7 +8,6 @@ use common::{
     time::Timestamp,
 };
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -24,13 +23,12 @@ use crate::{
         self,
         sessions::{NewRefreshToken, Rotation},
         throttle::Scope,
-        NewUser, ProfileRow, UserRow,
+        NewUser,
     },
 };
 
 /// A user as the outside world sees it: never with the password hash.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -39,27 +37,7 @@ pub struct User {
     pub created_at: Timestamp,
 }
 
-impl From<UserRow> for User {
-    fn from(row: UserRow) -> Self {
-        ProfileRow { id: row.id, email: row.email, name: row.name, role: row.role, created_at: row.created_at }.into()
-    }
-}
-
-impl From<ProfileRow> for User {
-    fn from(row: ProfileRow) -> Self {
-        User {
-            id: row.id,
-            email: row.email,
-            name: row.name,
-            // The CHECK constraint allows only USER and ADMIN.
-            role: Role::parse(&row.role).unwrap_or(Role::User),
-            created_at: row.created_at.into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct AuthPayload {
     pub token: String,
     pub expires_at: Timestamp,
@@ -70,15 +48,11 @@ pub struct AuthPayload {
     pub refresh_expires_at: Timestamp,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct TokenValidation {
     pub valid: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<Timestamp>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 

@@ -16,7 +16,10 @@ use common::{
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::{AuthPayload, AuthService, TokenValidation};
+use crate::{
+    domain::AuthService,
+    wire::{AuthPayload, LoginInput, RegisterInput, TokenValidation},
+};
 
 pub fn router(service: AuthService, credential: common::internal::ServiceCredential) -> Router {
     // For other services only (the attendance service checking that a person exists).
@@ -36,38 +39,23 @@ pub fn router(service: AuthService, credential: common::internal::ServiceCredent
         .with_state(service)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterBody {
-    email: String,
-    password: String,
-    name: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LoginBody {
-    email: String,
-    password: String,
-}
-
 async fn register(
     State(service): State<AuthService>,
     client: Option<Extension<ClientAddress>>,
-    ApiJson(body): ApiJson<RegisterBody>,
+    ApiJson(body): ApiJson<RegisterInput>,
 ) -> Result<(StatusCode, Json<AuthPayload>), ApiError> {
     let client = client.map(|Extension(ClientAddress(address))| address);
     let payload = service.register(&body.email, body.password, body.name, client).await?;
-    Ok((StatusCode::CREATED, Json(payload)))
+    Ok((StatusCode::CREATED, Json(payload.into())))
 }
 
 async fn login(
     State(service): State<AuthService>,
     client: Option<Extension<ClientAddress>>,
-    ApiJson(body): ApiJson<LoginBody>,
+    ApiJson(body): ApiJson<LoginInput>,
 ) -> Result<Json<AuthPayload>, ApiError> {
     let client = client.map(|Extension(ClientAddress(address))| address);
-    Ok(Json(service.login(&body.email, &body.password, client).await?))
+    Ok(Json(service.login(&body.email, &body.password, client).await?.into()))
 }
 
 #[derive(Deserialize)]
@@ -80,7 +68,7 @@ async fn refresh(
     State(service): State<AuthService>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<AuthPayload>, ApiError> {
-    Ok(Json(service.refresh(&body.refresh_token).await?))
+    Ok(Json(service.refresh(&body.refresh_token).await?.into()))
 }
 
 /// 204 whether or not the token was known: logging out twice is fine.
@@ -95,14 +83,9 @@ async fn logout(
 /// 200 `{ valid: true, user, expiresAt }` or 401 `{ valid: false, error }`.
 async fn validate(State(service): State<AuthService>, headers: HeaderMap) -> Result<Response, ApiError> {
     let validation = match bearer_token(&headers) {
-        Ok(Some(token)) => service.validation(token).await?,
-        Ok(None) => TokenValidation {
-            valid: false,
-            user: None,
-            expires_at: None,
-            error: Some("missing `Authorization: Bearer <token>` header".into()),
-        },
-        Err(e) => TokenValidation { valid: false, user: None, expires_at: None, error: Some(e.to_string()) },
+        Ok(Some(token)) => service.validation(token).await?.into(),
+        Ok(None) => TokenValidation::invalid("missing `Authorization: Bearer <token>` header".into()),
+        Err(e) => TokenValidation::invalid(e.to_string()),
     };
     let status = if validation.valid { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
     Ok((status, Json(validation)).into_response())

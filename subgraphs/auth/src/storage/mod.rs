@@ -13,6 +13,28 @@ use uuid::Uuid;
 
 pub use users::{Model as UserRow, Profile as ProfileRow};
 
+use crate::domain::User;
+
+// Rows become domain users here, so the domain never sees a SeaORM model.
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        ProfileRow { id: row.id, email: row.email, name: row.name, role: row.role, created_at: row.created_at }.into()
+    }
+}
+
+impl From<ProfileRow> for User {
+    fn from(row: ProfileRow) -> Self {
+        User {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            // The CHECK constraint allows only USER and ADMIN.
+            role: common::auth::Role::parse(&row.role).unwrap_or(common::auth::Role::User),
+            created_at: row.created_at.into(),
+        }
+    }
+}
+
 /// Named in the migration; a violation means the email is taken.
 pub const EMAIL_UNIQUE: &str = "users_email_key";
 

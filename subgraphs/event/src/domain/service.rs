@@ -1,20 +1,13 @@
 use common::{
     auth::{require_writer, Caller, Role},
     config::AppEnv,
-    graphql::Cursor,
+    page::{Cursor, Page},
 };
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{Event, EventError, EventFields, EventFilter, EventPatch, EventStatus};
 use crate::storage;
-
-/// One page of a keyset-paginated list.
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub has_next: bool,
-}
 
 #[derive(Clone)]
 pub struct EventService {
@@ -67,10 +60,8 @@ impl EventService {
         first: u64,
         after: Option<Cursor>,
     ) -> Result<Page<Event>, EventError> {
-        let mut items = storage::page(&self.db, filter, after, first + 1).await?;
-        let has_next = items.len() as u64 > first;
-        items.truncate(first as usize);
-        Ok(Page { items, has_next })
+        let items = storage::page(&self.db, filter, after, first + 1).await?;
+        Ok(Page::from_overfetch(items, first))
     }
 
     pub async fn list_by_offset(

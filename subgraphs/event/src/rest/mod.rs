@@ -12,14 +12,17 @@ use axum::{
 };
 use common::{
     auth::{Caller, HasVerifier, TokenVerifier},
-    rest::{double_option, ApiJson, ApiPath, ApiQuery},
+    rest::{ApiJson, ApiPath, ApiQuery},
     time::Timestamp,
     ApiError,
 };
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::{Event, EventFields, EventFilter, EventPatch, EventService, EventStatus};
+use crate::{
+    domain::{EventFilter, EventService},
+    wire::{CreateEventInput, Event, EventStatus, UpdateEventInput},
+};
 
 pub const MAX_LIMIT: u64 = 100;
 pub const MAX_OFFSET: u64 = 100_000;
@@ -43,31 +46,12 @@ pub fn router(service: EventService, verifier: TokenVerifier) -> Router {
         .with_state(Arc::new(RestState { service, verifier }))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateBody {
-    title: String,
-    description: Option<String>,
-    start_time: Timestamp,
-    end_time: Timestamp,
-    location: Option<String>,
-    capacity: Option<i32>,
-}
-
 async fn create(
     State(state): State<Arc<RestState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<CreateBody>,
+    ApiJson(body): ApiJson<CreateEventInput>,
 ) -> Result<(StatusCode, Json<Event>), ApiError> {
-    let fields = EventFields {
-        title: body.title,
-        description: body.description,
-        start_time: body.start_time,
-        end_time: body.end_time,
-        location: body.location,
-        capacity: body.capacity,
-    };
-    Ok((StatusCode::CREATED, Json(state.service.create(&caller, fields).await?)))
+    Ok((StatusCode::CREATED, Json(state.service.create(&caller, body.into()).await?.into())))
 }
 
 #[derive(Deserialize)]
@@ -92,48 +76,24 @@ async fn list(
     if offset > MAX_OFFSET {
         return Err(ApiError::bad_input(format!("`offset` must be at most {MAX_OFFSET}")));
     }
-    let filter = EventFilter { from: query.from, to: query.to, status: query.status, ..Default::default() }
+    let status = query.status.map(Into::into);
+    let filter = EventFilter { from: query.from, to: query.to, status, ..Default::default() }
         .validate()
         .map_err(|e| ApiError::from(e).with_status(StatusCode::BAD_REQUEST))?;
-    Ok(Json(state.service.list_by_offset(&filter, limit, offset).await?))
+    Ok(Json(state.service.list_by_offset(&filter, limit, offset).await?.into_iter().map(Event::from).collect()))
 }
 
 async fn show(State(state): State<Arc<RestState>>, ApiPath(id): ApiPath<Uuid>) -> Result<Json<Event>, ApiError> {
-    state.service.get(id).await?.map(Json).ok_or_else(|| ApiError::not_found("event not found"))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PatchBody {
-    #[serde(default, deserialize_with = "double_option")]
-    title: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    start_time: Option<Option<Timestamp>>,
-    #[serde(default, deserialize_with = "double_option")]
-    end_time: Option<Option<Timestamp>>,
-    #[serde(default, deserialize_with = "double_option")]
-    location: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    capacity: Option<Option<i32>>,
+    state.service.get(id).await?.map(|e| Json(e.into())).ok_or_else(|| ApiError::not_found("event not found"))
 }
 
 async fn update(
     State(state): State<Arc<RestState>>,
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(body): ApiJson<PatchBody>,
+    ApiJson(body): ApiJson<UpdateEventInput>,
 ) -> Result<Json<Event>, ApiError> {
-    let patch = EventPatch {
-        title: body.title.into(),
-        description: body.description.into(),
-        start_time: body.start_time.into(),
-        end_time: body.end_time.into(),
-        location: body.location.into(),
-        capacity: body.capacity.into(),
-    };
-    Ok(Json(state.service.update(&caller, id, patch).await?))
+    Ok(Json(state.service.update(&caller, id, body.into()).await?.into()))
 }
 
 async fn cancel(
@@ -141,5 +101,5 @@ async fn cancel(
     caller: Caller,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Event>, ApiError> {
-    Ok(Json(state.service.cancel(&caller, id).await?))
+    Ok(Json(state.service.cancel(&caller, id).await?.into()))
 }

@@ -3,11 +3,11 @@
 mod events;
 
 use chrono::Utc;
-use common::graphql::Cursor;
+use common::page::Cursor;
 use sea_orm::{
     sea_query::{extension::postgres::PgExpr, Expr},
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, NotSet, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -68,6 +68,8 @@ pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Even
 }
 
 /// Overwrites the writable fields; `None` if the event does not exist.
+/// Every column is named (no `..Default::default()`), so a new column cannot
+/// be left out of updates without the compiler saying so.
 pub async fn update(db: &DatabaseConnection, id: Uuid, fields: EventFields) -> Result<Option<Event>, DbErr> {
     let model = ActiveModel {
         id: Set(id),
@@ -77,8 +79,10 @@ pub async fn update(db: &DatabaseConnection, id: Uuid, fields: EventFields) -> R
         end_time: Set(fields.end_time.0),
         location: Set(fields.location),
         capacity: Set(fields.capacity),
+        organizer_id: NotSet,
+        status: NotSet,
+        created_at: NotSet,
         updated_at: Set(Utc::now()),
-        ..Default::default()
     };
     match model.update(db).await {
         Ok(model) => Ok(Some(model.into())),
@@ -92,7 +96,14 @@ pub async fn set_status(db: &DatabaseConnection, id: Uuid, status: EventStatus) 
         id: Set(id),
         status: Set(status.as_str().to_owned()),
         updated_at: Set(Utc::now()),
-        ..Default::default()
+        title: NotSet,
+        description: NotSet,
+        start_time: NotSet,
+        end_time: NotSet,
+        location: NotSet,
+        capacity: NotSet,
+        organizer_id: NotSet,
+        created_at: NotSet,
     };
     match model.update(db).await {
         Ok(model) => Ok(Some(model.into())),

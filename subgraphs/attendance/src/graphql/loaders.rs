@@ -4,10 +4,14 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use common::{graphql::Cursor, time::Timestamp, ApiError};
+use common::{
+    page::{Cursor, Page},
+    time::Timestamp,
+    ApiError,
+};
 use uuid::Uuid;
 
-use crate::domain::{Attendance, AttendanceService, AttendanceStats, ListBy, Page, Viewer, Visible};
+use crate::domain::{Attendance, AttendanceService, AttendanceStats, ListBy, Viewer, Visible};
 
 /// Keys are per viewer: loaders are shared by concurrent requests, and what
 /// one reader may see says nothing about another.

@@ -5,17 +5,19 @@
 
 mod loaders;
 
-use async_graphql::{
-    dataloader::DataLoader, Context, EmptySubscription, InputObject, Object, Schema, SimpleObject, ID,
-};
+use async_graphql::{dataloader::DataLoader, Context, EmptySubscription, Object, Schema, ID};
 use common::{
-    graphql::{caller, page_size, parse_id, Cursor, PageInfo},
+    graphql::{caller, parse_id, PageInfo},
+    page::{page_size, Cursor, Page},
     time::Timestamp,
     ApiError,
 };
 use uuid::Uuid;
 
-use crate::domain::{self, AttendanceError, AttendanceService, CheckInRequest, ListBy, Page, Viewer, Visible};
+use crate::{
+    domain::{self, AttendanceError, AttendanceService, ListBy, Viewer, Visible},
+    wire::{Attendance, AttendanceStats, CheckInInput},
+};
 use loaders::{AttendanceLoader, CountKey, CountLoader, PageKey, PageLoader, StaffLoader, StatsLoader};
 
 pub type AttendanceSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -44,73 +46,6 @@ pub fn sdl() -> String {
     common::graphql::federation_sdl(&schema)
 }
 
-/// One person checked in to one event.
-pub struct Attendance(domain::Attendance);
-
-#[Object]
-impl Attendance {
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    async fn event_id(&self) -> ID {
-        ID(self.0.event_id.to_string())
-    }
-
-    async fn user_id(&self) -> ID {
-        ID(self.0.user_id.to_string())
-    }
-
-    async fn check_in_time(&self) -> Timestamp {
-        self.0.check_in_time
-    }
-
-    /// Resolved by the router through the event subgraph.
-    async fn event(&self) -> Option<EventRef> {
-        Some(EventRef { id: self.0.event_id, start_time: None })
-    }
-
-    /// Resolved by the router through the auth subgraph.
-    async fn user(&self) -> Option<UserRef> {
-        Some(UserRef { id: self.0.user_id })
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct IntervalCount {
-    pub start: Timestamp,
-    pub count: i32,
-}
-
-#[derive(SimpleObject)]
-pub struct AttendanceStats {
-    pub event_id: ID,
-    /// Distinct users checked in.
-    pub total_attendees: i32,
-    pub first_check_in: Option<Timestamp>,
-    pub last_check_in: Option<Timestamp>,
-    /// Checked in at or before the event's start time.
-    pub on_time: i32,
-    /// Checked in after the event's start time.
-    pub late: i32,
-    /// Check-ins per 15-minute bucket, oldest first.
-    pub by_interval: Vec<IntervalCount>,
-}
-
-impl From<domain::AttendanceStats> for AttendanceStats {
-    fn from(s: domain::AttendanceStats) -> Self {
-        AttendanceStats {
-            event_id: ID(s.event_id.to_string()),
-            total_attendees: s.total_attendees,
-            first_check_in: s.first_check_in,
-            last_check_in: s.last_check_in,
-            on_time: s.on_time,
-            late: s.late,
-            by_interval: s.by_interval.into_iter().map(|b| IntervalCount { start: b.start, count: b.count }).collect(),
-        }
-    }
-}
-
 /// A list of check-ins, holding only those its reader may see (and counting
 /// only those): lists are filtered, never refused.
 pub struct AttendanceConnection {
@@ -127,13 +62,13 @@ impl AttendanceConnection {
     }
 
     async fn nodes(&self) -> Vec<Attendance> {
-        self.page.items.iter().cloned().map(Attendance).collect()
+        self.page.items.iter().cloned().map(Attendance::from).collect()
     }
 
     async fn page_info(&self) -> PageInfo {
         PageInfo {
             has_next_page: self.page.has_next,
-            end_cursor: self.page.items.last().map(|a| Cursor { at: a.check_in_time.0, id: a.id }.encode()),
+            end_cursor: self.page.end_cursor(|a| Cursor { at: a.check_in_time.0, id: a.id }),
         }
     }
 }
@@ -156,7 +91,7 @@ async fn connection(
     let viewer = Viewer::of(caller(ctx));
     let key = PageKey { by, owner, viewer, first, after };
     let page = ctx.data_unchecked::<DataLoader<PageLoader>>().load_one(key).await?;
-    let page = page.unwrap_or(Page { items: Vec::new(), has_next: false });
+    let page = page.unwrap_or_else(Page::empty);
     Ok(AttendanceConnection { page, count_key: CountKey { by, owner, viewer } })
 }
 
@@ -167,7 +102,7 @@ async fn readable_attendance(ctx: &Context<'_>, id: Uuid) -> Result<Option<Atten
     let found = ctx.data_unchecked::<DataLoader<AttendanceLoader>>().load_one((Viewer::of(caller), id)).await?;
     match found {
         None => Ok(None),
-        Some(Visible::Shown(attendance)) => Ok(Some(Attendance(attendance))),
+        Some(Visible::Shown(attendance)) => Ok(Some(attendance.into())),
         Some(Visible::Hidden) => Err(AttendanceError::Hidden { anonymous: caller.user_id().is_none() }.into()),
     }
 }
@@ -181,6 +116,12 @@ fn user_refs(ids: Vec<Uuid>) -> Vec<UserRef> {
 pub struct EventRef {
     id: Uuid,
     start_time: Option<Timestamp>,
+}
+
+impl EventRef {
+    pub fn new(id: Uuid, start_time: Option<Timestamp>) -> Self {
+        EventRef { id, start_time }
+    }
 }
 
 #[Object(name = "Event")]
@@ -226,6 +167,12 @@ pub struct UserRef {
     id: Uuid,
 }
 
+impl UserRef {
+    pub fn new(id: Uuid) -> Self {
+        UserRef { id }
+    }
+}
+
 #[Object(name = "User")]
 impl UserRef {
     async fn id(&self) -> ID {
@@ -240,15 +187,6 @@ impl UserRef {
     ) -> Result<AttendanceConnection, ApiError> {
         connection(ctx, ListBy::User, self.id, first, after).await
     }
-}
-
-#[derive(InputObject)]
-pub struct CheckInInput {
-    pub event_id: ID,
-    /// Defaults to the caller; someone else needs the organizer or an ADMIN.
-    pub user_id: Option<ID>,
-    /// Defaults to now; must not be in the future and must fall in the event's check-in window.
-    pub check_in_time: Option<Timestamp>,
 }
 
 pub struct Query;
@@ -305,12 +243,8 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     async fn check_in(&self, ctx: &Context<'_>, input: CheckInInput) -> Result<Attendance, ApiError> {
-        let request = CheckInRequest {
-            event_id: parse_id("eventId", &input.event_id)?,
-            user_id: input.user_id.as_ref().map(|id| parse_id("userId", id)).transpose()?,
-            check_in_time: input.check_in_time,
-        };
-        Ok(Attendance(ctx.data_unchecked::<AttendanceService>().check_in(caller(ctx), request).await?))
+        let request = input.try_into()?;
+        Ok(ctx.data_unchecked::<AttendanceService>().check_in(caller(ctx), request).await?.into())
     }
 
     /// Names a person check-in staff of an event (organizer or ADMIN): they

@@ -4,16 +4,20 @@ use std::collections::HashMap;
 
 use async_graphql::{
     dataloader::{DataLoader, Loader},
-    ComplexObject, Context, EmptySubscription, InputObject, MaybeUndefined, Object, Schema, SimpleObject, ID,
+    Context, EmptySubscription, InputObject, Object, Schema, ID,
 };
 use common::{
-    graphql::{caller, page_size, parse_id, Cursor, PageInfo},
+    graphql::{caller, parse_id, PageInfo},
+    page::{page_size, Cursor},
     time::Timestamp,
     ApiError,
 };
 use uuid::Uuid;
 
-use crate::domain::{self, EventFields, EventPatch, EventService, EventStatus, Patch};
+use crate::{
+    domain::{self, EventService},
+    wire::{CreateEventInput, Event, EventStatus, UpdateEventInput},
+};
 
 pub type EventSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -33,58 +37,6 @@ pub fn build(service: EventService, settings: &common::config::CommonSettings) -
 pub fn sdl() -> String {
     let schema = Schema::build(Query, Mutation, EmptySubscription).enable_federation().finish();
     common::graphql::federation_sdl(&schema)
-}
-
-#[derive(SimpleObject)]
-#[graphql(complex)]
-pub struct Event {
-    pub id: ID,
-    pub title: String,
-    pub description: Option<String>,
-    pub start_time: Timestamp,
-    pub end_time: Timestamp,
-    pub location: Option<String>,
-    pub capacity: Option<i32>,
-    pub status: EventStatus,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-    #[graphql(skip)]
-    pub organizer_id: Option<Uuid>,
-}
-
-#[ComplexObject]
-impl Event {
-    /// The organizer, resolved by the router from the auth subgraph; null for
-    /// events created anonymously in development.
-    async fn organizer(&self) -> Option<User> {
-        self.organizer_id.map(|id| User { id: ID(id.to_string()) })
-    }
-}
-
-impl From<domain::Event> for Event {
-    fn from(e: domain::Event) -> Self {
-        Event {
-            id: ID(e.id.to_string()),
-            title: e.title,
-            description: e.description,
-            start_time: e.start_time,
-            end_time: e.end_time,
-            location: e.location,
-            capacity: e.capacity,
-            status: e.status,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
-            organizer_id: e.organizer_id,
-        }
-    }
-}
-
-// A reference to the auth subgraph's entity (kept undocumented: descriptions
-// belong to the owner).
-#[derive(SimpleObject)]
-#[graphql(unresolvable)]
-pub struct User {
-    pub id: ID,
 }
 
 pub struct EventConnection {
@@ -124,37 +76,9 @@ pub struct EventFilter {
 impl EventFilter {
     fn into_domain(self) -> Result<domain::EventFilter, ApiError> {
         let organizer_id = self.organizer_id.as_ref().map(|id| parse_id("filter.organizerId", id)).transpose()?;
-        Ok(domain::EventFilter { from: self.from, to: self.to, status: self.status, organizer_id, search: self.search }
+        let status = self.status.map(Into::into);
+        Ok(domain::EventFilter { from: self.from, to: self.to, status, organizer_id, search: self.search }
             .validate()?)
-    }
-}
-
-#[derive(InputObject)]
-pub struct CreateEventInput {
-    pub title: String,
-    pub description: Option<String>,
-    pub start_time: Timestamp,
-    pub end_time: Timestamp,
-    pub location: Option<String>,
-    pub capacity: Option<i32>,
-}
-
-/// Only the fields given change; `null` clears an optional field.
-#[derive(InputObject)]
-pub struct UpdateEventInput {
-    pub title: MaybeUndefined<String>,
-    pub description: MaybeUndefined<String>,
-    pub start_time: MaybeUndefined<Timestamp>,
-    pub end_time: MaybeUndefined<Timestamp>,
-    pub location: MaybeUndefined<String>,
-    pub capacity: MaybeUndefined<i32>,
-}
-
-fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
-    match value {
-        MaybeUndefined::Undefined => Patch::Keep,
-        MaybeUndefined::Null => Patch::Clear,
-        MaybeUndefined::Value(v) => Patch::Set(v),
     }
 }
 
@@ -186,7 +110,7 @@ impl Query {
         let after = after.as_deref().map(Cursor::decode).transpose()?;
         let filter = filter.unwrap_or_default().into_domain()?;
         let page = ctx.data_unchecked::<EventService>().list(&filter, first, after).await?;
-        let end_cursor = page.items.last().map(|e| Cursor { at: e.start_time.0, id: e.id }.encode());
+        let end_cursor = page.end_cursor(|e| Cursor { at: e.start_time.0, id: e.id });
         Ok(EventConnection {
             nodes: page.items.into_iter().map(Event::from).collect(),
             page_info: PageInfo { has_next_page: page.has_next, end_cursor },
@@ -216,29 +140,13 @@ pub struct Mutation;
 impl Mutation {
     /// The caller becomes the organizer.
     async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> Result<Event, ApiError> {
-        let fields = EventFields {
-            title: input.title,
-            description: input.description,
-            start_time: input.start_time,
-            end_time: input.end_time,
-            location: input.location,
-            capacity: input.capacity,
-        };
-        Ok(ctx.data_unchecked::<EventService>().create(caller(ctx), fields).await?.into())
+        Ok(ctx.data_unchecked::<EventService>().create(caller(ctx), input.into()).await?.into())
     }
 
     /// Organizer or ADMIN only.
     async fn update_event(&self, ctx: &Context<'_>, id: ID, input: UpdateEventInput) -> Result<Event, ApiError> {
         let id = parse_id("id", &id)?;
-        let patch = EventPatch {
-            title: patch(input.title),
-            description: patch(input.description),
-            start_time: patch(input.start_time),
-            end_time: patch(input.end_time),
-            location: patch(input.location),
-            capacity: patch(input.capacity),
-        };
-        Ok(ctx.data_unchecked::<EventService>().update(caller(ctx), id, patch).await?.into())
+        Ok(ctx.data_unchecked::<EventService>().update(caller(ctx), id, input.into()).await?.into())
     }
 
     /// Organizer or ADMIN only.

@@ -4,17 +4,18 @@ use std::collections::HashMap;
 
 use async_graphql::{
     dataloader::{DataLoader, Loader},
-    Context, EmptySubscription, InputObject, Object, Schema, SimpleObject, ID,
+    Context, EmptySubscription, Object, Schema, ID,
 };
 use common::{
-    auth::Role,
     graphql::{caller, client_address, parse_id},
-    time::Timestamp,
     ApiError,
 };
 use uuid::Uuid;
 
-use crate::domain::{self, AuthError, AuthService, ProfileViewer};
+use crate::{
+    domain::{AuthService, ProfileViewer},
+    wire::{AuthPayload, LoginInput, Personal, RegisterInput, TokenValidation, User},
+};
 
 pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -35,122 +36,11 @@ pub fn sdl() -> String {
     common::graphql::federation_sdl(&schema)
 }
 
-/// A person. Anyone may read `id` and `name`. `email`, `role` and
-/// `createdAt` are for the person, ADMINs, and the organizers of events the
-/// person checked in to; for anyone else they are null, with a `FORBIDDEN`
-/// error at their path (`UNAUTHENTICATED` without a token).
-#[derive(Clone)]
-pub struct User {
-    user: domain::User,
-    personal: Personal,
-}
-
-/// Whether the caller may read a user's personal fields, decided when the
-/// user is loaded. The answer does not depend on how the reference got here
-/// (an organizer, a door list, `user(id)`, `_entities`): auth owns these fields.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Personal {
-    Shown,
-    NeedsSignIn,
-    Hidden,
-    /// Who may see them cannot be told right now (the attendance service is down).
-    Unknown,
-}
-
-impl User {
-    /// The user behind the tokens of this very answer (register, login,
-    /// refresh, validateToken): theirs to read in full.
-    fn own(user: domain::User) -> Self {
-        User { user, personal: Personal::Shown }
-    }
-
-    fn personal_fields(&self) -> Result<(), ApiError> {
-        match self.personal {
-            Personal::Shown => Ok(()),
-            Personal::NeedsSignIn => Err(AuthError::ProfileNeedsSignIn.into()),
-            Personal::Hidden => Err(AuthError::ProfileHidden.into()),
-            Personal::Unknown => {
-                Err(AuthError::Unavailable(common::internal::Unavailable { service: "attendance" }).into())
-            }
-        }
-    }
-}
-
 /// One user by id as the caller sees them (batched with every other lookup
 /// of the same moment, see [`UserLoader`]).
 async fn load_user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>, ApiError> {
     let viewer = ProfileViewer::of(caller(ctx));
     ctx.data_unchecked::<DataLoader<UserLoader>>().load_one((viewer, id)).await
-}
-
-#[Object]
-impl User {
-    async fn id(&self) -> ID {
-        ID(self.user.id.to_string())
-    }
-
-    async fn name(&self) -> Option<&str> {
-        self.user.name.as_deref()
-    }
-
-    async fn email(&self) -> Result<Option<&str>, ApiError> {
-        self.personal_fields()?;
-        Ok(Some(&self.user.email))
-    }
-
-    async fn role(&self) -> Result<Option<Role>, ApiError> {
-        self.personal_fields()?;
-        Ok(Some(self.user.role))
-    }
-
-    async fn created_at(&self) -> Result<Option<Timestamp>, ApiError> {
-        self.personal_fields()?;
-        Ok(Some(self.user.created_at))
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct AuthPayload {
-    /// The access token: `Authorization: Bearer <token>`.
-    pub token: String,
-    pub expires_at: Timestamp,
-    pub user: User,
-    /// Single use: trade it at `refreshToken` for new tokens before it expires.
-    pub refresh_token: String,
-    pub refresh_expires_at: Timestamp,
-}
-
-impl From<domain::AuthPayload> for AuthPayload {
-    fn from(p: domain::AuthPayload) -> Self {
-        AuthPayload {
-            token: p.token,
-            expires_at: p.expires_at,
-            user: User::own(p.user),
-            refresh_token: p.refresh_token,
-            refresh_expires_at: p.refresh_expires_at,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct TokenValidation {
-    pub valid: bool,
-    pub user: Option<User>,
-    pub expires_at: Option<Timestamp>,
-    pub error: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct RegisterInput {
-    pub email: String,
-    pub password: String,
-    pub name: Option<String>,
-}
-
-#[derive(InputObject)]
-pub struct LoginInput {
-    pub email: String,
-    pub password: String,
 }
 
 /// Batches user lookups (entity references, `user(id)`, `me`) per viewer:
@@ -179,7 +69,7 @@ impl Loader<(Option<ProfileViewer>, Uuid)> for UserLoader {
                     (Some(false), Some(_)) => Personal::Hidden,
                     (None, _) => Personal::Unknown,
                 };
-                users.insert((viewer, user.id), User { user, personal });
+                users.insert((viewer, user.id), User::seen(user, personal));
             }
         }
         Ok(users)
@@ -244,7 +134,6 @@ impl Mutation {
     }
 
     async fn validate_token(&self, ctx: &Context<'_>, token: String) -> Result<TokenValidation, ApiError> {
-        let v = ctx.data_unchecked::<AuthService>().validation(&token).await?;
-        Ok(TokenValidation { valid: v.valid, user: v.user.map(User::own), expires_at: v.expires_at, error: v.error })
+        Ok(ctx.data_unchecked::<AuthService>().validation(&token).await?.into())
     }
 }

@@ -1,0 +1,246 @@
+//! The REST contract, held still: every endpoint's status and body shape
+//! (field names and types, errors included) for the guide's calls and their
+//! usual failures, compared with `e2e/tests/contract/rest.txt`. The GraphQL
+//! side is the committed SDLs, which `cargo xtask compose --check` compares
+//! with what the services print. A change to either is a change to the public
+//! contract: regenerate with `UPDATE_CONTRACT=1 cargo test -p e2e --test contract`
+//! and let review see the diff.
+
+use std::fmt::Write as _;
+
+use common::ServiceKind;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A value's shape: objects by sorted keys, arrays by their first item, strings
+/// told apart by what they hold (an id, a time, a cursor-like token, text).
+fn shape(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "bool".into(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => "int".into(),
+        Value::Number(_) => "float".into(),
+        Value::String(s) if uuid::Uuid::parse_str(s).is_ok() => "uuid".into(),
+        Value::String(s) if chrono::DateTime::parse_from_rfc3339(s).is_ok() => "time".into(),
+        Value::String(_) => "string".into(),
+        Value::Array(items) => match items.first() {
+            Some(first) => format!("[{}]", shape(first)),
+            None => "[]".into(),
+        },
+        Value::Object(fields) => {
+            let mut keys: Vec<_> = fields.keys().collect();
+            keys.sort();
+            let inner: Vec<String> = keys.into_iter().map(|k| format!("{k}: {}", shape(&fields[k]))).collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
+}
+
+struct Recorder<'a> {
+    e2e: &'a e2e::E2e,
+    lines: String,
+}
+
+impl Recorder<'_> {
+    /// Calls `method path` on `kind` and records `label`, the status and the body's shape.
+    async fn call(
+        &mut self,
+        label: &str,
+        kind: ServiceKind,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Value {
+        let (status, body) = self.e2e.rest(method.clone(), kind, path, token, body).await;
+        writeln!(self.lines, "{kind} {method} {label} -> {} {}", status.as_u16(), shape(&body)).unwrap();
+        body
+    }
+
+    /// As [`call`], with a raw body and content type, or the service credential.
+    async fn raw(&mut self, label: &str, request: reqwest::RequestBuilder) {
+        let response = request.send().await.expect("service answers");
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        writeln!(self.lines, "{label} -> {status} {}", shape(&body)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn rest_bodies_keep_their_shape() {
+    use ServiceKind::{Attendance, Auth, Event};
+    let e2e = e2e::start().await;
+    let mut r = Recorder { e2e: &e2e, lines: String::new() };
+    let (get, post, patch) = (Method::GET, Method::POST, Method::PATCH);
+
+    // auth
+    let ana = json!({"email": "ana@example.com", "password": "securepass", "name": "Ana"});
+    let registered = r.call("/auth/register", Auth, post.clone(), "/auth/register", None, Some(ana.clone())).await;
+    r.call("/auth/register (taken)", Auth, post.clone(), "/auth/register", None, Some(ana)).await;
+    r.call(
+        "/auth/register (no password)",
+        Auth,
+        post.clone(),
+        "/auth/register",
+        None,
+        Some(json!({"email": "x@example.com"})),
+    )
+    .await;
+    r.call(
+        "/auth/register (short password)",
+        Auth,
+        post.clone(),
+        "/auth/register",
+        None,
+        Some(json!({"email": "y@example.com", "password": "x"})),
+    )
+    .await;
+    let login = json!({"email": "ana@example.com", "password": "securepass"});
+    let session = r.call("/auth/login", Auth, post.clone(), "/auth/login", None, Some(login)).await;
+    let wrong = json!({"email": "ana@example.com", "password": "wrong-wrong"});
+    r.call("/auth/login (wrong password)", Auth, post.clone(), "/auth/login", None, Some(wrong)).await;
+    let token = session["token"].as_str().expect("a token").to_owned();
+    r.call("/auth/validate", Auth, post.clone(), "/auth/validate", Some(&token), None).await;
+    r.call("/auth/validate (no token)", Auth, post.clone(), "/auth/validate", None, None).await;
+    let refresh = json!({"refreshToken": session["refreshToken"]});
+    r.call("/auth/refresh", Auth, post.clone(), "/auth/refresh", None, Some(refresh.clone())).await;
+    r.call("/auth/refresh (reused)", Auth, post.clone(), "/auth/refresh", None, Some(refresh)).await;
+    let fresh = r
+        .call(
+            "/auth/login (again)",
+            Auth,
+            post.clone(),
+            "/auth/login",
+            None,
+            Some(json!({"email": "ana@example.com", "password": "securepass"})),
+        )
+        .await;
+    let token = fresh["token"].as_str().expect("a token").to_owned();
+    r.call(
+        "/auth/logout",
+        Auth,
+        post.clone(),
+        "/auth/logout",
+        None,
+        Some(json!({"refreshToken": fresh["refreshToken"]})),
+    )
+    .await;
+    r.call("/.well-known/jwks.json", Auth, get.clone(), "/.well-known/jwks.json", None, None).await;
+    let ana_id = registered["user"]["id"].as_str().expect("an id").to_owned();
+    let internal_user = format!("{}/internal/users/{ana_id}", e2e.stack.service_url(Auth));
+    r.raw("auth GET /internal/users/{id} (no credential)", e2e.http.get(&internal_user)).await;
+    let credential = ("x-service-credential", e2e.stack.service_secret().to_owned());
+    r.raw("auth GET /internal/users/{id}", e2e.http.get(&internal_user).header(credential.0, &credential.1)).await;
+    let login_url = format!("{}/auth/login", e2e.stack.service_url(Auth));
+    r.raw(
+        "auth POST /auth/login (text/plain)",
+        e2e.http.post(&login_url).header("content-type", "text/plain").body("{}"),
+    )
+    .await;
+    r.raw(
+        "auth POST /auth/login (garbage JSON)",
+        e2e.http.post(&login_url).header("content-type", "application/json").body("{"),
+    )
+    .await;
+    r.call("/no-such-endpoint", Auth, get.clone(), "/no-such-endpoint", None, None).await;
+    for kind in ServiceKind::ALL {
+        r.call("/health/live", kind, get.clone(), "/health/live", None, None).await;
+        r.call("/health/ready", kind, get.clone(), "/health/ready", None, None).await;
+    }
+
+    // event
+    let now = chrono::Utc::now();
+    let window = |from: i64, to: i64| {
+        ((now + chrono::Duration::minutes(from)).to_rfc3339(), (now + chrono::Duration::minutes(to)).to_rfc3339())
+    };
+    let (start, end) = window(-10, 120);
+    let new_event = json!({"title": "Tech Conference", "description": "Annual", "startTime": start, "endTime": end,
+        "location": "Hall A", "capacity": 100});
+    let event = r.call("/events", Event, post.clone(), "/events", Some(&token), Some(new_event.clone())).await;
+    let broken = json!({"title": " ", "startTime": start, "endTime": start});
+    r.call("/events (invalid)", Event, post.clone(), "/events", Some(&token), Some(broken)).await;
+    r.call("/events (unknown field)", Event, post.clone(), "/events", Some(&token), Some(json!({"titel": "x"}))).await;
+    let event_id = event["id"].as_str().expect("an id").to_owned();
+    r.call("/events", Event, get.clone(), "/events", None, None).await;
+    r.call("/events?limit=0", Event, get.clone(), "/events?limit=0", None, None).await;
+    r.call("/events/{id}", Event, get.clone(), &format!("/events/{event_id}"), None, None).await;
+    r.call("/events/{id} (not a uuid)", Event, get.clone(), "/events/not-a-uuid", None, None).await;
+    r.call("/events/{id} (unknown)", Event, get.clone(), &format!("/events/{}", uuid::Uuid::new_v4()), None, None)
+        .await;
+    let path = format!("/events/{event_id}");
+    r.call("/events/{id}", Event, patch.clone(), &path, Some(&token), Some(json!({"location": null, "capacity": 50})))
+        .await;
+    r.call("/events/{id} (title null)", Event, patch.clone(), &path, Some(&token), Some(json!({"title": null}))).await;
+    let other = r
+        .call(
+            "/auth/register (another user)",
+            Auth,
+            post.clone(),
+            "/auth/register",
+            None,
+            Some(json!({"email": "bo@example.com", "password": "securepass"})),
+        )
+        .await;
+    let other_token = other["token"].as_str().expect("a token").to_owned();
+    r.call(
+        "/events/{id} (another user)",
+        Event,
+        patch.clone(),
+        &path,
+        Some(&other_token),
+        Some(json!({"capacity": 5})),
+    )
+    .await;
+
+    // attendance
+    let check_in = json!({"eventId": event_id});
+    r.call("/attendance", Attendance, post.clone(), "/attendance", Some(&other_token), Some(check_in.clone())).await;
+    r.call("/attendance (again)", Attendance, post.clone(), "/attendance", Some(&other_token), Some(check_in)).await;
+    r.call(
+        "/attendance (bad id)",
+        Attendance,
+        post.clone(),
+        "/attendance",
+        Some(&token),
+        Some(json!({"eventId": "nope"})),
+    )
+    .await;
+    let unknown = json!({"eventId": uuid::Uuid::new_v4()});
+    r.call("/attendance (unknown event)", Attendance, post.clone(), "/attendance", Some(&token), Some(unknown)).await;
+    let list = format!("/attendance/event/{event_id}");
+    r.call("/attendance/event/{id} (organizer)", Attendance, get.clone(), &list, Some(&token), None).await;
+    r.call("/attendance/event/{id} (anonymous, development)", Attendance, get.clone(), &list, None, None).await;
+    r.call("/attendance/event/{id}?limit=0", Attendance, get.clone(), &format!("{list}?limit=0"), Some(&token), None)
+        .await;
+    let stats = format!("/attendance/stats/{event_id}");
+    r.call("/attendance/stats/{id}", Attendance, get.clone(), &stats, None, None).await;
+    let visible = format!("{}/internal/visible-profiles", e2e.stack.service_url(Attendance));
+    let ask = json!({"viewer": ana_id, "users": [other["user"]["id"]]});
+    r.raw(
+        "attendance POST /internal/visible-profiles",
+        e2e.http.post(&visible).header(credential.0, &credential.1).json(&ask),
+    )
+    .await;
+    r.call("/events/{id}/cancel", Event, post.clone(), &format!("/events/{event_id}/cancel"), Some(&token), None).await;
+
+    let snapshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contract/rest.txt");
+    if std::env::var_os("UPDATE_CONTRACT").is_some() {
+        std::fs::write(&snapshot, &r.lines).unwrap();
+    }
+    let expected = std::fs::read_to_string(&snapshot).unwrap_or_default();
+    if expected != r.lines {
+        let diff: Vec<String> = expected
+            .lines()
+            .zip(r.lines.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, b)| format!("- {a}\n+ {b}"))
+            .collect();
+        panic!(
+            "the REST contract changed ({} lines before, {} now); if on purpose, regenerate with \
+             UPDATE_CONTRACT=1 cargo test -p e2e --test contract\n{}",
+            expected.lines().count(),
+            r.lines.lines().count(),
+            diff.join("\n")
+        );
+    }
+}

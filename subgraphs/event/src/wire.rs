@@ -1,0 +1,172 @@
+//! The event service's public shapes, declared once for both edges: each
+//! output type is the GraphQL object and the REST body, each input the GraphQL
+//! input and the REST request body. A field only one edge shows says so
+//! (`#[graphql(skip)]` for REST-only ones). The mapping to and from the domain,
+//! and of its errors to the public error model, is here, once.
+
+use async_graphql::{ComplexObject, Enum, InputObject, MaybeUndefined, SimpleObject, ID};
+use common::{time::Timestamp, ApiError};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{self, EventError, Patch};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventStatus {
+    Scheduled,
+    Cancelled,
+}
+
+impl From<domain::EventStatus> for EventStatus {
+    fn from(status: domain::EventStatus) -> Self {
+        match status {
+            domain::EventStatus::Scheduled => EventStatus::Scheduled,
+            domain::EventStatus::Cancelled => EventStatus::Cancelled,
+        }
+    }
+}
+
+impl From<EventStatus> for domain::EventStatus {
+    fn from(status: EventStatus) -> Self {
+        match status {
+            EventStatus::Scheduled => domain::EventStatus::Scheduled,
+            EventStatus::Cancelled => domain::EventStatus::Cancelled,
+        }
+    }
+}
+
+// An event: the GraphQL `Event` entity, and the REST body (which the
+// attendance service reads from `GET /events/{id}`). Descriptions (`///`)
+// become the SDL's, so plain comments say what the type is for.
+#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[graphql(complex)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    pub id: ID,
+    pub title: String,
+    pub description: Option<String>,
+    pub start_time: Timestamp,
+    pub end_time: Timestamp,
+    pub location: Option<String>,
+    pub capacity: Option<i32>,
+    pub status: EventStatus,
+    /// REST only: GraphQL clients follow `organizer` instead.
+    #[graphql(skip)]
+    pub organizer_id: Option<Uuid>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+#[ComplexObject]
+impl Event {
+    /// The organizer, resolved by the router from the auth subgraph; null for
+    /// events created anonymously in development.
+    async fn organizer(&self) -> Option<User> {
+        self.organizer_id.map(|id| User { id: ID(id.to_string()) })
+    }
+}
+
+impl From<domain::Event> for Event {
+    fn from(e: domain::Event) -> Self {
+        Event {
+            id: ID(e.id.to_string()),
+            title: e.title,
+            description: e.description,
+            start_time: e.start_time,
+            end_time: e.end_time,
+            location: e.location,
+            capacity: e.capacity,
+            status: e.status.into(),
+            organizer_id: e.organizer_id,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+// A reference to the auth subgraph's entity (kept undocumented: descriptions
+// belong to the owner).
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(unresolvable)]
+pub struct User {
+    pub id: ID,
+}
+
+// `createEvent`'s input and the body of `POST /events`.
+#[derive(Debug, InputObject, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateEventInput {
+    pub title: String,
+    pub description: Option<String>,
+    pub start_time: Timestamp,
+    pub end_time: Timestamp,
+    pub location: Option<String>,
+    pub capacity: Option<i32>,
+}
+
+impl From<CreateEventInput> for domain::EventFields {
+    fn from(input: CreateEventInput) -> Self {
+        domain::EventFields {
+            title: input.title,
+            description: input.description,
+            start_time: input.start_time,
+            end_time: input.end_time,
+            location: input.location,
+            capacity: input.capacity,
+        }
+    }
+}
+
+// `updateEvent`'s input and the body of `PATCH /events/{id}`.
+/// Only the fields given change; `null` clears an optional field.
+#[derive(Debug, InputObject, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateEventInput {
+    #[serde(default)]
+    pub title: MaybeUndefined<String>,
+    #[serde(default)]
+    pub description: MaybeUndefined<String>,
+    #[serde(default)]
+    pub start_time: MaybeUndefined<Timestamp>,
+    #[serde(default)]
+    pub end_time: MaybeUndefined<Timestamp>,
+    #[serde(default)]
+    pub location: MaybeUndefined<String>,
+    #[serde(default)]
+    pub capacity: MaybeUndefined<i32>,
+}
+
+fn patch<T>(value: MaybeUndefined<T>) -> Patch<T> {
+    match value {
+        MaybeUndefined::Undefined => Patch::Keep,
+        MaybeUndefined::Null => Patch::Clear,
+        MaybeUndefined::Value(v) => Patch::Set(v),
+    }
+}
+
+impl From<UpdateEventInput> for domain::EventPatch {
+    fn from(input: UpdateEventInput) -> Self {
+        domain::EventPatch {
+            title: patch(input.title),
+            description: patch(input.description),
+            start_time: patch(input.start_time),
+            end_time: patch(input.end_time),
+            location: patch(input.location),
+            capacity: patch(input.capacity),
+        }
+    }
+}
+
+/// The one mapping from event errors to the public error model.
+impl From<EventError> for ApiError {
+    fn from(err: EventError) -> Self {
+        match err {
+            EventError::Invalid(message) => ApiError::invalid_field(message),
+            EventError::NotFound => ApiError::not_found(err.to_string()),
+            EventError::Forbidden => ApiError::forbidden(err.to_string()),
+            EventError::TokenRequired(e) => e.into(),
+            EventError::Database(e) => e.into(),
+        }
+    }
+}
