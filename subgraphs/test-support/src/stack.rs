@@ -45,14 +45,26 @@ impl Ports {
     }
 
     /// Free ports, for tests running side by side.
+    /// Five free ports below the kernel's ephemeral range (32768 and up):
+    /// a port the system hands out for port 0 is also handed to outgoing
+    /// connections, so between our check and the service's bind another test's
+    /// client could take it, and that stack's start would fail.
     pub fn random() -> anyhow::Result<Self> {
+        use rand::Rng;
         let mut listeners = Vec::new();
         let mut ports = Vec::new();
-        for _ in 0..5 {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-            ports.push(listener.local_addr()?.port());
-            listeners.push(listener);
+        let mut rng = rand::thread_rng();
+        for _ in 0..1_000 {
+            if ports.len() == 5 {
+                break;
+            }
+            let port = rng.gen_range(20_000..32_000);
+            if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+                ports.push(port);
+                listeners.push(listener);
+            }
         }
+        anyhow::ensure!(ports.len() == 5, "no five free ports between 20000 and 32000");
         Ok(Ports { auth: ports[0], event: ports[1], attendance: ports[2], router: ports[3], router_health: ports[4] })
     }
 
