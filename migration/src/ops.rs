@@ -1,7 +1,7 @@
 //! Migration operations dispatched by service, shared by the CLI, the
 //! services' start-up, readiness checks and the test harness.
 
-use common::{db::Db, health::ReadinessProbe, ServiceKind};
+use common::{health::ReadinessProbe, ServiceKind};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
@@ -102,7 +102,10 @@ async fn lock_schema(kind: ServiceKind, conn: &impl ConnectionTrait) -> Result<(
 
 /// Connects as the service's own user and, when the settings say so
 /// (development by default), applies its pending migrations.
-pub async fn connect_service(kind: ServiceKind, settings: &common::config::CommonSettings) -> anyhow::Result<Db> {
+pub async fn connect_service(
+    kind: ServiceKind,
+    settings: &common::config::CommonSettings,
+) -> anyhow::Result<common::server::ServiceDb> {
     use anyhow::Context;
     let db = common::db::connect(&settings.database)
         .await
@@ -110,5 +113,6 @@ pub async fn connect_service(kind: ServiceKind, settings: &common::config::Commo
     if settings.run_migrations {
         apply(kind, &db.conn).await.context("cannot apply migrations")?;
     }
-    Ok(db)
+    let readiness = readiness_probe(kind, db.conn.clone());
+    Ok(common::server::ServiceDb { db, readiness })
 }

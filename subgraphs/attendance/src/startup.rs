@@ -1,6 +1,5 @@
 //! Builds the attendance service from its settings.
 
-use axum::Router;
 use common::{server::Application, ServiceKind};
 
 use crate::{
@@ -23,10 +22,8 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
     let users = UserDirectory::new(&settings.auth_service_url, settings.service_timeout, credential.clone());
     let rules =
         Rules { app_env: common.app_env, opens_before: settings.checkin_opens_before, clock_skew: settings.clock_skew };
-    let service = AttendanceService::new(db.conn.clone(), settings.checkin_writers, events, users, rules);
-    let routes = Router::new()
-        .merge(common::graphql::router(graphql::build(service.clone(), common), settings.verifier.clone(), common))
-        .merge(rest::router(service, settings.verifier.clone(), credential));
-    let readiness = migration::readiness_probe(ServiceKind::Attendance, db.conn.clone());
-    Application::for_service(common, routes, readiness, db).await
+    let service = AttendanceService::new(db.conn(), settings.checkin_writers, events, users, rules);
+    let schema = graphql::build(service.clone(), common);
+    let rest = rest::router(service, settings.verifier.clone(), credential);
+    Application::for_service(common, db, schema, settings.verifier.clone(), rest).await
 }

@@ -1,6 +1,5 @@
 //! Builds the auth service from its settings.
 
-use axum::Router;
 use common::{server::Application, ServiceKind};
 
 use crate::{config::AuthSettings, domain::AuthService, graphql, keys::SigningKeys, rest};
@@ -14,10 +13,8 @@ pub async fn build(settings: &AuthSettings) -> anyhow::Result<Application> {
 pub async fn build_with_keys(settings: &AuthSettings, keys: SigningKeys) -> anyhow::Result<Application> {
     let common = &settings.common;
     let db = migration::connect_service(ServiceKind::Auth, common).await?;
-    let service = AuthService::new(db.conn.clone(), keys, settings);
-    let routes = Router::new()
-        .merge(common::graphql::router(graphql::build(service.clone(), common), service.verifier().clone(), common))
-        .merge(rest::router(service, common.service_credential.clone()));
-    let readiness = migration::readiness_probe(ServiceKind::Auth, db.conn.clone());
-    Application::for_service(common, routes, readiness, db).await
+    let service = AuthService::new(db.conn(), keys, settings);
+    let (schema, verifier) = (graphql::build(service.clone(), common), service.verifier().clone());
+    let rest = rest::router(service, common.service_credential.clone());
+    Application::for_service(common, db, schema, verifier, rest).await
 }

@@ -6,7 +6,8 @@ use std::{collections::HashSet, sync::Arc};
 use async_graphql::{
     http::GraphiQLSource,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
-    ObjectType, SDLExportOptions, Schema, SchemaBuilder, ServerError, ServerResult, SimpleObject, SubscriptionType,
+    EmptySubscription, ObjectType, SDLExportOptions, Schema, SchemaBuilder, ServerError, ServerResult, SimpleObject,
+    SubscriptionType,
 };
 use axum::{
     body::Bytes,
@@ -69,6 +70,24 @@ where
     } else {
         builder
     }
+}
+
+/// A subgraph's schema builder: federation on, [`harden`]ed for the settings' environment.
+pub fn subgraph<Q, M>(query: Q, mutation: M, settings: &CommonSettings) -> SchemaBuilder<Q, M, EmptySubscription>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+{
+    harden(Schema::build(query, mutation, EmptySubscription).enable_federation(), settings.app_env.is_production())
+}
+
+/// A subgraph's federation SDL, printed without a service behind the resolvers.
+pub fn subgraph_sdl<Q, M>(query: Q, mutation: M) -> String
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+{
+    federation_sdl(&Schema::build(query, mutation, EmptySubscription).enable_federation().finish())
 }
 
 /// Refuses a document that selects too many fields or root fields. Run by the

@@ -166,15 +166,39 @@ pub fn exit_with(service: &str, err: impl std::fmt::Display) -> ! {
     std::process::exit(1)
 }
 
+/// A service's database, connected as its own user and migrated when the
+/// settings say so, with the readiness question that goes with it (are its
+/// migrations applied?): what `migration::connect_service` returns.
+pub struct ServiceDb {
+    pub db: crate::db::Db,
+    pub readiness: crate::health::ReadinessProbe,
+}
+
+impl ServiceDb {
+    pub fn conn(&self) -> sea_orm::DatabaseConnection {
+        self.db.conn.clone()
+    }
+}
+
 impl Application {
-    /// A service's routes (GraphQL and REST) plus the health routes, JSON 404s
-    /// and the common layers, bound to the configured address.
-    pub async fn for_service(
+    /// The one start-up path of every service: `/graphql` over its schema
+    /// (token verification, limits, the service credential in production),
+    /// its REST shim, the health routes, JSON 404s and the common layers,
+    /// bound to the configured address.
+    pub async fn for_service<Q, M, S>(
         settings: &crate::config::CommonSettings,
-        routes: Router,
-        readiness: crate::health::ReadinessProbe,
-        db: crate::db::Db,
-    ) -> anyhow::Result<Self> {
+        db: ServiceDb,
+        schema: async_graphql::Schema<Q, M, S>,
+        verifier: crate::auth::TokenVerifier,
+        rest: Router,
+    ) -> anyhow::Result<Self>
+    where
+        Q: async_graphql::ObjectType + 'static,
+        M: async_graphql::ObjectType + 'static,
+        S: async_graphql::SubscriptionType + 'static,
+    {
+        let routes = Router::new().merge(crate::graphql::router(schema, verifier, settings)).merge(rest);
+        let ServiceDb { db, readiness } = db;
         use anyhow::Context;
         let health = crate::db::DbHealth::watch(&settings.database, Duration::from_secs(1));
         // Ready means served: not while the fail-fast gate is closed.

@@ -1,6 +1,5 @@
 //! Builds the event service from its settings.
 
-use axum::Router;
 use common::{server::Application, ServiceKind};
 
 use crate::{config::EventSettings, domain::EventService, graphql, rest};
@@ -8,10 +7,8 @@ use crate::{config::EventSettings, domain::EventService, graphql, rest};
 pub async fn build(settings: &EventSettings) -> anyhow::Result<Application> {
     let common = &settings.common;
     let db = migration::connect_service(ServiceKind::Event, common).await?;
-    let service = EventService::new(db.conn.clone(), common.app_env);
-    let routes = Router::new()
-        .merge(common::graphql::router(graphql::build(service.clone(), common), settings.verifier.clone(), common))
-        .merge(rest::router(service, settings.verifier.clone()));
-    let readiness = migration::readiness_probe(ServiceKind::Event, db.conn.clone());
-    Application::for_service(common, routes, readiness, db).await
+    let service = EventService::new(db.conn(), common.app_env);
+    let schema = graphql::build(service.clone(), common);
+    let rest = rest::router(service, settings.verifier.clone());
+    Application::for_service(common, db, schema, settings.verifier.clone(), rest).await
 }

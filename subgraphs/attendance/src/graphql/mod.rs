@@ -28,22 +28,18 @@ const DEFAULT_PAGE_SIZE: i32 = 50;
 
 pub fn build(service: AttendanceService, settings: &common::config::CommonSettings) -> AttendanceSchema {
     let batch_delay = settings.batch_delay;
-    common::graphql::harden(
-        Schema::build(Query, Mutation, EmptySubscription).enable_federation(),
-        settings.app_env.is_production(),
-    )
-    .data(common::graphql::loader(AttendanceLoader(service.clone()), batch_delay))
-    .data(common::graphql::loader(PageLoader(service.clone()), batch_delay))
-    .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
-    .data(common::graphql::loader(StatsLoader(service.clone()), batch_delay))
-    .data(common::graphql::loader(StaffLoader(service.clone()), batch_delay))
-    .data(service)
-    .finish()
+    common::graphql::subgraph(Query, Mutation, settings)
+        .data(common::graphql::loader(AttendanceLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(PageLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(StatsLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(StaffLoader(service.clone()), batch_delay))
+        .data(service)
+        .finish()
 }
 
 pub fn sdl() -> String {
-    let schema = Schema::build(Query, Mutation, EmptySubscription).enable_federation().finish();
-    common::graphql::federation_sdl(&schema)
+    common::graphql::subgraph_sdl(Query, Mutation)
 }
 
 /// A list of check-ins, holding only those its reader may see (and counting

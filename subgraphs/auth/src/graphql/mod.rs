@@ -21,19 +21,12 @@ pub type AuthSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build(service: AuthService, settings: &common::config::CommonSettings) -> AuthSchema {
     let users = common::graphql::loader(UserLoader(service.clone()), settings.batch_delay);
-    common::graphql::harden(
-        Schema::build(Query, Mutation, EmptySubscription).enable_federation(),
-        settings.app_env.is_production(),
-    )
-    .data(service)
-    .data(users)
-    .finish()
+    common::graphql::subgraph(Query, Mutation, settings).data(service).data(users).finish()
 }
 
 /// A schema for printing the SDL; resolvers need a real service.
 pub fn sdl() -> String {
-    let schema = Schema::build(Query, Mutation, EmptySubscription).enable_federation().finish();
-    common::graphql::federation_sdl(&schema)
+    common::graphql::subgraph_sdl(Query, Mutation)
 }
 
 /// One user by id as the caller sees them (batched with every other lookup

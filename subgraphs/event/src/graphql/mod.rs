@@ -25,18 +25,11 @@ pub const MAX_PAGE_SIZE: i32 = 100;
 
 pub fn build(service: EventService, settings: &common::config::CommonSettings) -> EventSchema {
     let events = common::graphql::loader(EventLoader(service.clone()), settings.batch_delay);
-    common::graphql::harden(
-        Schema::build(Query, Mutation, EmptySubscription).enable_federation(),
-        settings.app_env.is_production(),
-    )
-    .data(service)
-    .data(events)
-    .finish()
+    common::graphql::subgraph(Query, Mutation, settings).data(service).data(events).finish()
 }
 
 pub fn sdl() -> String {
-    let schema = Schema::build(Query, Mutation, EmptySubscription).enable_federation().finish();
-    common::graphql::federation_sdl(&schema)
+    common::graphql::subgraph_sdl(Query, Mutation)
 }
 
 pub struct EventConnection {
