@@ -155,7 +155,7 @@ async fn rest_bodies_keep_their_shape() {
     };
     let (start, end) = window(-10, 120);
     let new_event = json!({"title": "Tech Conference", "description": "Annual", "startTime": start, "endTime": end,
-        "location": "Hall A", "capacity": 100});
+        "location": "Hall A", "timezone": "Asia/Jakarta", "capacity": 100});
     let event = r.call("/events", Event, post.clone(), "/events", Some(&token), Some(new_event.clone())).await;
     let broken = json!({"title": " ", "startTime": start, "endTime": start});
     r.call("/events (invalid)", Event, post.clone(), "/events", Some(&token), Some(broken)).await;

@@ -49,6 +49,9 @@ pub struct Event {
     pub start_time: Timestamp,
     pub end_time: Timestamp,
     pub location: Option<String>,
+    /// The IANA time zone the event happens in (e.g. `Asia/Jakarta`), for
+    /// showing local times; `startTime` and `endTime` are instants either way.
+    pub timezone: Option<String>,
     pub capacity: Option<i32>,
     pub status: EventStatus,
     /// REST only: GraphQL clients follow `organizer` instead.
@@ -76,6 +79,7 @@ impl From<domain::Event> for Event {
             start_time: e.start_time,
             end_time: e.end_time,
             location: e.location,
+            timezone: e.timezone,
             capacity: e.capacity,
             status: e.status.into(),
             organizer_id: e.organizer_id,
@@ -102,6 +106,8 @@ pub struct CreateEventInput {
     pub start_time: Timestamp,
     pub end_time: Timestamp,
     pub location: Option<String>,
+    /// An IANA time zone name, e.g. `Asia/Jakarta`.
+    pub timezone: Option<String>,
     pub capacity: Option<i32>,
 }
 
@@ -113,6 +119,7 @@ impl From<CreateEventInput> for domain::EventFields {
             start_time: input.start_time,
             end_time: input.end_time,
             location: input.location,
+            timezone: input.timezone,
             capacity: input.capacity,
         }
     }
@@ -134,6 +141,8 @@ pub struct UpdateEventInput {
     #[serde(default)]
     pub location: MaybeUndefined<String>,
     #[serde(default)]
+    pub timezone: MaybeUndefined<String>,
+    #[serde(default)]
     pub capacity: MaybeUndefined<i32>,
 }
 
@@ -153,6 +162,7 @@ impl From<UpdateEventInput> for domain::EventPatch {
             start_time: patch(input.start_time),
             end_time: patch(input.end_time),
             location: patch(input.location),
+            timezone: patch(input.timezone),
             capacity: patch(input.capacity),
         }
     }

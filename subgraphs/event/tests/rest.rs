@@ -276,3 +276,35 @@ async fn titles_and_locations_must_be_visible_and_in_reading_order() {
     let arabic = helpers::event_body("مؤتمر راست", "2030-01-15T09:00:00Z", "2030-01-15T17:00:00Z");
     assert_eq!(stack.create_event(Some(&token), arabic).await.status(), 201, "right-to-left scripts are fine");
 }
+
+/// `timezone` (the field added by the "Adding a field" walkthrough in
+/// docs/architecture.md): an IANA name, checked against the tz database; a
+/// PATCH that leaves it out keeps it, one that sends `null` clears it; GraphQL
+/// sees the same value.
+#[tokio::test]
+async fn events_keep_their_time_zone() {
+    let stack = helpers::spawn().await;
+    let (s, e) = ("2024-01-15T09:00:00Z", "2024-01-15T17:00:00Z");
+    let zoned = json!({"title": "Jakarta meetup", "startTime": s, "endTime": e, "timezone": " Asia/Jakarta "});
+    let created = stack.create_event(None, zoned).await;
+    assert_eq!(created.status(), 201);
+    let created: Value = created.json().await.unwrap();
+    assert_eq!(created["timezone"], "Asia/Jakarta", "trimmed");
+    let id = created["id"].as_str().unwrap();
+    let bad = json!({"title": "T", "startTime": s, "endTime": e, "timezone": "Mars/Olympus_Mons"});
+    let refused = stack.create_event(None, bad).await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("timezone"));
+
+    let http = &stack.events.http;
+    let patch = |body: Value| http.patch(stack.events.url(&format!("/events/{id}"))).json(&body).send();
+    let kept: Value = patch(json!({"title": "Renamed"})).await.unwrap().json().await.unwrap();
+    assert_eq!(kept["timezone"], "Asia/Jakarta", "absent keeps it");
+    let moved: Value = patch(json!({"timezone": "Europe/Amsterdam"})).await.unwrap().json().await.unwrap();
+    assert_eq!(moved["timezone"], "Europe/Amsterdam");
+    let graphql =
+        stack.events.graphql("query($id: ID!) { event(id: $id) { timezone } }", json!({"id": id}), None).await;
+    assert_eq!(graphql["data"]["event"]["timezone"], "Europe/Amsterdam", "{graphql}");
+    let cleared: Value = patch(json!({"timezone": null})).await.unwrap().json().await.unwrap();
+    assert_eq!(cleared["timezone"], Value::Null, "null clears it");
+}

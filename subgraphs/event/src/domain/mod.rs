@@ -46,6 +46,7 @@ pub struct Event {
     pub start_time: Timestamp,
     pub end_time: Timestamp,
     pub location: Option<String>,
+    pub timezone: Option<String>,
     pub capacity: Option<i32>,
     pub status: EventStatus,
     /// The organizer's user id (it lives in the auth service); none for
@@ -63,6 +64,8 @@ pub struct EventFields {
     pub start_time: Timestamp,
     pub end_time: Timestamp,
     pub location: Option<String>,
+    /// An IANA zone name (`Asia/Jakarta`), checked against the tz database.
+    pub timezone: Option<String>,
     pub capacity: Option<i32>,
 }
 
@@ -83,13 +86,17 @@ impl EventFields {
             Some(location) => display_text("location", &location, MAX_LOCATION_CHARS).map_err(EventError::Invalid)?,
             None => None,
         };
+        let timezone = self.timezone.map(|zone| zone.trim().to_owned()).filter(|zone| !zone.is_empty());
+        if timezone.as_deref().is_some_and(|zone| zone.parse::<chrono_tz::Tz>().is_err()) {
+            return invalid("`timezone` must be an IANA time zone name, e.g. Asia/Jakarta");
+        }
         if self.end_time <= self.start_time {
             return invalid("`endTime` must be after `startTime`");
         }
         if self.capacity.is_some_and(|c| c <= 0) {
             return invalid("`capacity` must be greater than 0");
         }
-        Ok(EventFields { title, description, location, ..self })
+        Ok(EventFields { title, description, location, timezone, ..self })
     }
 }
 
@@ -127,6 +134,7 @@ pub struct EventPatch {
     pub start_time: Patch<Timestamp>,
     pub end_time: Patch<Timestamp>,
     pub location: Patch<String>,
+    pub timezone: Patch<String>,
     pub capacity: Patch<i32>,
 }
 
@@ -140,6 +148,7 @@ impl EventPatch {
             start_time: self.start_time.apply_required("startTime", event.start_time)?,
             end_time: self.end_time.apply_required("endTime", event.end_time)?,
             location: self.location.apply(event.location.clone()),
+            timezone: self.timezone.apply(event.timezone.clone()),
             capacity: self.capacity.apply(event.capacity),
         }
         .validate()
@@ -196,6 +205,7 @@ mod tests {
             start_time: Timestamp::parse("2024-01-15T09:00:00Z").unwrap(),
             end_time: Timestamp::parse("2024-01-15T17:00:00Z").unwrap(),
             location: None,
+            timezone: Some("Asia/Jakarta".into()),
             capacity: Some(10),
         }
     }
@@ -212,6 +222,7 @@ mod tests {
             EventFields { capacity: Some(0), ..fields() },
             EventFields { capacity: Some(-5), ..fields() },
             EventFields { description: Some("d".repeat(10_001)), ..fields() },
+            EventFields { timezone: Some("Mars/Olympus_Mons".into()), ..fields() },
         ] {
             assert!(broken.validate().is_err());
         }

@@ -10,6 +10,7 @@ pub struct Model {
     pub start_time: ChronoDateTimeUtc,
     pub end_time: ChronoDateTimeUtc,
     pub location: Option<String>,
+    pub timezone: Option<String>,
     pub capacity: Option<i32>,
     pub organizer_id: Option<Uuid>,
     pub status: String,
