@@ -8,7 +8,6 @@
 
 use std::{
     io::Write,
-    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, ChildStdin, Command, Stdio},
     time::{Duration, Instant},
@@ -46,7 +45,12 @@ impl ClusterOptions {
     /// [`ClusterOptions::data_dir`] when done.
     pub fn restartable() -> anyhow::Result<Self> {
         let dir = std::env::temp_dir().join(format!("titiktemu-pg-restartable-{}-{}", std::process::id(), nanos()));
-        Ok(ClusterOptions { data_dir: Some(dir), port: Some(free_port()?), fast_unsafe: true, settings: Vec::new() })
+        Ok(ClusterOptions {
+            data_dir: Some(dir),
+            port: Some(crate::free_ports(1)?[0]),
+            fast_unsafe: true,
+            settings: Vec::new(),
+        })
     }
 }
 
@@ -97,7 +101,7 @@ impl PrivateCluster {
             .to_owned();
         let port = match options.port {
             Some(port) => port,
-            None => free_port()?,
+            None => crate::free_ports(1)?[0],
         };
         let mut server_args = vec![
             format!("-p {port}"),
@@ -247,10 +251,6 @@ pub fn find_bin_dir() -> Option<PathBuf> {
         .collect();
     versions.sort();
     versions.pop().map(|(_, bin)| bin)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn nanos() -> u128 {

@@ -70,7 +70,32 @@ pub const TEST_SERVICE_SECRET: &str = "test-only-service-credential-0123456789";
 /// A port free at the time of asking, for a server whose address another
 /// must know before it starts.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    free_ports(1).expect("a free port")[0]
+}
+
+/// `n` distinct ports free at the time of asking, below the kernel's
+/// ephemeral range (32768 and up): a port the system hands out for port 0 is
+/// also handed to outgoing connections, so between our check and the
+/// server's bind another test's client could take it, and that server's start
+/// would fail.
+pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+    use rand::Rng;
+    // Held until all are chosen, so no port is chosen twice.
+    let mut listeners = Vec::new();
+    let mut ports = Vec::new();
+    let mut rng = rand::thread_rng();
+    for _ in 0..1_000 {
+        if ports.len() == n {
+            break;
+        }
+        let port = rng.gen_range(20_000..32_000);
+        if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            ports.push(port);
+            listeners.push(listener);
+        }
+    }
+    anyhow::ensure!(ports.len() == n, "no {n} free ports between 20000 and 32000");
+    Ok(ports)
 }
 
 /// A new Ed25519 signing key for an auth service under test, PKCS#8 PEM.

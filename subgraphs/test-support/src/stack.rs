@@ -44,27 +44,9 @@ impl Ports {
         Ports { auth: 3001, event: 3002, attendance: 3004, router: 4000, router_health: 8088 }
     }
 
-    /// Free ports, for tests running side by side.
-    /// Five free ports below the kernel's ephemeral range (32768 and up):
-    /// a port the system hands out for port 0 is also handed to outgoing
-    /// connections, so between our check and the service's bind another test's
-    /// client could take it, and that stack's start would fail.
+    /// Free ports, for tests running side by side ([`crate::free_ports`]).
     pub fn random() -> anyhow::Result<Self> {
-        use rand::Rng;
-        let mut listeners = Vec::new();
-        let mut ports = Vec::new();
-        let mut rng = rand::thread_rng();
-        for _ in 0..1_000 {
-            if ports.len() == 5 {
-                break;
-            }
-            let port = rng.gen_range(20_000..32_000);
-            if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
-                ports.push(port);
-                listeners.push(listener);
-            }
-        }
-        anyhow::ensure!(ports.len() == 5, "no five free ports between 20000 and 32000");
+        let ports = crate::free_ports(5)?;
         Ok(Ports { auth: ports[0], event: ports[1], attendance: ports[2], router: ports[3], router_health: ports[4] })
     }
 
