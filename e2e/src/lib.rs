@@ -115,7 +115,7 @@ impl E2e {
             request = request.bearer_auth(token);
         }
         if with_credential {
-            request = request.header("x-service-credential", self.stack.service_secret());
+            request = request.header(common::internal::HEADER, self.stack.service_secret());
         }
         let response = request.send().await.expect("subgraph answers");
         let status = response.status();

@@ -349,7 +349,7 @@ async fn in_production_only_the_router_and_the_services_pass_the_internal_doors(
                 .e2e
                 .http
                 .post(&url)
-                .header("x-service-credential", "guess")
+                .header(common::internal::HEADER, "guess")
                 .json(&json!({"query": "{ __typename }"}));
             assert_eq!(forged.send().await.unwrap().status(), 403, "{kind} with a forged credential");
         }
@@ -371,8 +371,14 @@ async fn in_production_only_the_router_and_the_services_pass_the_internal_doors(
         assert_eq!(status, 403, "{role:?}: {body}");
     }
     let url = format!("{}{path}", world.e2e.stack.service_url(Auth));
-    let found =
-        world.e2e.http.get(&url).header("x-service-credential", world.e2e.stack.service_secret()).send().await.unwrap();
+    let found = world
+        .e2e
+        .http
+        .get(&url)
+        .header(common::internal::HEADER, world.e2e.stack.service_secret())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(found.status(), 200);
     assert_eq!(found.json::<Value>().await.unwrap(), json!({"id": attendee}), "existence only, no email");
     // The REST shim stays public.

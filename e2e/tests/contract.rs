@@ -129,8 +129,9 @@ async fn rest_bodies_keep_their_shape() {
     let ana_id = registered["user"]["id"].as_str().expect("an id").to_owned();
     let internal_user = format!("{}/internal/users/{ana_id}", e2e.stack.service_url(Auth));
     r.raw("auth GET /internal/users/{id} (no credential)", e2e.http.get(&internal_user)).await;
-    let credential = ("x-service-credential", e2e.stack.service_secret().to_owned());
-    r.raw("auth GET /internal/users/{id}", e2e.http.get(&internal_user).header(credential.0, &credential.1)).await;
+    let secret = e2e.stack.service_secret().to_owned();
+    r.raw("auth GET /internal/users/{id}", e2e.http.get(&internal_user).header(common::internal::HEADER, &secret))
+        .await;
     let login_url = format!("{}/auth/login", e2e.stack.service_url(Auth));
     r.raw(
         "auth POST /auth/login (text/plain)",
@@ -218,7 +219,7 @@ async fn rest_bodies_keep_their_shape() {
     let ask = json!({"viewer": ana_id, "users": [other["user"]["id"]]});
     r.raw(
         "attendance POST /internal/visible-profiles",
-        e2e.http.post(&visible).header(credential.0, &credential.1).json(&ask),
+        e2e.http.post(&visible).header(common::internal::HEADER, &secret).json(&ask),
     )
     .await;
     r.call("/events/{id}/cancel", Event, post.clone(), &format!("/events/{event_id}/cancel"), Some(&token), None).await;

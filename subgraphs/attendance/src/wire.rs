@@ -30,21 +30,20 @@ pub struct Attendance {
     /// REST only.
     #[graphql(skip)]
     pub created_at: Timestamp,
-    #[graphql(skip)]
-    #[serde(skip)]
-    ids: (Uuid, Uuid),
 }
 
 #[ComplexObject]
 impl Attendance {
+    // The ids were written from UUIDs (`From<domain::Attendance>`), so they parse.
+
     /// Resolved by the router through the event subgraph.
     async fn event(&self) -> Option<EventRef> {
-        Some(EventRef::new(self.ids.0, None))
+        Uuid::parse_str(&self.event_id).ok().map(|id| EventRef::new(id, None))
     }
 
     /// Resolved by the router through the auth subgraph.
     async fn user(&self) -> Option<UserRef> {
-        Some(UserRef::new(self.ids.1))
+        Uuid::parse_str(&self.user_id).ok().map(UserRef::new)
     }
 }
 
@@ -57,7 +56,6 @@ impl From<domain::Attendance> for Attendance {
             check_in_time: a.check_in_time,
             recorded_by: a.recorded_by,
             created_at: a.created_at,
-            ids: (a.event_id, a.user_id),
         }
     }
 }

@@ -127,12 +127,6 @@ pub struct TokenValidation {
     pub error: Option<String>,
 }
 
-impl TokenValidation {
-    pub fn invalid(error: String) -> Self {
-        TokenValidation { valid: false, user: None, expires_at: None, error: Some(error) }
-    }
-}
-
 impl From<domain::TokenValidation> for TokenValidation {
     fn from(v: domain::TokenValidation) -> Self {
         TokenValidation { valid: v.valid, user: v.user.map(User::own), expires_at: v.expires_at, error: v.error }

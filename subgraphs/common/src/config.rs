@@ -138,7 +138,6 @@ impl Env {
         }
     }
 
-    /// A duration in the guide's `JWT_EXPIRE` format: `7d`, `12h`, `15m`, `30s` or plain seconds.
     /// The http(s) base URL of another service (`name`, else `default`), without a trailing slash.
     pub fn base_url_or(&self, name: &str, default: &str) -> Result<String, ConfigError> {
         let raw = self.get(name).unwrap_or(default);
@@ -149,6 +148,7 @@ impl Env {
         Ok(raw.trim_end_matches('/').to_owned())
     }
 
+    /// A duration in the guide's `JWT_EXPIRE` format: `7d`, `12h`, `15m`, `30s` or plain seconds.
     pub fn duration_or(&self, name: &str, default: Duration) -> Result<Duration, ConfigError> {
         match self.get(name) {
             None => Ok(default),

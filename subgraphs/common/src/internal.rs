@@ -92,8 +92,18 @@ pub fn refusal() -> ApiError {
     ApiError::forbidden("this endpoint answers only TitikTemu's router and services").with_status(StatusCode::FORBIDDEN)
 }
 
-/// Middleware for routes only the other services may call.
-pub async fn require(credential: ServiceCredential, request: Request<Body>, next: Next) -> Response {
+/// `routes`, answered only to callers that show the credential (the other
+/// services); anyone else gets [`refusal`].
+pub fn only_services<S>(routes: axum::Router<S>, credential: ServiceCredential) -> axum::Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    routes.route_layer(axum::middleware::from_fn(move |request: Request<Body>, next: Next| {
+        require(credential.clone(), request, next)
+    }))
+}
+
+async fn require(credential: ServiceCredential, request: Request<Body>, next: Next) -> Response {
     if credential.admits(request.headers()) {
         next.run(request).await
     } else {

@@ -75,7 +75,7 @@ impl AttendanceService {
         if for_someone_else {
             if let Some(claims) = caller.claims() {
                 let organizer = event.organizer_id == Some(claims.sub);
-                if !(organizer || caller.is_admin() || self.is_staff(claims.sub, event.id).await?) {
+                if !(organizer || caller.is_admin() || self.runs_event(claims.sub, event.id).await?) {
                     return Err(AttendanceError::Forbidden(
                         "only the event's organizer, its check-in staff or an admin may check in someone else",
                     ));
@@ -119,7 +119,8 @@ impl AttendanceService {
         self.events.get(id).await?.ok_or(AttendanceError::EventNotFound)
     }
 
-    async fn is_staff(&self, user: Uuid, event: Uuid) -> Result<bool, AttendanceError> {
+    /// Whether `user` organizes the event or works at it as check-in staff.
+    async fn runs_event(&self, user: Uuid, event: Uuid) -> Result<bool, AttendanceError> {
         Ok(storage::events_run_by(&self.db, user, &[event]).await?.contains(&event))
     }
 

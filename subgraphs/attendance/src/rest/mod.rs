@@ -42,11 +42,8 @@ pub fn router(service: AttendanceService, verifier: TokenVerifier, credential: S
     let state = Arc::new(RestState { service, verifier });
     // For the other services only: the auth service asks which people an
     // organizer may see in full.
-    let internal = Router::new().route("/internal/visible-profiles", post(visible_profiles)).route_layer(
-        axum::middleware::from_fn(move |request: axum::extract::Request, next: axum::middleware::Next| {
-            common::internal::require(credential.clone(), request, next)
-        }),
-    );
+    let internal = Router::new().route("/internal/visible-profiles", post(visible_profiles));
+    let internal = common::internal::only_services(internal, credential);
     Router::new()
         .route("/attendance", post(check_in))
         .route("/attendance/event/{event_id}", get(event_attendance))
@@ -99,9 +96,10 @@ async fn event_attendance(
     let after = query.after.as_deref().map(Cursor::decode).transpose()?;
     let viewer = state.service.guide_list_viewer(&caller)?;
     let page = state.service.event_attendance(viewer, event_id, limit, after).await?;
-    let next = match page.has_next {
-        true => page.end_cursor(|last| Cursor { at: last.check_in_time.0, id: last.id }).unwrap_or_default(),
-        false => String::new(),
+    let next = if page.has_next {
+        page.end_cursor(|last| Cursor { at: last.check_in_time.0, id: last.id }).unwrap_or_default()
+    } else {
+        String::new()
     };
     let headers = [("x-next-cursor", next)];
     Ok(match caller {

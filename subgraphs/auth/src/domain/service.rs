@@ -56,6 +56,13 @@ pub struct TokenValidation {
     pub error: Option<String>,
 }
 
+impl TokenValidation {
+    /// The answer about a token that is not valid, saying why.
+    pub fn invalid(error: String) -> Self {
+        TokenValidation { valid: false, user: None, expires_at: None, error: Some(error) }
+    }
+}
+
 #[derive(Clone)]
 pub struct AuthService {
     db: DatabaseConnection,
@@ -287,8 +294,8 @@ impl AuthService {
             Ok((user, expires_at)) => {
                 Ok(TokenValidation { valid: true, user: Some(user), expires_at: Some(expires_at), error: None })
             }
-            Err(AuthError::InvalidToken(e)) => Ok(invalid(e.to_string())),
-            Err(AuthError::UserNotFound) => Ok(invalid("the token's user no longer exists".into())),
+            Err(AuthError::InvalidToken(e)) => Ok(TokenValidation::invalid(e.to_string())),
+            Err(AuthError::UserNotFound) => Ok(TokenValidation::invalid("the token's user no longer exists".into())),
             Err(other) => Err(other),
         }
     }
@@ -443,9 +450,6 @@ fn hash_token(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
-/// The throttling key of an email as typed: normalised like stored emails,
-/// then hashed, so that the table holds no addresses (or passwords typed
-/// into the email field).
 /// The throttling key of a client address. An IPv6 client holds a whole /64
 /// (its temporary addresses change within it), so it is counted by its /64.
 fn address_key(address: IpAddr) -> String {
@@ -461,14 +465,12 @@ fn address_key(address: IpAddr) -> String {
     }
 }
 
-/// The same key for every spelling of one address (as accounts are compared).
+/// The throttling key of an email as typed: folded like stored emails (the
+/// same key for every spelling of one address), then hashed, so that the
+/// table holds no addresses (or passwords typed into the email field).
 fn throttle_key(email: &str) -> String {
     let digest = Sha256::digest(super::credentials::fold(email.trim()).as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn invalid(error: String) -> TokenValidation {
-    TokenValidation { valid: false, user: None, expires_at: None, error: Some(error) }
 }
 
 /// A display name: trimmed, blank is none, and nothing that misleads the

@@ -17,17 +17,14 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::{
-    domain::AuthService,
+    domain::{self, AuthService},
     wire::{AuthPayload, LoginInput, RegisterInput, TokenValidation},
 };
 
 pub fn router(service: AuthService, credential: common::internal::ServiceCredential) -> Router {
     // For other services only (the attendance service checking that a person exists).
-    let internal = Router::new().route("/internal/users/{id}", get(user_by_id)).route_layer(axum::middleware::from_fn(
-        move |request: axum::extract::Request, next: axum::middleware::Next| {
-            common::internal::require(credential.clone(), request, next)
-        },
-    ));
+    let internal =
+        common::internal::only_services(Router::new().route("/internal/users/{id}", get(user_by_id)), credential);
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
@@ -82,10 +79,10 @@ async fn logout(
 
 /// 200 `{ valid: true, user, expiresAt }` or 401 `{ valid: false, error }`.
 async fn validate(State(service): State<AuthService>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let validation = match bearer_token(&headers) {
+    let validation: TokenValidation = match bearer_token(&headers) {
         Ok(Some(token)) => service.validation(token).await?.into(),
-        Ok(None) => TokenValidation::invalid("missing `Authorization: Bearer <token>` header".into()),
-        Err(e) => TokenValidation::invalid(e.to_string()),
+        Ok(None) => domain::TokenValidation::invalid("missing `Authorization: Bearer <token>` header".into()).into(),
+        Err(e) => domain::TokenValidation::invalid(e.to_string()).into(),
     };
     let status = if validation.valid { StatusCode::OK } else { StatusCode::UNAUTHORIZED };
     Ok((status, Json(validation)).into_response())
