@@ -69,9 +69,22 @@ impl Settings {
 /// A directory only this user may enter, for the router's socket.
 pub fn private_socket_dir() -> anyhow::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
-    let dir = std::env::temp_dir().join(format!("titiktemu-router-{}", std::process::id()));
+    const PREFIX: &str = "titiktemu-router-";
+    let dir = std::env::temp_dir().join(format!("{PREFIX}{}", std::process::id()));
     // A directory left by an earlier process that had this id.
     let _ = std::fs::remove_dir_all(&dir);
+    // And those of routers that were killed (SIGKILL leaves them): their
+    // process is gone. Only where /proc tells which processes live.
+    if Path::new("/proc/self").exists() {
+        let entries = std::fs::read_dir(std::env::temp_dir()).into_iter().flatten().flatten();
+        for entry in entries {
+            let name = entry.file_name();
+            let pid = name.to_str().and_then(|n| n.strip_prefix(PREFIX)).and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
     std::fs::DirBuilder::new().mode(0o700).create(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }
