@@ -56,7 +56,7 @@ async fn event_attendance_pages_by_check_in_time() {
         assert_eq!(response.status(), 201);
     }
     let query = "query($e: ID!, $after: String) { eventAttendance(eventId: $e, first: 3, after: $after) { totalCount nodes { checkInTime } pageInfo { hasNextPage endCursor } } }";
-    let admin = stack.make_admin("admin@example.com").await;
+    let admin = stack.admin("admin@example.com").await;
     let mut times = Vec::new();
     let mut after = Value::Null;
     loop {
@@ -172,7 +172,7 @@ async fn contributed_fields_cost_a_constant_number_of_queries() {
     let s = &stack.attendance;
     // An ADMIN reads every list (authorization by role costs nothing; by
     // relationship, see `authorization_is_read_in_the_same_statements`).
-    let admin_token = stack.make_admin("admin@example.com").await;
+    let admin_token = stack.admin("admin@example.com").await;
     let admin_token = Some(admin_token.as_str());
 
     // Event.attendance for 100 events, as the router asks for it.
@@ -249,7 +249,7 @@ async fn user_attendances_are_batched_too() {
     }
     let representations: Vec<Value> = users.iter().map(|id| json!({"__typename": "User", "id": id})).collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id attendances { totalCount nodes { eventId event { id } } } } } }";
-    let admin = stack.make_admin("admin@example.com").await;
+    let admin = stack.admin("admin@example.com").await;
     let before = stack.attendance.statements.get();
     let response = stack.attendance.graphql(query, json!({"r": representations}), Some(&admin)).await;
     assert_eq!(stack.attendance.statements.get() - before, 2, "{}", response["errors"]);

@@ -140,7 +140,7 @@ async fn graphql_needs_json_bodies_and_negotiates_its_media_type() {
 #[tokio::test]
 async fn costly_operations_are_refused_before_they_run() {
     let stack = helpers::spawn().await;
-    let admin = stack.make_admin("admin@example.com").await;
+    let admin = stack.admin("admin@example.com").await;
     let representations: Vec<Value> =
         (0..1000).map(|_| json!({"__typename": "Event", "id": uuid::Uuid::new_v4()})).collect();
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance(first: 1000) { nodes { id } } } } }";

@@ -175,7 +175,7 @@ async fn every_refused_check_in_has_its_code_and_writes_nothing() {
 async fn the_organizer_and_admins_may_check_in_others() {
     let stack = helpers::spawn().await;
     let (organizer, organizer_id) = stack.user("org@example.com").await;
-    let admin = stack.make_admin("admin@example.com").await;
+    let admin = stack.admin("admin@example.com").await;
     let event = stack.live_event(Some(&organizer), None).await;
     let guests = stack.seed_users(2).await;
     let by_organizer = stack.check_in(Some(&organizer), json!({"eventId": event, "userId": guests[0]})).await;

@@ -16,8 +16,8 @@ async fn stop_cluster(cluster: PrivateCluster) {
     tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
 }
 
-async fn get_status(app: &helpers::AuthApp, path: &str) -> u16 {
-    app.server.http.get(app.server.url(path)).send().await.unwrap().status().as_u16()
+async fn get_status(app: &helpers::Stack, path: &str) -> u16 {
+    app.auth.http.get(app.auth.url(path)).send().await.unwrap().status().as_u16()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -38,13 +38,13 @@ async fn a_database_outage_fails_fast_turns_readiness_off_and_heals_by_itself() 
     tokio::time::sleep(Duration::from_secs(2)).await;
     for _ in 0..3 {
         let started = Instant::now();
-        let response = app.post_json("/auth/login", login.clone()).await;
+        let response = app.auth_post("/auth/login", login.clone()).await;
         let status = response.status().as_u16();
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!((status, body["error"]["code"].as_str()), (503, Some("SERVICE_UNAVAILABLE")), "{body}");
         assert!(started.elapsed() < Duration::from_millis(500), "refused only after {:?}", started.elapsed());
         let graphql =
-            app.server.graphql("{ user(id: \"00000000-0000-0000-0000-000000000000\") { id } }", json!({}), None).await;
+            app.auth.graphql("{ user(id: \"00000000-0000-0000-0000-000000000000\") { id } }", json!({}), None).await;
         assert_eq!(test_support::error_code(&graphql), Some("SERVICE_UNAVAILABLE"), "{graphql}");
     }
 
@@ -55,10 +55,10 @@ async fn a_database_outage_fails_fast_turns_readiness_off_and_heals_by_itself() 
         assert!(Instant::now() < deadline, "not ready again 30 s after the database came back");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert_eq!(app.post_json("/auth/login", login).await.status(), 200, "data from before the outage is there");
+    assert_eq!(app.auth_post("/auth/login", login).await.status(), 200, "data from before the outage is there");
     app.register("after@example.com", "securepass").await;
 
-    app.server.stop().await;
+    app.auth.stop().await;
     stop_cluster(cluster).await;
     let _ = std::fs::remove_dir_all(options.data_dir.as_ref().unwrap());
 }
@@ -67,8 +67,8 @@ async fn a_database_outage_fails_fast_turns_readiness_off_and_heals_by_itself() 
 async fn shutdown_lets_requests_in_flight_finish() {
     let app = helpers::spawn().await;
     app.register("drain@example.com", "securepass").await;
-    let url = app.server.url("/auth/login");
-    let http = app.server.http.clone();
+    let url = app.auth.url("/auth/login");
+    let http = app.auth.http.clone();
     // Logins take tens of milliseconds of hashing each, two at a time: eight
     // are still running when the shutdown begins.
     let logins: Vec<_> = (0..8)
@@ -80,7 +80,7 @@ async fn shutdown_lets_requests_in_flight_finish() {
         })
         .collect();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    app.server.stop().await;
+    app.auth.stop().await;
     for login in logins {
         let response = login.await.unwrap().expect("an in-flight request is answered, not dropped");
         assert_eq!(response.status(), 200);

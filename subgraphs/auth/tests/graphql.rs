@@ -10,7 +10,7 @@ const REGISTER: &str = "mutation($input: RegisterInput!) { register(input: $inpu
 #[tokio::test]
 async fn register_login_me_and_validate_token() {
     let app = helpers::spawn().await;
-    let s = &app.server;
+    let s = &app.auth;
     let registered = s
         .graphql(
             REGISTER,
@@ -73,7 +73,7 @@ async fn register_login_me_and_validate_token() {
 #[tokio::test]
 async fn graphql_errors_carry_the_contracts_codes() {
     let app = helpers::spawn().await;
-    let s = &app.server;
+    let s = &app.auth;
     let input = json!({"input": {"email": "dup@example.com", "password": "securepass"}});
     s.graphql(REGISTER, input.clone(), None).await;
     assert_eq!(error_code(&s.graphql(REGISTER, input, None).await), Some("EMAIL_TAKEN"));
@@ -122,11 +122,11 @@ async fn a_thousand_user_references_cost_one_sql_query_and_keep_their_order() {
         expected.push(email);
     }
     // As an ADMIN, who may read every email: no one else needs to be asked.
-    let admin = test_support::admin_token(&app.db, &app.server, "admin@example.com").await;
+    let admin = test_support::admin_token(&app.db, &app.auth, "admin@example.com").await;
     let query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
-    let before = app.server.statements.get();
-    let response = app.server.graphql(query, json!({"r": representations}), Some(&admin)).await;
-    let statements = app.server.statements.get() - before;
+    let before = app.auth.statements.get();
+    let response = app.auth.graphql(query, json!({"r": representations}), Some(&admin)).await;
+    let statements = app.auth.statements.get() - before;
     assert!(response["errors"].is_null(), "{}", response["errors"]);
     let entities = response["data"]["_entities"].as_array().unwrap();
     assert_eq!(entities.len(), 1000);
@@ -161,11 +161,11 @@ async fn promote_command_makes_an_admin() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let login = app.post_json("/auth/login", json!({"email": "boss@example.com", "password": "securepass"})).await;
+    let login = app.auth_post("/auth/login", json!({"email": "boss@example.com", "password": "securepass"})).await;
     let body: Value = login.json().await.unwrap();
     assert_eq!(body["user"]["role"], "ADMIN");
     let claims = common::auth::TokenVerifier::from_jwks(
-        &auth_service::keys::SigningKeys::from_pem(&app.key_pem).unwrap().jwks(),
+        &auth_service::keys::SigningKeys::from_pem(&app.auth_key_pem).unwrap().jwks(),
         Default::default(),
     )
     .verify(body["token"].as_str().unwrap())
@@ -199,25 +199,25 @@ async fn missing_configuration_is_one_clear_line() {
 #[tokio::test]
 async fn production_turns_introspection_off_but_keeps_the_federation_sdl() {
     let dev = helpers::spawn().await;
-    let schema = dev.server.graphql("{ __schema { queryType { name } } }", json!({}), None).await;
+    let schema = dev.auth.graphql("{ __schema { queryType { name } } }", json!({}), None).await;
     assert_eq!(schema["data"]["__schema"]["queryType"]["name"], "Query", "{schema}");
 
     let prod = helpers::spawn_with(test_support::TestDb::new().await, &[("APP_ENV", "production")]).await;
-    let schema = prod.server.graphql("{ __schema { queryType { name } } }", json!({}), None).await;
+    let schema = prod.auth.graphql("{ __schema { queryType { name } } }", json!({}), None).await;
     assert_eq!(schema["data"]["__schema"], Value::Null, "{schema}");
-    let user_type = prod.server.graphql("{ __type(name: \"User\") { fields { name } } }", json!({}), None).await;
+    let user_type = prod.auth.graphql("{ __type(name: \"User\") { fields { name } } }", json!({}), None).await;
     assert_eq!(user_type["data"]["__type"], Value::Null, "{user_type}");
-    let service = prod.server.graphql("{ _service { sdl } }", json!({}), None).await;
+    let service = prod.auth.graphql("{ _service { sdl } }", json!({}), None).await;
     assert!(service["data"]["_service"]["sdl"].as_str().unwrap().contains("@key"), "{service}");
     // Only the router (with the service credential) may ask at all.
-    let anyone = prod.server.http.post(prod.server.url("/graphql")).json(&json!({"query": "{ _service { sdl } }"}));
+    let anyone = prod.auth.http.post(prod.auth.url("/graphql")).json(&json!({"query": "{ _service { sdl } }"}));
     assert_eq!(anyone.send().await.unwrap().status(), 403);
 }
 
 #[tokio::test]
 async fn aliases_and_root_fields_are_capped() {
     let app = helpers::spawn().await;
-    let s = &app.server;
+    let s = &app.auth;
     let many_roots = format!("{{ {} }}", (0..51).map(|i| format!("u{i}: me {{ id }}")).collect::<Vec<_>>().join(" "));
     let out = s.graphql(&many_roots, json!({}), None).await;
     assert_eq!(error_code(&out), Some("BAD_USER_INPUT"), "{out}");
@@ -240,11 +240,11 @@ async fn without_the_attendance_service_only_personal_fields_fail() {
     let ana = app.register("ana@example.com", "securepass").await;
     let bob = app.register("bob@example.com", "securepass").await;
     let query = "query($id: ID!) { user(id: $id) { id name email } }";
-    let response = app.server.graphql(query, json!({"id": ana["user"]["id"]}), bob["token"].as_str()).await;
+    let response = app.auth.graphql(query, json!({"id": ana["user"]["id"]}), bob["token"].as_str()).await;
     assert_eq!(response["data"]["user"]["id"], ana["user"]["id"], "{response}");
     assert!(response["data"]["user"]["email"].is_null(), "{response}");
     assert_eq!(error_code(&response), Some("SERVICE_UNAVAILABLE"), "{response}");
     // The person themself needs no one's answer.
-    let own = app.server.graphql(query, json!({"id": ana["user"]["id"]}), ana["token"].as_str()).await;
+    let own = app.auth.graphql(query, json!({"id": ana["user"]["id"]}), ana["token"].as_str()).await;
     assert_eq!(own["data"]["user"]["email"], "ana@example.com", "{own}");
 }

@@ -12,11 +12,11 @@ use test_support::hostile::{
 #[tokio::test]
 async fn hostile_rest_bodies_are_refused_and_write_nothing() {
     let app = helpers::spawn().await;
-    let http = &app.server.http;
+    let http = &app.auth.http;
     let mut cases = 0;
     for path in ["/auth/register", "/auth/login", "/auth/refresh", "/auth/logout"] {
         for body in malformed_bodies() {
-            let (status, out) = send(http.post(app.server.url(path)), &body).await;
+            let (status, out) = send(http.post(app.auth.url(path)), &body).await;
             assert_refused(&format!("{path}, {}", body.name), status, &out);
             cases += 1;
         }
@@ -29,20 +29,20 @@ async fn hostile_rest_bodies_are_refused_and_write_nothing() {
             json!({"email": "a@example.com", "password": {"$gt": ""}}),
         ];
         for body in bodies {
-            let response = app.post_json("/auth/register", body.clone()).await;
+            let response = app.auth_post("/auth/register", body.clone()).await;
             let status = response.status().as_u16();
             let out: Value = response.json().await.unwrap_or(Value::Null);
             assert_refused(&format!("register {body:.80}"), status, &out);
             cases += 1;
         }
-        let response = app.post_json("/auth/login", json!({"email": hostile, "password": hostile})).await;
+        let response = app.auth_post("/auth/login", json!({"email": hostile, "password": hostile})).await;
         let status = response.status().as_u16();
         assert_refused("login with a hostile string", status, &response.json().await.unwrap());
         cases += 1;
     }
     for id in ["not-a-uuid", "'%20OR%201=1%20--", "00000000-0000-0000-0000-00000000000g", &"9".repeat(5000)] {
         let response = http
-            .get(app.server.url(&format!("/internal/users/{id}")))
+            .get(app.auth.url(&format!("/internal/users/{id}")))
             .header(common::internal::HEADER, test_support::TEST_SERVICE_SECRET)
             .send()
             .await
@@ -53,7 +53,7 @@ async fn hostile_rest_bodies_are_refused_and_write_nothing() {
     }
     assert_eq!(app.db.count("auth_schema.users").await, 0, "no hostile case registered anyone");
     assert_eq!(app.db.count("auth_schema.refresh_tokens").await, 0);
-    app.server.assert_healthy().await;
+    app.auth.assert_healthy().await;
     eprintln!("{cases} hostile REST cases refused");
 }
 
@@ -63,7 +63,7 @@ async fn names_are_stored_as_plain_text_whatever_they_contain() {
     for (i, hostile) in hostile_strings().into_iter().enumerate() {
         let email = format!("plain{i}@example.com");
         let response =
-            app.post_json("/auth/register", json!({"email": email, "password": "securepass", "name": hostile})).await;
+            app.auth_post("/auth/register", json!({"email": email, "password": "securepass", "name": hostile})).await;
         let status = response.status().as_u16();
         let out: Value = response.json().await.unwrap();
         let trimmed = hostile.trim();
@@ -78,7 +78,7 @@ async fn names_are_stored_as_plain_text_whatever_they_contain() {
     }
     let users = app.db.count("auth_schema.users").await;
     assert!(users >= 7, "ordinary hostile names are accepted as text ({users} stored)");
-    app.server.assert_healthy().await;
+    app.auth.assert_healthy().await;
 }
 
 #[tokio::test]
@@ -116,13 +116,13 @@ async fn hostile_graphql_is_refused_with_codes() {
         cases.push((name.to_owned(), json!({"query": query, "variables": variables})));
     }
     for (name, body) in &cases {
-        let response = app.server.http.post(app.server.url("/graphql")).json(body).send().await.unwrap();
+        let response = app.auth.http.post(app.auth.url("/graphql")).json(body).send().await.unwrap();
         let status = response.status().as_u16();
         let out: Value = response.json().await.unwrap_or(Value::Null);
         assert_graphql_refused(name, status, &out);
     }
     assert_eq!(app.db.count("auth_schema.users").await, 0);
-    app.server.assert_healthy().await;
+    app.auth.assert_healthy().await;
     eprintln!("{} hostile GraphQL cases refused", cases.len());
 }
 
@@ -132,22 +132,22 @@ async fn forged_tokens_are_refused_everywhere() {
     let registered = app.register("tok@example.com", "securepass").await;
     let token = registered["token"].as_str().unwrap();
     let jwks: Value =
-        app.server.http.get(app.server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
-    let tokens = hostile_tokens(token, &jwks, Some(&app.key_pem));
+        app.auth.http.get(app.auth.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let tokens = hostile_tokens(token, &jwks, Some(&app.auth_key_pem));
     for (name, forged) in &tokens {
-        let response = app.server.http.post(app.server.url("/auth/validate")).bearer_auth(forged).send().await.unwrap();
+        let response = app.auth.http.post(app.auth.url("/auth/validate")).bearer_auth(forged).send().await.unwrap();
         assert_eq!(response.status(), 401, "{name}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["valid"], false, "{name}");
-        let me = app.server.graphql("{ me { id } }", json!({}), Some(forged)).await;
+        let me = app.auth.graphql("{ me { id } }", json!({}), Some(forged)).await;
         assert_eq!(test_support::error_code(&me), Some("UNAUTHENTICATED"), "{name}: {me}");
         let check = app
-            .server
+            .auth
             .graphql("mutation($t: String!) { validateToken(token: $t) { valid } }", json!({"t": forged}), None)
             .await;
         assert_eq!(check["data"]["validateToken"]["valid"], false, "{name}");
     }
-    app.server.assert_healthy().await;
+    app.auth.assert_healthy().await;
     eprintln!("{} forged tokens refused", tokens.len());
 }
 
@@ -157,9 +157,9 @@ async fn forged_tokens_are_refused_everywhere() {
 async fn graphql_needs_json_bodies_and_negotiates_its_media_type() {
     let app = helpers::spawn().await;
     let mutation = r#"mutation { register(input: {email: "csrf@example.com", password: "securepass"}) { token } }"#;
-    test_support::hostile::assert_graphql_over_http(&app.server.http, &app.server.url("/graphql"), mutation).await;
+    test_support::hostile::assert_graphql_over_http(&app.auth.http, &app.auth.url("/graphql"), mutation).await;
     assert_eq!(app.db.count("auth_schema.users").await, 0, "no refused request registered anyone");
-    app.server.assert_healthy().await;
+    app.auth.assert_healthy().await;
 }
 
 /// Finding 1, straight at the subgraph: aliased `_entities` fetches count
@@ -172,12 +172,12 @@ async fn costly_operations_are_refused_before_they_run() {
     let aliases: String =
         (0..30).map(|i| format!(" a{i}: _entities(representations: $r) {{ ... on User {{ id name }} }}")).collect();
     let query = format!("query($r: [_Any!]!) {{{aliases} }}");
-    let before = app.server.statements.get();
-    let response = app.server.graphql(&query, json!({"r": representations}), None).await;
+    let before = app.auth.statements.get();
+    let response = app.auth.graphql(&query, json!({"r": representations}), None).await;
     assert_eq!(test_support::error_code(&response), Some("QUERY_TOO_COMPLEX"), "{response}");
-    assert_eq!(app.server.statements.get() - before, 0, "refused before any SQL");
+    assert_eq!(app.auth.statements.get() - before, 0, "refused before any SQL");
     // One fetch of 1,000 (the router's door list) is fine.
     let one = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name } } }";
-    let response = app.server.graphql(one, json!({"r": representations}), None).await;
+    let response = app.auth.graphql(one, json!({"r": representations}), None).await;
     assert!(response["errors"].is_null(), "{response}");
 }

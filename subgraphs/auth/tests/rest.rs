@@ -7,11 +7,11 @@ use serde_json::{json, Value};
 #[tokio::test]
 async fn the_guides_three_curl_calls_work_as_written() {
     let app = helpers::spawn().await;
-    let http = &app.server.http;
+    let http = &app.auth.http;
 
     // curl -X POST http://localhost:3001/auth/register -H "Content-Type: application/json" -d '{"email":"user@example.com","password":"securepass"}'
     let response = http
-        .post(app.server.url("/auth/register"))
+        .post(app.auth.url("/auth/register"))
         .header("Content-Type", "application/json")
         .body(r#"{"email":"user@example.com","password":"securepass"}"#)
         .send()
@@ -28,7 +28,7 @@ async fn the_guides_three_curl_calls_work_as_written() {
 
     // curl -X POST http://localhost:3001/auth/login ... same body
     let response = http
-        .post(app.server.url("/auth/login"))
+        .post(app.auth.url("/auth/login"))
         .header("Content-Type", "application/json")
         .body(r#"{"email":"user@example.com","password":"securepass"}"#)
         .send()
@@ -41,7 +41,7 @@ async fn the_guides_three_curl_calls_work_as_written() {
 
     // curl -X POST http://localhost:3001/auth/validate -H "Authorization: Bearer <token>"
     let response = http
-        .post(app.server.url("/auth/validate"))
+        .post(app.auth.url("/auth/validate"))
         .header("Authorization", format!("Bearer {token}"))
         .send()
         .await
@@ -79,7 +79,7 @@ async fn registration_errors_have_the_right_status_and_code() {
         ),
     ];
     for (case, body, status, code) in cases {
-        let response = app.post_json("/auth/register", body).await;
+        let response = app.auth_post("/auth/register", body).await;
         assert_eq!(response.status().as_u16(), status, "{case}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], code, "{case}: {body}");
@@ -88,12 +88,12 @@ async fn registration_errors_have_the_right_status_and_code() {
 
     // A password of 1 MiB is refused before it is read, let alone hashed.
     let huge = json!({"email": "a@example.com", "password": "x".repeat(1024 * 1024)});
-    let response = app.post_json("/auth/register", huge).await;
+    let response = app.auth_post("/auth/register", huge).await;
     assert_eq!(response.status(), 413);
 
-    let http = &app.server.http;
+    let http = &app.auth.http;
     let garbage = http
-        .post(app.server.url("/auth/register"))
+        .post(app.auth.url("/auth/register"))
         .header("Content-Type", "application/json")
         .body("{\"email\": ")
         .send()
@@ -101,19 +101,14 @@ async fn registration_errors_have_the_right_status_and_code() {
         .unwrap();
     assert_eq!(garbage.status(), 400);
     assert_eq!(garbage.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT");
-    let wrong_type = http
-        .post(app.server.url("/auth/register"))
-        .header("Content-Type", "text/plain")
-        .body("hi")
-        .send()
-        .await
-        .unwrap();
+    let wrong_type =
+        http.post(app.auth.url("/auth/register")).header("Content-Type", "text/plain").body("hi").send().await.unwrap();
     assert_eq!(wrong_type.status(), 415);
     assert_eq!(wrong_type.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT");
 
     // Nothing of the refused requests was written.
     let count =
-        app.server.graphql("{ a: user(id: \"00000000-0000-0000-0000-000000000000\") { id } }", json!({}), None).await;
+        app.auth.graphql("{ a: user(id: \"00000000-0000-0000-0000-000000000000\") { id } }", json!({}), None).await;
     assert!(count["errors"].is_null(), "{count}");
     let admin = app.db.admin().await;
     use sea_orm::ConnectionTrait;
@@ -132,9 +127,9 @@ async fn registration_errors_have_the_right_status_and_code() {
 async fn wrong_password_and_unknown_email_look_the_same() {
     let app = helpers::spawn().await;
     app.register("user@example.com", "securepass").await;
-    let wrong = app.post_json("/auth/login", json!({"email": "user@example.com", "password": "wrongpass"})).await;
-    let unknown = app.post_json("/auth/login", json!({"email": "nobody@example.com", "password": "securepass"})).await;
-    let malformed = app.post_json("/auth/login", json!({"email": "nobody", "password": "securepass"})).await;
+    let wrong = app.auth_post("/auth/login", json!({"email": "user@example.com", "password": "wrongpass"})).await;
+    let unknown = app.auth_post("/auth/login", json!({"email": "nobody@example.com", "password": "securepass"})).await;
+    let malformed = app.auth_post("/auth/login", json!({"email": "nobody", "password": "securepass"})).await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(unknown.status(), 401);
     assert_eq!(malformed.status(), 401);
@@ -145,16 +140,16 @@ async fn wrong_password_and_unknown_email_look_the_same() {
     assert_eq!(wrong["error"]["code"], "UNAUTHENTICATED");
 
     // Login is case-insensitive on the email.
-    let ok = app.post_json("/auth/login", json!({"email": "USER@example.com", "password": "securepass"})).await;
+    let ok = app.auth_post("/auth/login", json!({"email": "USER@example.com", "password": "securepass"})).await;
     assert_eq!(ok.status(), 200);
 }
 
 #[tokio::test]
 async fn validate_refuses_missing_and_bad_tokens_with_401() {
     let app = helpers::spawn().await;
-    let http = &app.server.http;
+    let http = &app.auth.http;
     for header in [None, Some("Bearer not.a.token"), Some("Basic dXNlcjpwYXNz"), Some("Bearer ")] {
-        let mut request = http.post(app.server.url("/auth/validate"));
+        let mut request = http.post(app.auth.url("/auth/validate"));
         if let Some(h) = header {
             request = request.header("Authorization", h);
         }
@@ -172,9 +167,9 @@ async fn internal_user_lookup() {
     let user = app.register("user@example.com", "securepass").await;
     let id = user["user"]["id"].as_str().unwrap();
     let internal = |path: String| {
-        app.server
+        app.auth
             .http
-            .get(app.server.url(&path))
+            .get(app.auth.url(&path))
             .header(common::internal::HEADER, test_support::TEST_SERVICE_SECRET)
             .send()
     };
@@ -182,7 +177,7 @@ async fn internal_user_lookup() {
     assert_eq!(found.status(), 200);
     assert_eq!(found.json::<Value>().await.unwrap(), json!({"id": id}), "existence only: no email");
     // Other services only: without the credential, nothing.
-    let anyone = app.server.http.get(app.server.url(&format!("/internal/users/{id}"))).send().await.unwrap();
+    let anyone = app.auth.http.get(app.auth.url(&format!("/internal/users/{id}"))).send().await.unwrap();
     assert_eq!(anyone.status(), 403);
     assert_eq!(anyone.json::<Value>().await.unwrap()["error"]["code"], "FORBIDDEN");
     let missing = internal(format!("/internal/users/{}", uuid::Uuid::new_v4())).await.unwrap();
@@ -196,10 +191,10 @@ async fn internal_user_lookup() {
 async fn health_endpoints() {
     let app = helpers::spawn().await;
     for path in ["/health/live", "/health/ready"] {
-        let response = app.server.http.get(app.server.url(path)).send().await.unwrap();
+        let response = app.auth.http.get(app.auth.url(path)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
     }
-    let unknown = app.server.http.get(app.server.url("/nope")).send().await.unwrap();
+    let unknown = app.auth.http.get(app.auth.url("/nope")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
     assert_eq!(unknown.json::<Value>().await.unwrap()["error"]["code"], "NOT_FOUND");
 }
@@ -208,7 +203,7 @@ async fn health_endpoints() {
 async fn readiness_is_503_while_migrations_are_pending() {
     let db = test_support::TestDb::bootstrapped().await;
     let app = helpers::spawn_with(db, &[]).await;
-    let response = app.server.http.get(app.server.url("/health/ready")).send().await.unwrap();
+    let response = app.auth.http.get(app.auth.url("/health/ready")).send().await.unwrap();
     assert_eq!(response.status(), 503);
     let body: Value = response.json().await.unwrap();
     assert!(body["reason"].as_str().unwrap().contains("pending"), "{body}");
@@ -219,13 +214,13 @@ async fn logins_do_not_stall_other_requests() {
     let app = helpers::spawn().await;
     app.register("user@example.com", "securepass").await;
     let logins = futures::future::join_all(
-        (0..16).map(|_| app.post_json("/auth/login", json!({"email": "user@example.com", "password": "securepass"}))),
+        (0..16).map(|_| app.auth_post("/auth/login", json!({"email": "user@example.com", "password": "securepass"}))),
     );
     let probe = async {
         // Let the logins start first.
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let started = std::time::Instant::now();
-        let response = app.server.http.get(app.server.url("/health/live")).send().await.unwrap();
+        let response = app.auth.http.get(app.auth.url("/health/live")).send().await.unwrap();
         assert_eq!(response.status(), 200);
         started.elapsed()
     };
@@ -241,7 +236,7 @@ async fn concurrent_registrations_of_one_email_create_one_user() {
     let attempts = futures::future::join_all((0..12).map(|i| {
         // The same address, differently typed.
         let email = if i % 2 == 0 { "race@example.com" } else { " RACE@example.com " };
-        app.post_json("/auth/register", json!({"email": email, "password": "securepass"}))
+        app.auth_post("/auth/register", json!({"email": email, "password": "securepass"}))
     }))
     .await;
     let statuses: Vec<u16> = attempts.iter().map(|r| r.status().as_u16()).collect();
@@ -258,7 +253,7 @@ async fn lookalike_emails_are_one_account_or_refused() {
     let app = helpers::spawn().await;
     app.register("kate@example.com", "securepass").await;
     let register = |email: &'static str| {
-        app.post_json("/auth/register", json!({"email": email, "password": "securepass", "name": "Kate"}))
+        app.auth_post("/auth/register", json!({"email": email, "password": "securepass", "name": "Kate"}))
     };
     let (status, body) = test_support::status_and_json(register("k\u{430}te@example.com").await).await;
     assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "Cyrillic а: {body}");
@@ -271,12 +266,12 @@ async fn lookalike_emails_are_one_account_or_refused() {
     assert_eq!(register("kat\u{e9}@example.com").await.status(), 201);
     let (status, _) = test_support::status_and_json(register("kate\u{301}@example.com").await).await;
     assert_eq!(status, 409);
-    let login = app.post_json("/auth/login", json!({"email": "kate\u{301}@example.com", "password": "securepass"}));
+    let login = app.auth_post("/auth/login", json!({"email": "kate\u{301}@example.com", "password": "securepass"}));
     assert_eq!(login.await.status(), 200, "and it signs in however it is written");
     // Names that show nothing, or reorder what follows, are refused.
     for name in ["\u{200b}\u{200b}", "\u{202e}gnp.exe"] {
         let body = json!({"email": "n@example.com", "password": "securepass", "name": name});
-        let (status, out) = test_support::status_and_json(app.post_json("/auth/register", body).await).await;
+        let (status, out) = test_support::status_and_json(app.auth_post("/auth/register", body).await).await;
         assert_eq!(status, 422, "{name:?}: {out}");
     }
     assert_eq!(app.db.count("auth_schema.users").await, 2);

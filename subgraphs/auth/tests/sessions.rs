@@ -15,30 +15,30 @@ async fn refresh_tokens_rotate_and_a_replayed_one_revokes_the_family() {
     assert!(first.len() >= 43, "256 random bits");
     assert!(registered["refreshExpiresAt"].as_str().unwrap().ends_with('Z'));
 
-    let (status, rotated) = status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": first})).await).await;
+    let (status, rotated) = status_and_json(app.auth_post("/auth/refresh", json!({"refreshToken": first})).await).await;
     assert_eq!(status, 200, "{rotated}");
     let second = rotated["refreshToken"].as_str().unwrap().to_owned();
     assert_ne!(second, first);
     assert_eq!(rotated["user"]["email"], "ana@example.com");
     let access = rotated["token"].as_str().unwrap();
-    let validated = app.server.http.post(app.server.url("/auth/validate")).bearer_auth(access).send().await.unwrap();
+    let validated = app.auth.http.post(app.auth.url("/auth/validate")).bearer_auth(access).send().await.unwrap();
     assert_eq!(validated.status(), 200, "the refreshed access token is valid");
 
     // The first token again: a replay. Refused, and the live second token dies with it.
-    let (status, replay) = status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": first})).await).await;
+    let (status, replay) = status_and_json(app.auth_post("/auth/refresh", json!({"refreshToken": first})).await).await;
     assert_eq!((status, replay["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{replay}");
     assert!(replay["error"]["message"].as_str().unwrap().contains("already used"), "{replay}");
-    let (status, _) = status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": second})).await).await;
+    let (status, _) = status_and_json(app.auth_post("/auth/refresh", json!({"refreshToken": second})).await).await;
     assert_eq!(status, 401, "the whole family is revoked");
 
     // Another login is another family, untouched.
     let (status, login) = status_and_json(
-        app.post_json("/auth/login", json!({"email": "ana@example.com", "password": "securepass"})).await,
+        app.auth_post("/auth/login", json!({"email": "ana@example.com", "password": "securepass"})).await,
     )
     .await;
     assert_eq!(status, 200);
     let (status, _) =
-        status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": login["refreshToken"].clone()})).await)
+        status_and_json(app.auth_post("/auth/refresh", json!({"refreshToken": login["refreshToken"].clone()})).await)
             .await;
     assert_eq!(status, 200);
 
@@ -59,21 +59,21 @@ async fn logout_revokes_the_session_and_is_idempotent() {
     let registered = app.register("ben@example.com", "securepass").await;
     let refresh = registered["refreshToken"].as_str().unwrap();
     let query = "mutation($t: String!) { logout(refreshToken: $t) }";
-    let out = app.server.graphql(query, json!({"t": refresh}), None).await;
+    let out = app.auth.graphql(query, json!({"t": refresh}), None).await;
     assert_eq!(out["data"]["logout"], true, "{out}");
-    let again = app.post_json("/auth/logout", json!({"refreshToken": refresh})).await;
+    let again = app.auth_post("/auth/logout", json!({"refreshToken": refresh})).await;
     assert_eq!(again.status(), 204);
     let refreshed = app
-        .server
+        .auth
         .graphql("mutation($t: String!) { refreshToken(refreshToken: $t) { token } }", json!({"t": refresh}), None)
         .await;
     assert_eq!(error_code(&refreshed), Some("UNAUTHENTICATED"), "{refreshed}");
 
     for junk in ["", "x", &"y".repeat(10_000)] {
-        let (status, out) = status_and_json(app.post_json("/auth/refresh", json!({"refreshToken": junk})).await).await;
+        let (status, out) = status_and_json(app.auth_post("/auth/refresh", json!({"refreshToken": junk})).await).await;
         assert_eq!((status, out["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{out}");
     }
-    let (status, out) = status_and_json(app.post_json("/auth/refresh", json!({"token": 1})).await).await;
+    let (status, out) = status_and_json(app.auth_post("/auth/refresh", json!({"token": 1})).await).await;
     assert_eq!((status, out["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "{out}");
 }
 
@@ -83,7 +83,7 @@ async fn concurrent_use_of_one_refresh_token_lets_at_most_one_win() {
     let registered = app.register("cy@example.com", "securepass").await;
     let refresh = registered["refreshToken"].as_str().unwrap();
     let attempts =
-        futures::future::join_all((0..8).map(|_| app.post_json("/auth/refresh", json!({"refreshToken": refresh}))))
+        futures::future::join_all((0..8).map(|_| app.auth_post("/auth/refresh", json!({"refreshToken": refresh}))))
             .await;
     let ok = attempts.iter().filter(|r| r.status() == 200).count();
     assert!(ok <= 1, "{ok} refreshes won with one token");
@@ -98,12 +98,12 @@ async fn repeated_failures_are_throttled_per_email_and_survive_a_restart() {
     app.register("dee@example.com", "securepass").await;
     let wrong = json!({"email": "dee@example.com", "password": "wrong-password"});
     for _ in 0..3 {
-        let (status, out) = status_and_json(app.post_json("/auth/login", wrong.clone()).await).await;
+        let (status, out) = status_and_json(app.auth_post("/auth/login", wrong.clone()).await).await;
         assert_eq!(status, 401, "{out}");
     }
     // Blocked now, even with the right password, and without checking it.
     let right = json!({"email": " DEE@example.com", "password": "securepass"});
-    let response = app.post_json("/auth/login", right.clone()).await;
+    let response = app.auth_post("/auth/login", right.clone()).await;
     assert_eq!(response.status(), 429);
     let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
@@ -111,7 +111,7 @@ async fn repeated_failures_are_throttled_per_email_and_survive_a_restart() {
     assert_eq!(out["error"]["code"], "TOO_MANY_REQUESTS");
 
     let graphql = app
-        .server
+        .auth
         .graphql(
             "mutation { login(input: {email: \"dee@example.com\", password: \"securepass\"}) { token } }",
             json!({}),
@@ -124,16 +124,16 @@ async fn repeated_failures_are_throttled_per_email_and_survive_a_restart() {
     // Other accounts are not affected.
     app.register("eve@example.com", "securepass").await;
     let (status, _) = status_and_json(
-        app.post_json("/auth/login", json!({"email": "eve@example.com", "password": "securepass"})).await,
+        app.auth_post("/auth/login", json!({"email": "eve@example.com", "password": "securepass"})).await,
     )
     .await;
     assert_eq!(status, 200);
 
     // Kept in PostgreSQL: a new instance of the service (a restart, or a replica) still refuses.
     let db = app.db;
-    app.server.stop().await;
+    app.auth.stop().await;
     let restarted = helpers::spawn_with(db, &env).await;
-    let response = restarted.post_json("/auth/login", right).await;
+    let response = restarted.auth_post("/auth/login", right).await;
     assert_eq!(response.status(), 429);
 }
 
@@ -144,7 +144,7 @@ async fn a_successful_login_forgets_its_own_count_and_addresses_are_throttled_to
     let app = helpers::spawn_with(db, &env).await;
     app.register("fay@example.com", "securepass").await;
     let login =
-        |email: &str, password: &str| app.post_json("/auth/login", json!({"email": email, "password": password}));
+        |email: &str, password: &str| app.auth_post("/auth/login", json!({"email": email, "password": password}));
     for _ in 0..2 {
         assert_eq!(login("fay@example.com", "nope-nope").await.status(), 401);
     }
@@ -162,9 +162,9 @@ async fn a_successful_login_forgets_its_own_count_and_addresses_are_throttled_to
     assert_eq!(login("fay@example.com", "securepass").await.status(), 429);
     // Behind a trusted proxy (loopback), the forwarded client is counted instead.
     let other_client = app
-        .server
+        .auth
         .http
-        .post(app.server.url("/auth/login"))
+        .post(app.auth.url("/auth/login"))
         .header("X-Forwarded-For", "198.51.100.7")
         .json(&json!({"email": "fay@example.com", "password": "securepass"}))
         .send()

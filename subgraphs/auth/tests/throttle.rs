@@ -9,11 +9,11 @@ mod helpers;
 
 use serde_json::{json, Value};
 
-async fn login(app: &helpers::AuthApp, address: &str, email: &str, password: &str) -> u16 {
+async fn login(app: &helpers::Stack, address: &str, email: &str, password: &str) -> u16 {
     let response = app
-        .server
+        .auth
         .http
-        .post(app.server.url("/auth/login"))
+        .post(app.auth.url("/auth/login"))
         .header("X-Forwarded-For", address)
         .json(&json!({"email": email, "password": password}))
         .send()
@@ -22,11 +22,11 @@ async fn login(app: &helpers::AuthApp, address: &str, email: &str, password: &st
     response.status().as_u16()
 }
 
-async fn register(app: &helpers::AuthApp, address: &str, email: &str) -> (u16, Value) {
+async fn register(app: &helpers::Stack, address: &str, email: &str) -> (u16, Value) {
     let response = app
-        .server
+        .auth
         .http
-        .post(app.server.url("/auth/register"))
+        .post(app.auth.url("/auth/register"))
         .header("X-Forwarded-For", address)
         .json(&json!({"email": email, "password": "securepass"}))
         .send()
@@ -110,7 +110,7 @@ async fn a_registration_flood_does_not_starve_logins() {
     app.register("real@example.com", "securepass").await;
     let flood: Vec<_> = (0..320)
         .map(|i| {
-            let (http, url) = (app.server.http.clone(), app.server.url("/auth/register"));
+            let (http, url) = (app.auth.http.clone(), app.auth.url("/auth/register"));
             tokio::spawn(async move {
                 let body = json!({"email": format!("flood{i}@example.com"), "password": "securepass"});
                 http.post(url)
@@ -130,7 +130,7 @@ async fn a_registration_flood_does_not_starve_logins() {
     }
     assert_eq!(during, 200, "a real login during the flood: {statuses:?}");
     assert!(statuses.keys().all(|s| *s == 201 || *s == 503), "{statuses:?}");
-    app.server.assert_healthy().await;
+    app.auth.assert_healthy().await;
 }
 
 /// An IPv6 client is counted by its /64: its temporary addresses change within it.

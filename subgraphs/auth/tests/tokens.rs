@@ -28,17 +28,17 @@ async fn login_tokens_verify_through_the_jwks_and_forgeries_do_not() {
     let app = helpers::spawn().await;
     let registered = app.register("user@example.com", "securepass").await;
     let user_id: uuid::Uuid = registered["user"]["id"].as_str().unwrap().parse().unwrap();
-    let login = app.post_json("/auth/login", json!({"email": "user@example.com", "password": "securepass"})).await;
+    let login = app.auth_post("/auth/login", json!({"email": "user@example.com", "password": "securepass"})).await;
     let token = login.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
 
     let jwks: jsonwebtoken::jwk::JwkSet =
-        app.server.http.get(app.server.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+        app.auth.http.get(app.auth.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
     assert_eq!(jwks.keys.len(), 1);
     let kid = jwks.keys[0].common.key_id.clone().unwrap();
     let jwks_json = serde_json::to_string(&jwks).unwrap();
     assert!(!jwks_json.contains("\"d\""), "the JWKS must hold public keys only");
 
-    let verifier = TokenVerifier::remote(app.server.url("/.well-known/jwks.json"), TokenRules::default());
+    let verifier = TokenVerifier::remote(app.auth.url("/.well-known/jwks.json"), TokenRules::default());
     let verified = verifier.verify(&token).await.expect("a login token verifies through the JWKS");
     assert_eq!(verified.sub, user_id);
     assert_eq!(verified.role, Role::User);
@@ -46,7 +46,7 @@ async fn login_tokens_verify_through_the_jwks_and_forgeries_do_not() {
     assert_eq!(header.alg, Algorithm::EdDSA);
     assert_eq!(header.kid.as_deref(), Some(kid.as_str()));
 
-    let signer = auth_service::keys::SigningKeys::from_pem(&app.key_pem).unwrap();
+    let signer = auth_service::keys::SigningKeys::from_pem(&app.auth_key_pem).unwrap();
 
     // Expired, wrong audience, wrong issuer, not yet valid: signed with the real key.
     let mut expired = claims(user_id);
@@ -90,7 +90,7 @@ async fn login_tokens_verify_through_the_jwks_and_forgeries_do_not() {
     assert!(matches!(verifier.verify(&confused).await, Err(TokenError::AlgorithmNotAllowed(_))));
 
     // Signed by another Ed25519 key: under the real kid, and under its own.
-    let other_pem = helpers::generate_pem();
+    let other_pem = test_support::signing_key_pem();
     let mut ed_header = Header::new(Algorithm::EdDSA);
     ed_header.kid = Some(kid.clone());
     let wrong_key =
@@ -102,14 +102,14 @@ async fn login_tokens_verify_through_the_jwks_and_forgeries_do_not() {
 
     // The REST validate endpoint agrees.
     for bad in [&tampered, &confused, &wrong_key] {
-        let response = app.server.http.post(app.server.url("/auth/validate")).bearer_auth(bad).send().await.unwrap();
+        let response = app.auth.http.post(app.auth.url("/auth/validate")).bearer_auth(bad).send().await.unwrap();
         assert_eq!(response.status(), 401);
     }
 }
 
 #[tokio::test]
 async fn several_keys_are_published_for_rotation_and_the_first_signs() {
-    let (new, old) = (helpers::generate_pem(), helpers::generate_pem());
+    let (new, old) = (test_support::signing_key_pem(), test_support::signing_key_pem());
     let keys = auth_service::keys::SigningKeys::from_pem(&format!("{new}{old}")).unwrap();
     let jwks = keys.jwks();
     assert_eq!(jwks.keys.len(), 2);

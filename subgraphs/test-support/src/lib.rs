@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod hostile;
 pub mod process;
+pub mod services;
 pub mod stack;
 
 use std::sync::OnceLock;
@@ -325,6 +326,16 @@ impl TestDb {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
             .unwrap_or_else(|| panic!("{sql}: no row"));
         row.try_get("", "n").unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// The text column `id` of every row of a query, run as the admin.
+    pub async fn strings(&self, sql: &str) -> Vec<String> {
+        let admin = self.admin().await;
+        let rows = admin
+            .query_all_raw(sea_orm::Statement::from_string(sea_orm::DbBackend::Postgres, sql))
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.iter().map(|row| row.try_get("", "id").unwrap_or_else(|e| panic!("{sql}: {e}"))).collect()
     }
 }
 

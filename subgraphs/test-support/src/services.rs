@@ -1,0 +1,182 @@
+//! The three services in-process, for each service's own integration tests:
+//! started by the same `startup::build` users run, on one fresh database,
+//! wired to each other as a deployment wires them (auth's JWKS for the
+//! others, attendance asking event and auth, auth asking attendance). The
+//! end-to-end tests start the binaries and the router instead ([`crate::stack`]).
+
+use common::ServiceKind;
+use serde_json::{json, Value};
+
+use crate::{TestDb, TestServer};
+
+pub struct Services {
+    pub db: TestDb,
+    pub auth: TestServer,
+    pub events: TestServer,
+    pub attendance: TestServer,
+    /// The auth service's signing key, for tests that mint their own tokens.
+    pub auth_key_pem: String,
+}
+
+/// Extra variables for one service (they win over the test defaults).
+pub type ServiceEnv<'a> = (ServiceKind, &'a str, &'a str);
+
+impl Services {
+    /// On a fresh database, in development, with the test defaults.
+    pub async fn start() -> Services {
+        Services::start_with(TestDb::new().await, &[]).await
+    }
+
+    /// On `db` (a database kept across restarts, or on another server), with
+    /// `env` added to each service's variables.
+    pub async fn start_with(db: TestDb, env: &[ServiceEnv<'_>]) -> Services {
+        let env_of = |kind: ServiceKind, defaults: &[(&str, String)]| {
+            let mut vars = db.service_env(kind);
+            for (name, value) in defaults {
+                vars.set(*name, value.clone());
+            }
+            for (_, name, value) in env.iter().filter(|(k, _, _)| *k == kind) {
+                vars.set(*name, *value);
+            }
+            vars
+        };
+        let auth_key_pem = crate::signing_key_pem();
+        // Auth asks the attendance service which people an organizer may see
+        // in full, so the attendance service's port is chosen before auth starts.
+        let attendance_port = crate::free_port();
+        let auth = env_of(
+            ServiceKind::Auth,
+            &[
+                ("JWT_PRIVATE_KEY", auth_key_pem.clone()),
+                ("ATTENDANCE_SERVICE_URL", format!("http://127.0.0.1:{attendance_port}")),
+            ],
+        );
+        let auth = auth_service::config::AuthSettings::from_env(&auth).expect("auth settings");
+        let auth = TestServer::spawn(auth_service::startup::build(&auth).await.expect("auth starts"));
+        let jwks = auth.url("/.well-known/jwks.json");
+
+        let events = env_of(ServiceKind::Event, &[("AUTH_JWKS_URL", jwks.clone())]);
+        let events = event_service::config::EventSettings::from_env(&events).expect("event settings");
+        let events = TestServer::spawn(event_service::startup::build(&events).await.expect("event starts"));
+
+        let attendance = env_of(
+            ServiceKind::Attendance,
+            &[
+                ("PORT", attendance_port.to_string()),
+                ("AUTH_JWKS_URL", jwks),
+                ("EVENT_SERVICE_URL", events.base_url.clone()),
+                ("AUTH_SERVICE_URL", auth.base_url.clone()),
+                // The three services share the test's one thread, in debug
+                // builds, with other tests running beside them: calls between
+                // them may queue for seconds. Tests about timeouts set their own.
+                ("SERVICE_TIMEOUT", "15s".to_owned()),
+            ],
+        );
+        let attendance =
+            attendance_service::config::AttendanceSettings::from_env(&attendance).expect("attendance settings");
+        let attendance =
+            TestServer::spawn(attendance_service::startup::build(&attendance).await.expect("attendance starts"));
+        Services { db, auth, events, attendance, auth_key_pem }
+    }
+
+    /// Registers a user (password `securepass`); returns (token, id).
+    pub async fn user(&self, email: &str) -> (String, String) {
+        crate::register_user(&self.auth, email).await
+    }
+
+    /// Registers a user and returns their whole `POST /auth/register` answer.
+    pub async fn register(&self, email: &str, password: &str) -> Value {
+        let response = self.auth_post("/auth/register", json!({ "email": email, "password": password })).await;
+        assert_eq!(response.status(), 201, "register {email}");
+        response.json().await.expect("register body")
+    }
+
+    /// An ADMIN's token (registered, then promoted in SQL as `auth-service promote` does).
+    pub async fn admin(&self, email: &str) -> String {
+        crate::admin_token(&self.db, &self.auth, email).await
+    }
+
+    /// `POST path` on the auth service with a JSON body.
+    pub async fn auth_post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.auth.http.post(self.auth.url(path)).json(&body).send().await.expect("a response")
+    }
+
+    /// Many users at once, straight into auth's table (hashing hundreds of
+    /// passwords would only slow a test down); returns their ids.
+    pub async fn seed_users(&self, n: usize) -> Vec<String> {
+        let sql = format!(
+            "WITH seeded AS (INSERT INTO auth_schema.users (id, email, password_hash)
+                 SELECT gen_random_uuid(), 'seed' || i || '@example.com', 'not-a-hash' FROM generate_series(1, {n}) i
+                 RETURNING id)
+             SELECT id::text AS id FROM seeded"
+        );
+        self.db.strings(&sql).await
+    }
+
+    /// `POST /events` as the guide calls it, with or without a token.
+    pub async fn create_event(&self, token: Option<&str>, body: Value) -> reqwest::Response {
+        with_token(self.events.http.post(self.events.url("/events")).json(&body), token)
+            .send()
+            .await
+            .expect("a response")
+    }
+
+    /// Creates an event; returns its id.
+    pub async fn event(&self, token: Option<&str>, body: Value) -> String {
+        let response = self.create_event(token, body).await;
+        assert_eq!(response.status(), 201);
+        response.json::<Value>().await.expect("event body")["id"].as_str().expect("an id").to_owned()
+    }
+
+    /// An event happening now (so check-ins without a time are in its window).
+    pub async fn live_event(&self, token: Option<&str>, capacity: Option<i32>) -> String {
+        let now = chrono::Utc::now();
+        let mut body = json!({
+            "title": "Live",
+            "startTime": (now - chrono::Duration::minutes(30)).to_rfc3339(),
+            "endTime": (now + chrono::Duration::hours(2)).to_rfc3339(),
+        });
+        if let Some(capacity) = capacity {
+            body["capacity"] = json!(capacity);
+        }
+        self.event(token, body).await
+    }
+
+    /// `POST /attendance` as the guide calls it, with or without a token.
+    pub async fn check_in(&self, token: Option<&str>, body: Value) -> reqwest::Response {
+        let request = self.attendance.http.post(self.attendance.url("/attendance")).json(&body);
+        with_token(request, token).send().await.expect("a response")
+    }
+}
+
+impl Services {
+    pub async fn event_count(&self) -> i64 {
+        self.db.count("event_schema.events").await
+    }
+
+    pub async fn attendance_rows(&self) -> i64 {
+        self.db.count("attendance_schema.attendances").await
+    }
+
+    /// The users with a check-in (any event).
+    pub async fn attendance_user_ids(&self) -> Vec<String> {
+        self.db.strings("SELECT user_id::text AS id FROM attendance_schema.attendances").await
+    }
+
+    /// The sum of the per-event check-in counters, which must equal the rows.
+    pub async fn counted_check_ins(&self) -> i64 {
+        self.db.number("SELECT coalesce(sum(checked_in), 0)::bigint AS n FROM attendance_schema.event_checkins").await
+    }
+}
+
+fn with_token(request: reqwest::RequestBuilder, token: Option<&str>) -> reqwest::RequestBuilder {
+    match token {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
+/// An event body with just the required fields.
+pub fn event_body(title: &str, start: &str, end: &str) -> Value {
+    json!({"title": title, "startTime": start, "endTime": end})
+}
