@@ -135,16 +135,7 @@ async fn stats_match_a_brute_force_computation_over_5000_check_ins() {
         "byInterval": buckets.iter().map(|(s, n)| json!({"start": fmt(DateTime::from_timestamp(*s, 0).unwrap()), "count": n})).collect::<Vec<_>>(),
     });
 
-    let rest: Value = stack
-        .attendance
-        .http
-        .get(stack.attendance.url(&format!("/attendance/stats/{event}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let rest: Value = stack.attendance.get_json(&format!("/attendance/stats/{event}")).await;
     assert_eq!(rest, expected);
     let graphql = stack
         .attendance

@@ -13,7 +13,6 @@ async fn the_guides_three_attendance_calls_work_with_real_ids() {
     let event_id = stack
         .event(None, json!({"title": "Tech Conference", "description": "Annual tech conference", "startTime": "2024-01-15T09:00:00Z", "endTime": "2024-01-15T17:00:00Z"}))
         .await;
-    let http = &stack.attendance.http;
 
     // curl -X POST http://localhost:3004/attendance -H "Content-Type: application/json" -d '{...}'
     let body = format!(
@@ -23,13 +22,7 @@ async fn the_guides_three_attendance_calls_work_with_real_ids() {
     "checkInTime":"2024-01-15T09:15:00Z"
   }}"#
     );
-    let response = http
-        .post(stack.attendance.url("/attendance"))
-        .header("Content-Type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response = stack.attendance.post_raw_json("/attendance", body).await;
     assert_eq!(response.status(), 201);
     let attendance: Value = response.json().await.unwrap();
     assert_eq!(attendance["eventId"], event_id.as_str());
@@ -38,28 +31,14 @@ async fn the_guides_three_attendance_calls_work_with_real_ids() {
     assert!(attendance["id"].is_string());
 
     // curl http://localhost:3004/attendance/event/{eventId}
-    let list: Value = http
-        .get(stack.attendance.url(&format!("/attendance/event/{event_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = stack.attendance.get_json(&format!("/attendance/event/{event_id}")).await;
     // Anonymous, in development: the guide's call, with ids and times only.
     let public =
         json!({"id": attendance["id"], "eventId": event_id, "userId": user_id, "checkInTime": "2024-01-15T09:15:00Z"});
     assert_eq!(list, json!([public]));
 
     // curl http://localhost:3004/attendance/stats/{eventId}
-    let stats: Value = http
-        .get(stack.attendance.url(&format!("/attendance/stats/{event_id}")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let stats: Value = stack.attendance.get_json(&format!("/attendance/stats/{event_id}")).await;
     assert_eq!(
         stats,
         json!({

@@ -10,13 +10,8 @@ async fn the_guides_three_curl_calls_work_as_written() {
     let http = &app.auth.http;
 
     // curl -X POST http://localhost:3001/auth/register -H "Content-Type: application/json" -d '{"email":"user@example.com","password":"securepass"}'
-    let response = http
-        .post(app.auth.url("/auth/register"))
-        .header("Content-Type", "application/json")
-        .body(r#"{"email":"user@example.com","password":"securepass"}"#)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.auth.post_raw_json("/auth/register", r#"{"email":"user@example.com","password":"securepass"}"#).await;
     assert_eq!(response.status(), 201);
     let registered: Value = response.json().await.unwrap();
     assert_eq!(registered["user"]["email"], "user@example.com");
@@ -27,13 +22,8 @@ async fn the_guides_three_curl_calls_work_as_written() {
     assert!(!text.contains("securepass") && !text.contains("argon2") && !text.contains("password"), "{text}");
 
     // curl -X POST http://localhost:3001/auth/login ... same body
-    let response = http
-        .post(app.auth.url("/auth/login"))
-        .header("Content-Type", "application/json")
-        .body(r#"{"email":"user@example.com","password":"securepass"}"#)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        app.auth.post_raw_json("/auth/login", r#"{"email":"user@example.com","password":"securepass"}"#).await;
     assert_eq!(response.status(), 200);
     let login: Value = response.json().await.unwrap();
     assert_eq!(login["user"]["id"], registered["user"]["id"]);
@@ -92,13 +82,7 @@ async fn registration_errors_have_the_right_status_and_code() {
     assert_eq!(response.status(), 413);
 
     let http = &app.auth.http;
-    let garbage = http
-        .post(app.auth.url("/auth/register"))
-        .header("Content-Type", "application/json")
-        .body("{\"email\": ")
-        .send()
-        .await
-        .unwrap();
+    let garbage = app.auth.post_raw_json("/auth/register", "{\"email\": ").await;
     assert_eq!(garbage.status(), 400);
     assert_eq!(garbage.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT");
     let wrong_type =

@@ -31,8 +31,7 @@ async fn login_tokens_verify_through_the_jwks_and_forgeries_do_not() {
     let login = app.auth_post("/auth/login", json!({"email": "user@example.com", "password": "securepass"})).await;
     let token = login.json::<serde_json::Value>().await.unwrap()["token"].as_str().unwrap().to_owned();
 
-    let jwks: jsonwebtoken::jwk::JwkSet =
-        app.auth.http.get(app.auth.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = app.auth.get_json("/.well-known/jwks.json").await;
     assert_eq!(jwks.keys.len(), 1);
     let kid = jwks.keys[0].common.key_id.clone().unwrap();
     let jwks_json = serde_json::to_string(&jwks).unwrap();

@@ -340,6 +340,19 @@ pub trait HasVerifier {
     fn verifier(&self) -> &TokenVerifier;
 }
 
+/// The state of a service's REST router: its domain service, and the
+/// verifier the [`Caller`] extractor asks.
+pub struct RestState<S> {
+    pub service: S,
+    pub verifier: TokenVerifier,
+}
+
+impl<S> HasVerifier for RestState<S> {
+    fn verifier(&self) -> &TokenVerifier {
+        &self.verifier
+    }
+}
+
 /// REST states are shared behind an `Arc`: axum clones the state for every
 /// request, and one reference count is cheaper than cloning each handle in it.
 impl<T: HasVerifier> HasVerifier for std::sync::Arc<T> {

@@ -72,15 +72,16 @@ impl Event {
 
 impl From<domain::Event> for Event {
     fn from(e: domain::Event) -> Self {
+        let domain::EventFields { title, description, start_time, end_time, location, timezone, capacity } = e.fields;
         Event {
             id: ID(e.id.to_string()),
-            title: e.title,
-            description: e.description,
-            start_time: e.start_time,
-            end_time: e.end_time,
-            location: e.location,
-            timezone: e.timezone,
-            capacity: e.capacity,
+            title,
+            description,
+            start_time,
+            end_time,
+            location,
+            timezone,
+            capacity,
             status: e.status.into(),
             organizer_id: e.organizer_id,
             created_at: e.created_at,

@@ -6,7 +6,7 @@ mod helpers;
 
 use serde_json::{json, Value};
 use test_support::hostile::{
-    assert_graphql_refused, assert_refused, hostile_graphql, hostile_strings, hostile_tokens, malformed_bodies, send,
+    assert_graphql_refused, assert_refused, hostile_graphql, hostile_strings, malformed_bodies, send,
 };
 use test_support::status_and_json;
 
@@ -84,8 +84,7 @@ async fn hostile_rest_input_is_refused_and_writes_nothing() {
         cases += 1;
     }
     assert_eq!(stack.event_count().await, 1, "no hostile case created an event");
-    let unchanged: Value =
-        http.get(stack.events.url(&format!("/events/{id}"))).send().await.unwrap().json().await.unwrap();
+    let unchanged: Value = stack.events.get_json(&format!("/events/{id}")).await;
     assert_eq!(unchanged, existing, "no hostile case changed the event");
     stack.events.assert_healthy().await;
     eprintln!("{cases} hostile REST cases refused");
@@ -156,22 +155,12 @@ async fn hostile_graphql_is_refused_with_codes() {
 async fn forged_tokens_cannot_write() {
     let stack = helpers::spawn().await;
     let (token, _) = stack.user("tok@example.com").await;
-    let jwks: Value =
-        stack.auth.http.get(stack.auth.url("/.well-known/jwks.json")).send().await.unwrap().json().await.unwrap();
-    let tokens = hostile_tokens(&token, &jwks, Some(&stack.auth_key_pem));
+    let tokens = stack.forged_tokens(&token).await;
     for (name, forged) in &tokens {
         let (status, out) =
             status_and_json(stack.create_event(Some(forged), helpers::event_body("T", START, END)).await).await;
         assert_eq!((status, out["error"]["code"].as_str()), (401, Some("UNAUTHENTICATED")), "{name}: {out}");
-        let gql = stack
-            .events
-            .graphql(
-                "mutation { createEvent(input: {title: \"T\", startTime: \"2030-01-15T09:00:00Z\", endTime: \"2030-01-15T17:00:00Z\"}) { id } }",
-                json!({}),
-                Some(forged),
-            )
-            .await;
-        assert_eq!(test_support::error_code(&gql), Some("UNAUTHENTICATED"), "{name}: {gql}");
+        stack.events.assert_unauthenticated(name, "mutation { createEvent(input: {title: \"T\", startTime: \"2030-01-15T09:00:00Z\", endTime: \"2030-01-15T17:00:00Z\"}) { id } }", json!({}), forged).await;
     }
     assert_eq!(stack.event_count().await, 0);
     eprintln!("{} forged tokens refused", tokens.len());

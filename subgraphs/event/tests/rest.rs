@@ -10,10 +10,10 @@ async fn the_guides_three_event_calls_work_as_written() {
     let stack = helpers::spawn().await;
     let http = &stack.events.http;
     // curl -X POST http://localhost:3002/events -H "Content-Type: application/json" -d '{...}'
-    let response = http
-        .post(stack.events.url("/events"))
-        .header("Content-Type", "application/json")
-        .body(
+    let response = stack
+        .events
+        .post_raw_json(
+            "/events",
             r#"{
     "title":"Tech Conference",
     "description":"Annual tech conference",
@@ -21,9 +21,7 @@ async fn the_guides_three_event_calls_work_as_written() {
     "endTime":"2024-01-15T17:00:00Z"
   }"#,
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), 201);
     let created: Value = response.json().await.unwrap();
     assert_eq!(created["title"], "Tech Conference");
@@ -35,7 +33,7 @@ async fn the_guides_three_event_calls_work_as_written() {
     let id = created["id"].as_str().unwrap();
 
     // curl http://localhost:3002/events
-    let all: Value = http.get(stack.events.url("/events")).send().await.unwrap().json().await.unwrap();
+    let all: Value = stack.events.get_json("/events").await;
     assert_eq!(all.as_array().unwrap().len(), 1);
     assert_eq!(all[0]["id"], id);
 
@@ -79,15 +77,7 @@ async fn invalid_events_are_refused_and_nothing_is_written() {
         assert_eq!(response.status().as_u16(), status, "{case}");
         assert_eq!(response.json::<Value>().await.unwrap()["error"]["code"], "BAD_USER_INPUT", "{case}");
     }
-    let garbage = stack
-        .events
-        .http
-        .post(stack.events.url("/events"))
-        .header("Content-Type", "application/json")
-        .body("{]")
-        .send()
-        .await
-        .unwrap();
+    let garbage = stack.events.post_raw_json("/events", "{]").await;
     assert_eq!(garbage.status(), 400);
     assert_eq!(stack.event_count().await, 0);
 

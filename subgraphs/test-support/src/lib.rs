@@ -256,6 +256,25 @@ impl TestServer {
         format!("{}{path}", self.base_url)
     }
 
+    /// `POST path` with `body` sent as written, as `application/json`: the
+    /// guide's `curl -H "Content-Type: application/json" -d '...'`.
+    pub async fn post_raw_json(&self, path: &str, body: impl Into<reqwest::Body>) -> reqwest::Response {
+        let request = self.http.post(self.url(path)).header("Content-Type", "application/json").body(body);
+        request.send().await.expect("a response")
+    }
+
+    /// `query` sent with `token` is refused as a whole with `UNAUTHENTICATED`.
+    pub async fn assert_unauthenticated(&self, case: &str, query: &str, variables: serde_json::Value, token: &str) {
+        let response = self.graphql(query, variables, Some(token)).await;
+        assert_eq!(error_code(&response), Some("UNAUTHENTICATED"), "{case}: {response}");
+    }
+
+    /// `GET path`: the JSON body, whatever the status.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let response = self.http.get(self.url(path)).send().await.expect("a response");
+        response.json().await.expect("a JSON body")
+    }
+
     /// Sends a GraphQL operation as the router does (with the service
     /// credential, which production requires); returns the whole response body.
     pub async fn graphql(&self, query: &str, variables: serde_json::Value, token: Option<&str>) -> serde_json::Value {
@@ -339,17 +358,17 @@ impl TestDb {
     }
 }
 
+/// `POST path` on auth with `email` and the test password `securepass`: the status and body.
+async fn with_test_password(auth: &TestServer, path: &str, email: &str) -> (u16, serde_json::Value) {
+    let body = serde_json::json!({ "email": email, "password": "securepass" });
+    let response = auth.http.post(auth.url(path)).json(&body).send().await.expect(path);
+    (response.status().as_u16(), response.json().await.expect("a JSON body"))
+}
+
 /// Registers a user through the auth service's REST API; returns (token, user id).
 pub async fn register_user(auth: &TestServer, email: &str) -> (String, String) {
-    let response = auth
-        .http
-        .post(auth.url("/auth/register"))
-        .json(&serde_json::json!({ "email": email, "password": "securepass" }))
-        .send()
-        .await
-        .expect("register");
-    assert_eq!(response.status(), 201, "register {email}");
-    let body: serde_json::Value = response.json().await.expect("register body");
+    let (status, body) = with_test_password(auth, "/auth/register", email).await;
+    assert_eq!(status, 201, "register {email}");
     (body["token"].as_str().expect("token").to_owned(), body["user"]["id"].as_str().expect("id").to_owned())
 }
 
@@ -362,13 +381,6 @@ pub async fn admin_token(db: &TestDb, auth: &TestServer, email: &str) -> String 
         .execute_unprepared(&format!("UPDATE auth_schema.users SET role = 'ADMIN' WHERE email = '{email}'"))
         .await
         .expect("promote");
-    let response = auth
-        .http
-        .post(auth.url("/auth/login"))
-        .json(&serde_json::json!({ "email": email, "password": "securepass" }))
-        .send()
-        .await
-        .expect("login");
-    let body: serde_json::Value = response.json().await.expect("login body");
+    let (_, body) = with_test_password(auth, "/auth/login", email).await;
     body["token"].as_str().expect("token").to_owned()
 }

@@ -91,6 +91,13 @@ impl Services {
         response.json().await.expect("register body")
     }
 
+    /// Tokens made from `token` by every forgery `hostile::hostile_tokens` knows,
+    /// against auth's real keys (its JWKS and, for the re-signed ones, its key).
+    pub async fn forged_tokens(&self, token: &str) -> Vec<(&'static str, String)> {
+        let jwks: Value = self.auth.get_json("/.well-known/jwks.json").await;
+        crate::hostile::hostile_tokens(token, &jwks, Some(&self.auth_key_pem))
+    }
+
     /// An ADMIN's token (registered, then promoted in SQL as `auth-service promote` does).
     pub async fn admin(&self, email: &str) -> String {
         crate::admin_token(&self.db, &self.auth, email).await

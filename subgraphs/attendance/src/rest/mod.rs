@@ -10,7 +10,7 @@ use axum::{
     Json, Router,
 };
 use common::{
-    auth::{Caller, HasVerifier, TokenVerifier},
+    auth::{Caller, TokenVerifier},
     internal::ServiceCredential,
     page::Cursor,
     rest::{ApiJson, ApiPath, ApiQuery},
@@ -27,16 +27,7 @@ use crate::{
 
 pub const MAX_LIMIT: u64 = 1_000;
 
-struct RestState {
-    service: AttendanceService,
-    verifier: TokenVerifier,
-}
-
-impl HasVerifier for RestState {
-    fn verifier(&self) -> &TokenVerifier {
-        &self.verifier
-    }
-}
+type RestState = common::auth::RestState<AttendanceService>;
 
 pub fn router(service: AttendanceService, verifier: TokenVerifier, credential: ServiceCredential) -> Router {
     let state = Arc::new(RestState { service, verifier });

@@ -37,17 +37,12 @@ impl EventStatus {
     }
 }
 
-/// An event (its public shapes are in `wire`).
+/// An event: what its organizer wrote, and what the service keeps about it
+/// (its public shapes are in `wire`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: Uuid,
-    pub title: String,
-    pub description: Option<String>,
-    pub start_time: Timestamp,
-    pub end_time: Timestamp,
-    pub location: Option<String>,
-    pub timezone: Option<String>,
-    pub capacity: Option<i32>,
+    pub fields: EventFields,
     pub status: EventStatus,
     /// The organizer's user id (it lives in the auth service); none for
     /// events created anonymously in development.
@@ -139,17 +134,17 @@ pub struct EventPatch {
 }
 
 impl EventPatch {
-    /// The event's fields after this patch, validated as a whole (so that,
-    /// e.g., moving only the start still keeps it before the end).
-    pub fn apply_to(self, event: &Event) -> Result<EventFields, EventError> {
+    /// `current` after this patch, validated as a whole (so that, e.g.,
+    /// moving only the start still keeps it before the end).
+    pub fn apply_to(self, current: EventFields) -> Result<EventFields, EventError> {
         EventFields {
-            title: self.title.apply_required("title", event.title.clone())?,
-            description: self.description.apply(event.description.clone()),
-            start_time: self.start_time.apply_required("startTime", event.start_time)?,
-            end_time: self.end_time.apply_required("endTime", event.end_time)?,
-            location: self.location.apply(event.location.clone()),
-            timezone: self.timezone.apply(event.timezone.clone()),
-            capacity: self.capacity.apply(event.capacity),
+            title: self.title.apply_required("title", current.title)?,
+            description: self.description.apply(current.description),
+            start_time: self.start_time.apply_required("startTime", current.start_time)?,
+            end_time: self.end_time.apply_required("endTime", current.end_time)?,
+            location: self.location.apply(current.location),
+            timezone: self.timezone.apply(current.timezone),
+            capacity: self.capacity.apply(current.capacity),
         }
         .validate()
     }

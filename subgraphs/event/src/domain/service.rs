@@ -32,7 +32,7 @@ impl EventService {
     pub async fn update(&self, caller: &Caller, id: Uuid, patch: EventPatch) -> Result<Event, EventError> {
         let event = self.get(id).await?.ok_or(EventError::NotFound)?;
         self.authorize_change(caller, &event)?;
-        let fields = patch.apply_to(&event)?;
+        let fields = patch.apply_to(event.fields)?;
         storage::update(&self.db, id, fields).await?.ok_or(EventError::NotFound)
     }
 

@@ -103,7 +103,7 @@ impl Query {
         let after = after.as_deref().map(Cursor::decode).transpose()?;
         let filter = filter.unwrap_or_default().into_domain()?;
         let page = ctx.data_unchecked::<EventService>().list(&filter, first, after).await?;
-        let end_cursor = page.end_cursor(|e| Cursor { at: e.start_time.0, id: e.id });
+        let end_cursor = page.end_cursor(|e| Cursor { at: e.fields.start_time.0, id: e.id });
         Ok(EventConnection {
             nodes: page.items.into_iter().map(Event::from).collect(),
             page_info: PageInfo { has_next_page: page.has_next, end_cursor },

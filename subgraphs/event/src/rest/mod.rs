@@ -11,7 +11,7 @@ use axum::{
     Json, Router,
 };
 use common::{
-    auth::{Caller, HasVerifier, TokenVerifier},
+    auth::{Caller, TokenVerifier},
     rest::{ApiJson, ApiPath, ApiQuery},
     time::Timestamp,
     ApiError,
@@ -27,16 +27,7 @@ use crate::{
 pub const MAX_LIMIT: u64 = 100;
 pub const MAX_OFFSET: u64 = 100_000;
 
-struct RestState {
-    service: EventService,
-    verifier: TokenVerifier,
-}
-
-impl HasVerifier for RestState {
-    fn verifier(&self) -> &TokenVerifier {
-        &self.verifier
-    }
-}
+type RestState = common::auth::RestState<EventService>;
 
 pub fn router(service: EventService, verifier: TokenVerifier) -> Router {
     Router::new()

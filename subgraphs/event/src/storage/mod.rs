@@ -17,8 +17,7 @@ use events::{ActiveModel, Column, Entity, Model};
 
 impl From<Model> for Event {
     fn from(m: Model) -> Self {
-        Event {
-            id: m.id,
+        let fields = EventFields {
             title: m.title,
             description: m.description,
             start_time: m.start_time.into(),
@@ -26,6 +25,10 @@ impl From<Model> for Event {
             location: m.location,
             timezone: m.timezone,
             capacity: m.capacity,
+        };
+        Event {
+            id: m.id,
+            fields,
             // The CHECK constraint allows only the two statuses.
             status: EventStatus::parse(&m.status).unwrap_or(EventStatus::Scheduled),
             organizer_id: m.organizer_id,
