@@ -22,7 +22,7 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
     let users = UserDirectory::new(&settings.auth_service_url, settings.service_timeout, credential.clone());
     let rules =
         Rules { app_env: common.app_env, opens_before: settings.checkin_opens_before, clock_skew: settings.clock_skew };
-    let service = AttendanceService::new(db.conn(), settings.checkin_writers, events, users, rules);
+    let service = AttendanceService::new(db.pool(), settings.checkin_writers, events, users, rules);
     let schema = graphql::build(service.clone(), common);
     let rest = rest::router(service, settings.verifier.clone(), credential);
     Application::for_service(common, db, schema, settings.verifier.clone(), rest).await

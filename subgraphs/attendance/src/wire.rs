@@ -139,7 +139,7 @@ impl From<AttendanceError> for ApiError {
             AttendanceError::EventCancelled => ApiError::new(ErrorCode::EventCancelled, message),
             AttendanceError::CheckinClosed { .. } => ApiError::new(ErrorCode::CheckinClosed, message),
             AttendanceError::Unavailable(e) => ApiError::unavailable(e.to_string()),
-            AttendanceError::Database(e) => e.as_ref().into(),
+            AttendanceError::Database(e) => e.into(),
         }
     }
 }

@@ -13,7 +13,7 @@ pub async fn build(settings: &AuthSettings) -> anyhow::Result<Application> {
 pub async fn build_with_keys(settings: &AuthSettings, keys: SigningKeys) -> anyhow::Result<Application> {
     let common = &settings.common;
     let db = migration::connect_service(ServiceKind::Auth, common).await?;
-    let service = AuthService::new(db.conn(), keys, settings);
+    let service = AuthService::new(db.pool(), keys, settings);
     let (schema, verifier) = (graphql::build(service.clone(), common), service.verifier().clone());
     let rest = rest::router(service, common.service_credential.clone());
     Application::for_service(common, db, schema, verifier, rest).await

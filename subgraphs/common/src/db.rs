@@ -14,6 +14,49 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 
 use crate::config::DatabaseSettings;
 
+/// A service's connection pool as its use cases hold it: storage functions
+/// take it (by deref) and the domain never names the database library.
+#[derive(Debug, Clone)]
+pub struct Pool(DatabaseConnection);
+
+impl Pool {
+    pub fn new(conn: DatabaseConnection) -> Self {
+        Pool(conn)
+    }
+}
+
+impl std::ops::Deref for Pool {
+    type Target = DatabaseConnection;
+
+    fn deref(&self) -> &DatabaseConnection {
+        &self.0
+    }
+}
+
+/// A failed database call, as the domain sees it. Cheap to clone, so one
+/// failed batch can fail every request in it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(transparent)]
+pub struct StorageError(Arc<DbErr>);
+
+impl From<DbErr> for StorageError {
+    fn from(err: DbErr) -> Self {
+        StorageError(Arc::new(err))
+    }
+}
+
+impl StorageError {
+    /// The database library's error, for the edges' mapping to codes.
+    pub fn db_err(&self) -> &DbErr {
+        &self.0
+    }
+
+    /// Whether this is a violation of the named unique constraint.
+    pub fn is_unique_violation(&self, constraint: &str) -> bool {
+        is_unique_violation(&self.0, constraint)
+    }
+}
+
 /// Counts SQL statements sent through one connection pool.
 #[derive(Debug, Clone, Default)]
 pub struct StatementCounter(Arc<AtomicU64>);

@@ -147,6 +147,12 @@ impl From<sea_orm::DbErr> for ApiError {
     }
 }
 
+impl From<crate::db::StorageError> for ApiError {
+    fn from(err: crate::db::StorageError) -> Self {
+        ApiError::from(err.db_err())
+    }
+}
+
 /// Also for an error shared by several requests (a failed batch).
 impl From<&sea_orm::DbErr> for ApiError {
     fn from(err: &sea_orm::DbErr) -> Self {

@@ -175,8 +175,8 @@ pub struct ServiceDb {
 }
 
 impl ServiceDb {
-    pub fn conn(&self) -> sea_orm::DatabaseConnection {
-        self.db.conn.clone()
+    pub fn pool(&self) -> crate::db::Pool {
+        crate::db::Pool::new(self.db.conn.clone())
     }
 }
 

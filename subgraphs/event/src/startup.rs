@@ -7,7 +7,7 @@ use crate::{config::EventSettings, domain::EventService, graphql, rest};
 pub async fn build(settings: &EventSettings) -> anyhow::Result<Application> {
     let common = &settings.common;
     let db = migration::connect_service(ServiceKind::Event, common).await?;
-    let service = EventService::new(db.conn(), common.app_env);
+    let service = EventService::new(db.pool(), common.app_env);
     let schema = graphql::build(service.clone(), common);
     let rest = rest::router(service, settings.verifier.clone());
     Application::for_service(common, db, schema, settings.verifier.clone(), rest).await

@@ -290,6 +290,20 @@ impl TestServer {
         response.json().await.expect("GraphQL response is JSON")
     }
 
+    /// Posts each `(name, body)` to `/graphql` as an anonymous client would
+    /// and asserts every one is refused with a GraphQL error; the service
+    /// stays healthy afterwards.
+    pub async fn assert_all_graphql_refused(&self, cases: &[(String, serde_json::Value)]) {
+        for (name, body) in cases {
+            let response = self.http.post(self.url("/graphql")).json(body).send().await.expect("a response");
+            let status = response.status().as_u16();
+            let out = response.json().await.unwrap_or(serde_json::Value::Null);
+            crate::hostile::assert_graphql_refused(name, status, &out);
+        }
+        self.assert_healthy().await;
+        eprintln!("{} hostile GraphQL cases refused", cases.len());
+    }
+
     /// Asserts that the service is live and ready (e.g. after hostile input).
     pub async fn assert_healthy(&self) {
         for path in ["/health/live", "/health/ready"] {

@@ -6,10 +6,9 @@ mod service;
 
 pub use service::{AttendanceService, CheckInRequest, Rules};
 
-use std::sync::Arc;
-
 use common::{
     auth::{Caller, TokenRequired},
+    db::StorageError,
     time::Timestamp,
 };
 use uuid::Uuid;
@@ -124,17 +123,5 @@ pub enum AttendanceError {
     Unavailable(#[from] Unavailable),
     /// Shared: a failed batch of check-ins fails each check-in in it.
     #[error(transparent)]
-    Database(Arc<sea_orm::DbErr>),
-}
-
-impl From<sea_orm::DbErr> for AttendanceError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        AttendanceError::Database(Arc::new(err))
-    }
-}
-
-impl From<Arc<sea_orm::DbErr>> for AttendanceError {
-    fn from(err: Arc<sea_orm::DbErr>) -> Self {
-        AttendanceError::Database(err)
-    }
+    Database(#[from] StorageError),
 }

@@ -1,13 +1,13 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use common::db::Pool;
 use common::{
     auth::{require_writer, Caller},
     config::AppEnv,
     page::{Cursor, Page},
     time::Timestamp,
 };
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{Attendance, AttendanceError, AttendanceStats, ListBy, Viewer, Visible};
@@ -39,7 +39,7 @@ pub const MAX_CHECK_IN_STAFF: usize = 50;
 
 #[derive(Clone)]
 pub struct AttendanceService {
-    db: DatabaseConnection,
+    db: Pool,
     check_ins: CheckInWriter,
     events: EventDirectory,
     users: UserDirectory,
@@ -49,13 +49,7 @@ pub struct AttendanceService {
 impl AttendanceService {
     /// Starts the task that writes check-ins in batches, up to `writers` at
     /// once (needs a Tokio runtime).
-    pub fn new(
-        db: DatabaseConnection,
-        writers: usize,
-        events: EventDirectory,
-        users: UserDirectory,
-        rules: Rules,
-    ) -> Self {
+    pub fn new(db: Pool, writers: usize, events: EventDirectory, users: UserDirectory, rules: Rules) -> Self {
         AttendanceService { check_ins: CheckInWriter::start(db.clone(), writers), db, events, users, rules }
     }
 

@@ -1,6 +1,7 @@
 //! The facts reads are authorized by, kept where the check-ins are: each
 //! event's organizer (beside its counter row) and its check-in staff.
 
+use common::db::StorageError;
 use std::collections::{HashMap, HashSet};
 
 use common::db::statement as stmt;
@@ -10,11 +11,15 @@ use uuid::Uuid;
 /// Of `events`, those `user` runs: organizes, or works at as check-in staff.
 /// One statement for any number of events.
 /// The same rule as the lists' (`sees_all_sql`), without the ADMIN shortcut.
-pub async fn events_run_by(db: &DatabaseConnection, user: Uuid, events: &[Uuid]) -> Result<HashSet<Uuid>, DbErr> {
+pub async fn events_run_by(
+    db: &DatabaseConnection,
+    user: Uuid,
+    events: &[Uuid],
+) -> Result<HashSet<Uuid>, StorageError> {
     let runs = super::sees_all_sql(crate::domain::ListBy::Event, "false", "$2");
     let sql = format!("SELECT o.owner AS id FROM unnest($1::uuid[]) AS o(owner) WHERE {runs}");
     let rows = db.query_all_raw(stmt(&sql, [events.to_vec().into(), user.into()])).await?;
-    rows.iter().map(|row| row.try_get("", "id")).collect()
+    Ok(rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, DbErr>>()?)
 }
 
 /// The check-in staff of each of `events`, oldest grant first, as far as the
@@ -25,7 +30,7 @@ pub async fn staff_of(
     events: &[Uuid],
     everything: bool,
     organizer: Option<Uuid>,
-) -> Result<HashMap<Uuid, Vec<Uuid>>, DbErr> {
+) -> Result<HashMap<Uuid, Vec<Uuid>>, StorageError> {
     let sql = "SELECT s.event_id, s.user_id FROM check_in_staff s
                LEFT JOIN event_checkins c ON c.event_id = s.event_id
                WHERE s.event_id = ANY($1) AND ($2::bool OR c.organizer_id = $3::uuid)
@@ -46,7 +51,7 @@ pub async fn add_staff(
     organizer: Option<Uuid>,
     user: Uuid,
     added_by: Uuid,
-) -> Result<(), DbErr> {
+) -> Result<(), StorageError> {
     let sql = "WITH counter AS (
                    INSERT INTO event_checkins AS c (event_id, checked_in, organizer_id) VALUES ($1, 0, $2)
                    ON CONFLICT (event_id) DO UPDATE SET organizer_id = coalesce(c.organizer_id, excluded.organizer_id)
@@ -58,17 +63,21 @@ pub async fn add_staff(
 }
 
 /// Whether `user` was check-in staff of `event` (and is no longer).
-pub async fn remove_staff(db: &DatabaseConnection, event: Uuid, user: Uuid) -> Result<bool, DbErr> {
+pub async fn remove_staff(db: &DatabaseConnection, event: Uuid, user: Uuid) -> Result<bool, StorageError> {
     let sql = "DELETE FROM check_in_staff WHERE event_id = $1 AND user_id = $2";
     Ok(db.execute_raw(stmt(sql, [event.into(), user.into()])).await?.rows_affected() > 0)
 }
 
 /// Of `users`, those checked in to an event that `organizer` organizes: the
 /// people whose profile (email, role) the organizer may see. One statement.
-pub async fn profiles_visible_to(db: &DatabaseConnection, organizer: Uuid, users: &[Uuid]) -> Result<Vec<Uuid>, DbErr> {
+pub async fn profiles_visible_to(
+    db: &DatabaseConnection,
+    organizer: Uuid,
+    users: &[Uuid],
+) -> Result<Vec<Uuid>, StorageError> {
     let sql = "SELECT DISTINCT a.user_id FROM event_checkins c
                JOIN attendances a ON a.event_id = c.event_id AND a.user_id = ANY($2)
                WHERE c.organizer_id = $1";
     let rows = db.query_all_raw(stmt(sql, [organizer.into(), users.to_vec().into()])).await?;
-    rows.iter().map(|row| row.try_get("", "user_id")).collect()
+    Ok(rows.iter().map(|row| row.try_get("", "user_id")).collect::<Result<_, DbErr>>()?)
 }

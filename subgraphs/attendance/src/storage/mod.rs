@@ -5,6 +5,7 @@ mod access;
 mod attendances;
 mod writer;
 
+use common::db::StorageError;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -59,7 +60,10 @@ const COLUMNS: &str = "id, event_id, user_id, check_in_time, recorded_by, create
 /// serialises check-ins to that event until the statement commits, which
 /// makes the capacity check exact under concurrency. A duplicate gives its
 /// increment back.
-pub async fn check_in_batch(db: &DatabaseConnection, batch: &[NewCheckIn]) -> Result<Vec<CheckInOutcome>, DbErr> {
+pub async fn check_in_batch(
+    db: &DatabaseConnection,
+    batch: &[NewCheckIn],
+) -> Result<Vec<CheckInOutcome>, StorageError> {
     let check_ins: Vec<serde_json::Value> = batch
         .iter()
         .enumerate()
@@ -88,7 +92,7 @@ pub async fn check_in_batch(db: &DatabaseConnection, batch: &[NewCheckIn]) -> Re
             "recorded" => CheckInOutcome::Recorded(AttendanceRow::from_query_result(&row, "")?.into()),
             "duplicate" => CheckInOutcome::Duplicate(AttendanceRow::from_query_result(&row, "")?.into()),
             "full" => CheckInOutcome::Full,
-            other => return Err(DbErr::Custom(format!("check_in_batch returned the outcome `{other}`"))),
+            other => return Err(DbErr::Custom(format!("check_in_batch returned the outcome `{other}`")).into()),
         };
         let slot = usize::try_from(ordinal - 1)
             .ok()
@@ -96,14 +100,14 @@ pub async fn check_in_batch(db: &DatabaseConnection, batch: &[NewCheckIn]) -> Re
             .ok_or_else(|| DbErr::Custom(format!("check_in_batch returned the ordinal {ordinal}")))?;
         *slot = Some(outcome);
     }
-    outcomes
+    Ok(outcomes
         .into_iter()
         .map(|o| o.ok_or_else(|| DbErr::Custom("check_in_batch left a check-in without an outcome".into())))
-        .collect()
+        .collect::<Result<_, DbErr>>()?)
 }
 
 /// Any number of check-ins by id, in one statement.
-pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Attendance>, DbErr> {
+pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Attendance>, StorageError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -159,7 +163,7 @@ pub async fn pages(
     viewer: Viewer,
     after: Option<Cursor>,
     limit: u64,
-) -> Result<HashMap<Uuid, Vec<Attendance>>, DbErr> {
+) -> Result<HashMap<Uuid, Vec<Attendance>>, StorageError> {
     let mut pages: HashMap<Uuid, Vec<Attendance>> = owners.iter().map(|o| (*o, Vec::new())).collect();
     if viewer.is_nobody() {
         return Ok(pages);
@@ -209,7 +213,7 @@ pub async fn counts(
     by: ListBy,
     owners: &[Uuid],
     viewer: Viewer,
-) -> Result<HashMap<Uuid, i64>, DbErr> {
+) -> Result<HashMap<Uuid, i64>, StorageError> {
     let mut counts: HashMap<Uuid, i64> = owners.iter().map(|o| (*o, 0)).collect();
     if viewer.is_nobody() {
         return Ok(counts);
@@ -260,7 +264,7 @@ struct BucketRow {
 pub async fn stats(
     db: &DatabaseConnection,
     events: &[(Uuid, DateTime<Utc>)],
-) -> Result<HashMap<Uuid, AttendanceStats>, DbErr> {
+) -> Result<HashMap<Uuid, AttendanceStats>, StorageError> {
     let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
     let starts: Vec<DateTime<Utc>> = events.iter().map(|(_, start)| *start).collect();
     // Per event, one index-only scan of (event_id, check_in_time): its check-ins

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use common::db::{Pool, StorageError};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
@@ -19,12 +20,9 @@ const MAX_BATCH: usize = 256;
 /// Check-ins waiting for a writer; beyond this, callers wait to queue.
 const MAX_QUEUED: usize = 4096;
 
-/// A failed batch's error, shared by every check-in that was in it.
-pub type SharedDbErr = Arc<DbErr>;
-
 struct Pending {
     check_in: NewCheckIn,
-    reply: oneshot::Sender<Result<CheckInOutcome, SharedDbErr>>,
+    reply: oneshot::Sender<Result<CheckInOutcome, StorageError>>,
 }
 
 #[derive(Clone)]
@@ -36,22 +34,22 @@ impl CheckInWriter {
     /// Starts the dispatcher task, which writes up to `writers` batches at once
     /// (each holds a pooled connection meanwhile; the rest of the pool stays
     /// free for reads). It ends when the last writer handle is dropped.
-    pub fn start(db: DatabaseConnection, writers: usize) -> Self {
+    pub fn start(db: Pool, writers: usize) -> Self {
         let (queue, pending) = mpsc::channel(MAX_QUEUED);
         tokio::spawn(dispatch(db, pending, writers.max(1)));
         CheckInWriter { queue }
     }
 
     /// Records one check-in, in whichever batch it lands in.
-    pub async fn check_in(&self, check_in: NewCheckIn) -> Result<CheckInOutcome, SharedDbErr> {
+    pub async fn check_in(&self, check_in: NewCheckIn) -> Result<CheckInOutcome, StorageError> {
         let (reply, outcome) = oneshot::channel();
-        let stopped = || Arc::new(DbErr::Custom("the check-in writer has stopped".into()));
+        let stopped = || StorageError::from(DbErr::Custom("the check-in writer has stopped".into()));
         self.queue.send(Pending { check_in, reply }).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
 }
 
-async fn dispatch(db: DatabaseConnection, mut pending: mpsc::Receiver<Pending>, writers: usize) {
+async fn dispatch(db: Pool, mut pending: mpsc::Receiver<Pending>, writers: usize) {
     let writers = Arc::new(Semaphore::new(writers));
     loop {
         // Wait for a free writer first: meanwhile, check-ins pile up into the next batch.
@@ -83,7 +81,6 @@ async fn write(db: &DatabaseConnection, batch: Vec<Pending>) {
         }
         // The database is unreachable or overloaded: every check-in hears so.
         Err(e) if replies.len() == 1 || is_transient(&e) => {
-            let e = Arc::new(e);
             for reply in replies {
                 let _ = reply.send(Err(e.clone()));
             }
@@ -94,14 +91,15 @@ async fn write(db: &DatabaseConnection, batch: Vec<Pending>) {
             tracing::warn!(error = %e, size = replies.len(), "a check-in batch failed; writing its check-ins one by one");
             for (check_in, reply) in check_ins.into_iter().zip(replies) {
                 let outcome = check_in_batch(db, std::slice::from_ref(&check_in)).await;
-                let _ = reply.send(outcome.map_err(Arc::new).and_then(|mut o| {
-                    o.pop().ok_or_else(|| Arc::new(DbErr::Custom("check_in_batch returned no outcome".into())))
+                let _ = reply.send(outcome.and_then(|mut o| {
+                    o.pop().ok_or_else(|| DbErr::Custom("check_in_batch returned no outcome".into()).into())
                 }));
             }
         }
     }
 }
 
-fn is_transient(e: &DbErr) -> bool {
+fn is_transient(e: &StorageError) -> bool {
+    let e = e.db_err();
     common::db::is_connection_error(e) || common::db::pg_error(e).is_some_and(|(code, _)| code == "57014")
 }

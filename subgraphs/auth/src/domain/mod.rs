@@ -11,7 +11,7 @@ pub use credentials::{Email, NewPassword};
 pub use password::PasswordHasher;
 pub use service::{AuthPayload, AuthService, ProfileViewer, TokenValidation, User};
 
-use common::auth::TokenError;
+use common::{auth::TokenError, db::StorageError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
@@ -50,5 +50,5 @@ pub enum AuthError {
     #[error("cannot sign the token: {0}")]
     Signing(String),
     #[error(transparent)]
-    Database(#[from] sea_orm::DbErr),
+    Database(#[from] StorageError),
 }

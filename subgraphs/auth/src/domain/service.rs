@@ -4,10 +4,9 @@ use base64::Engine;
 use chrono::Utc;
 use common::{
     auth::{Claims, Role, TokenRules, TokenVerifier},
-    db,
+    db::Pool,
     time::Timestamp,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -65,7 +64,7 @@ impl TokenValidation {
 
 #[derive(Clone)]
 pub struct AuthService {
-    db: DatabaseConnection,
+    db: Pool,
     hasher: PasswordHasher,
     keys: Arc<SigningKeys>,
     verifier: TokenVerifier,
@@ -100,7 +99,7 @@ impl ProfileViewer {
 const MAX_REFRESH_TOKEN_LEN: usize = 128;
 
 impl AuthService {
-    pub fn new(db: DatabaseConnection, keys: SigningKeys, settings: &AuthSettings) -> Self {
+    pub fn new(db: Pool, keys: SigningKeys, settings: &AuthSettings) -> Self {
         let rules = settings.token_rules.clone();
         let verifier = TokenVerifier::from_jwks(&keys.jwks(), rules.clone());
         AuthService {
@@ -163,24 +162,23 @@ impl AuthService {
             let _hashing = self.registrations.try_acquire().map_err(|_| AuthError::RegistrationsBusy)?;
             self.hasher.hash(password.expose()).await?
         };
-        // The account and its first session commit together: a failure in
-        // between leaves neither, so the client can simply try again.
-        let txn = self.db.begin().await?;
-        let row = storage::insert_user(
-            &txn,
-            NewUser { id: Uuid::now_v7(), email: email.as_str(), password_hash: &hash, name: name.as_deref() },
+        let refresh = self.new_refresh_token()?;
+        let id = Uuid::now_v7();
+        let row = storage::insert_user_with_session(
+            &self.db,
+            NewUser { id, email: email.as_str(), password_hash: &hash, name: name.as_deref() },
+            new_session(id, &refresh),
         )
         .await
         .map_err(|e| {
-            if db::is_unique_violation(&e, storage::EMAIL_UNIQUE) {
+            if e.is_unique_violation(storage::EMAIL_UNIQUE) {
                 AuthError::EmailTaken
             } else {
                 e.into()
             }
         })?;
         let user_id = row.id;
-        let payload = self.start_session(&txn, row.into()).await?;
-        txn.commit().await?;
+        let payload = self.payload(row.into(), refresh)?;
         tracing::info!(%user_id, "user registered");
         Ok(payload)
     }
@@ -234,7 +232,7 @@ impl AuthService {
             storage::throttle::reset(&self.db, &[(Scope::Pair, pair.as_str())]).await?;
             storage::throttle::remember_address(&self.db, &email_key, address).await?;
         }
-        self.start_session(&self.db, row.into()).await
+        self.start_session(row.into()).await
     }
 
     async fn count_failure(&self, keys: &[(Scope, &str)]) -> Result<(), AuthError> {
@@ -374,19 +372,9 @@ impl AuthService {
     }
 
     /// A new session (refresh token family) for `user`, with its first tokens.
-    async fn start_session(&self, db: &impl ConnectionTrait, user: User) -> Result<AuthPayload, AuthError> {
+    async fn start_session(&self, user: User) -> Result<AuthPayload, AuthError> {
         let refresh = self.new_refresh_token()?;
-        storage::sessions::insert(
-            db,
-            NewRefreshToken {
-                id: Uuid::now_v7(),
-                family_id: Uuid::new_v4(),
-                user_id: user.id,
-                token_hash: &refresh.hash,
-                expires_at: refresh.expires_at,
-            },
-        )
-        .await?;
+        storage::sessions::insert(&*self.db, new_session(user.id, &refresh)).await?;
         self.payload(user, refresh)
     }
 
@@ -479,5 +467,16 @@ fn normalize_name(name: Option<String>) -> Result<Option<String>, AuthError> {
     match name {
         Some(name) => common::text::display_text("name", &name, 200).map_err(AuthError::InvalidInput),
         None => Ok(None),
+    }
+}
+
+/// The stored row of a new session (refresh token family) of `user_id`.
+fn new_session(user_id: Uuid, refresh: &RefreshToken) -> NewRefreshToken<'_> {
+    NewRefreshToken {
+        id: Uuid::now_v7(),
+        family_id: Uuid::new_v4(),
+        user_id,
+        token_hash: &refresh.hash,
+        expires_at: refresh.expires_at,
     }
 }

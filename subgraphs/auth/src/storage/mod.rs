@@ -5,9 +5,10 @@ pub mod throttle;
 pub mod users;
 
 use chrono::Utc;
+use common::db::StorageError;
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -45,7 +46,21 @@ pub struct NewUser<'a> {
     pub name: Option<&'a str>,
 }
 
-pub async fn insert_user(db: &impl ConnectionTrait, user: NewUser<'_>) -> Result<UserRow, DbErr> {
+/// A new account and its first session, committed together: a failure in
+/// between leaves neither, so the client can simply try again.
+pub async fn insert_user_with_session(
+    db: &DatabaseConnection,
+    user: NewUser<'_>,
+    session: sessions::NewRefreshToken<'_>,
+) -> Result<UserRow, StorageError> {
+    let txn = db.begin().await?;
+    let row = insert_user(&txn, user).await?;
+    sessions::insert(&txn, session).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+async fn insert_user(db: &impl ConnectionTrait, user: NewUser<'_>) -> Result<UserRow, StorageError> {
     let now = Utc::now();
     users::ActiveModel {
         id: Set(user.id),
@@ -58,18 +73,19 @@ pub async fn insert_user(db: &impl ConnectionTrait, user: NewUser<'_>) -> Result
     }
     .insert(db)
     .await
+    .map_err(StorageError::from)
 }
 
-pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<UserRow>, DbErr> {
-    users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await
+pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<UserRow>, StorageError> {
+    users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await.map_err(StorageError::from)
 }
 
-pub async fn find_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<ProfileRow>, DbErr> {
-    users::Entity::find_by_id(id).into_partial_model().one(db).await
+pub async fn find_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<ProfileRow>, StorageError> {
+    users::Entity::find_by_id(id).into_partial_model().one(db).await.map_err(StorageError::from)
 }
 
 /// Any number of users in one statement.
-pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<ProfileRow>, DbErr> {
+pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<ProfileRow>, StorageError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -78,20 +94,22 @@ pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Pr
         .into_partial_model()
         .all(db)
         .await
+        .map_err(StorageError::from)
 }
 
-pub async fn update_password_hash(db: &DatabaseConnection, id: Uuid, hash: &str) -> Result<(), DbErr> {
+pub async fn update_password_hash(db: &DatabaseConnection, id: Uuid, hash: &str) -> Result<(), StorageError> {
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
         .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(users::Column::Id.eq(id))
         .exec(db)
         .await
+        .map_err(StorageError::from)
         .map(|_| ())
 }
 
 /// Returns whether a user with that email existed.
-pub async fn set_role(db: &DatabaseConnection, email: &str, role: &str) -> Result<bool, DbErr> {
+pub async fn set_role(db: &DatabaseConnection, email: &str, role: &str) -> Result<bool, StorageError> {
     let result = users::Entity::update_many()
         .col_expr(users::Column::Role, Expr::value(role))
         .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use common::db::statement;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait};
+use common::db::StorageError;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use uuid::Uuid;
 
 pub struct NewRefreshToken<'a> {
@@ -13,7 +14,7 @@ pub struct NewRefreshToken<'a> {
     pub expires_at: DateTime<Utc>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, token: NewRefreshToken<'_>) -> Result<(), DbErr> {
+pub async fn insert(db: &impl ConnectionTrait, token: NewRefreshToken<'_>) -> Result<(), StorageError> {
     db.execute_raw(statement(
         "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4, $5)",
         [
@@ -25,6 +26,7 @@ pub async fn insert(db: &impl ConnectionTrait, token: NewRefreshToken<'_>) -> Re
         ],
     ))
     .await
+    .map_err(StorageError::from)
     .map(|_| ())
 }
 
@@ -48,7 +50,7 @@ pub async fn rotate(
     presented: &[u8],
     next_hash: &[u8],
     next_expires_at: DateTime<Utc>,
-) -> Result<Rotation, DbErr> {
+) -> Result<Rotation, StorageError> {
     let txn = db.begin().await?;
     let row = txn
         .query_one_raw(statement(
@@ -87,17 +89,18 @@ pub async fn rotate(
     Ok(Rotation::Rotated { user_id })
 }
 
-async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> Result<(), DbErr> {
+async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> Result<(), StorageError> {
     db.execute_raw(statement(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
         [family_id.into()],
     ))
     .await
+    .map_err(StorageError::from)
     .map(|_| ())
 }
 
 /// Revokes the family of the token with this hash; false when there is none.
-pub async fn revoke_family_of(db: &DatabaseConnection, token_hash: &[u8]) -> Result<bool, DbErr> {
+pub async fn revoke_family_of(db: &DatabaseConnection, token_hash: &[u8]) -> Result<bool, StorageError> {
     let result = db
         .execute_raw(statement(
             "UPDATE refresh_tokens SET revoked_at = now()

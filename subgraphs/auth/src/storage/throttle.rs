@@ -1,10 +1,11 @@
 //! Failed-login counters per key, in fixed windows, with a block once a key
 //! reaches its limit.
 
+use common::db::StorageError;
 use std::time::Duration;
 
 use common::db::statement;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 /// What a counter is kept for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +39,7 @@ pub async fn blocked_for(
     db: &DatabaseConnection,
     keys: &[(Scope, &str)],
     address: Option<&str>,
-) -> Result<Option<Duration>, DbErr> {
+) -> Result<Option<Duration>, StorageError> {
     let (scopes, values): (Vec<String>, Vec<String>) =
         keys.iter().map(|(s, k)| (s.as_str().to_owned(), (*k).to_owned())).unzip();
     let row = db
@@ -69,7 +70,7 @@ pub async fn record_failure(
     limit: u32,
     window: Duration,
     lockout: Duration,
-) -> Result<(), DbErr> {
+) -> Result<(), StorageError> {
     db.execute_raw(statement(
         "INSERT INTO login_throttle AS t (scope, key, failures, window_started_at, blocked_until)
          VALUES ($1, $2, 1, now(), CASE WHEN $3 <= 1 THEN now() + make_interval(secs => $5) END)
@@ -91,23 +92,25 @@ pub async fn record_failure(
         ],
     ))
     .await
+    .map_err(StorageError::from)
     .map(|_| ())
 }
 
 /// Remembers that the account of `email_key` signed in from `address`, so
 /// that its soft lock does not hold that address.
-pub async fn remember_address(db: &DatabaseConnection, email_key: &str, address: &str) -> Result<(), DbErr> {
+pub async fn remember_address(db: &DatabaseConnection, email_key: &str, address: &str) -> Result<(), StorageError> {
     db.execute_raw(statement(
         "INSERT INTO login_known_addresses (email_key, address) VALUES ($1, $2)
          ON CONFLICT (email_key, address) DO UPDATE SET last_login_at = now()",
         [email_key.into(), address.into()],
     ))
     .await
+    .map_err(StorageError::from)
     .map(|_| ())
 }
 
 /// Forgets the counters of `keys` (after a successful login).
-pub async fn reset(db: &DatabaseConnection, keys: &[(Scope, &str)]) -> Result<(), DbErr> {
+pub async fn reset(db: &DatabaseConnection, keys: &[(Scope, &str)]) -> Result<(), StorageError> {
     let (scopes, values): (Vec<String>, Vec<String>) =
         keys.iter().map(|(s, k)| (s.as_str().to_owned(), (*k).to_owned())).unzip();
     db.execute_raw(statement(
@@ -116,5 +119,6 @@ pub async fn reset(db: &DatabaseConnection, keys: &[(Scope, &str)]) -> Result<()
         [scopes.into(), values.into()],
     ))
     .await
+    .map_err(StorageError::from)
     .map(|_| ())
 }

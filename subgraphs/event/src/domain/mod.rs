@@ -6,7 +6,7 @@ mod service;
 
 pub use service::EventService;
 
-use common::{auth::TokenRequired, text::display_text, time::Timestamp};
+use common::{auth::TokenRequired, db::StorageError, text::display_text, time::Timestamp};
 use uuid::Uuid;
 
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -186,7 +186,7 @@ pub enum EventError {
     #[error(transparent)]
     TokenRequired(#[from] TokenRequired),
     #[error(transparent)]
-    Database(#[from] sea_orm::DbErr),
+    Database(#[from] StorageError),
 }
 
 #[cfg(test)]

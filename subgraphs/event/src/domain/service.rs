@@ -1,9 +1,9 @@
+use common::db::Pool;
 use common::{
     auth::{require_writer, Caller, Role},
     config::AppEnv,
     page::{Cursor, Page},
 };
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use super::{Event, EventError, EventFields, EventFilter, EventPatch, EventStatus};
@@ -11,12 +11,12 @@ use crate::storage;
 
 #[derive(Clone)]
 pub struct EventService {
-    db: DatabaseConnection,
+    db: Pool,
     app_env: AppEnv,
 }
 
 impl EventService {
-    pub fn new(db: DatabaseConnection, app_env: AppEnv) -> Self {
+    pub fn new(db: Pool, app_env: AppEnv) -> Self {
         EventService { db, app_env }
     }
 

@@ -3,6 +3,7 @@
 mod events;
 
 use chrono::Utc;
+use common::db::StorageError;
 use common::page::Cursor;
 use sea_orm::{
     sea_query::{extension::postgres::PgExpr, Expr},
@@ -38,46 +39,32 @@ impl From<Model> for Event {
     }
 }
 
-pub async fn insert(db: &DatabaseConnection, fields: EventFields, organizer_id: Option<Uuid>) -> Result<Event, DbErr> {
+pub async fn insert(
+    db: &DatabaseConnection,
+    fields: EventFields,
+    organizer_id: Option<Uuid>,
+) -> Result<Event, StorageError> {
     let now = Utc::now();
     let model = ActiveModel {
         id: Set(Uuid::now_v7()),
-        title: Set(fields.title),
-        description: Set(fields.description),
-        start_time: Set(fields.start_time.0),
-        end_time: Set(fields.end_time.0),
-        location: Set(fields.location),
-        timezone: Set(fields.timezone),
-        capacity: Set(fields.capacity),
         organizer_id: Set(organizer_id),
         status: Set(EventStatus::Scheduled.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        ..with_fields(fields)
     }
     .insert(db)
     .await?;
     Ok(model.into())
 }
 
-pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<Event>, DbErr> {
-    Ok(Entity::find_by_id(id).one(db).await?.map(Event::from))
-}
-
-/// Any number of events in one statement.
-pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Event>, DbErr> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows = Entity::find().filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()])).all(db).await?;
-    Ok(rows.into_iter().map(Event::from).collect())
-}
-
-/// Overwrites the writable fields; `None` if the event does not exist.
-/// Every column is named (no `..Default::default()`), so a new column cannot
-/// be left out of updates without the compiler saying so.
-pub async fn update(db: &DatabaseConnection, id: Uuid, fields: EventFields) -> Result<Option<Event>, DbErr> {
-    let model = ActiveModel {
-        id: Set(id),
+/// The organizer-editable columns set from `fields`, every other column
+/// `NotSet`. Every column is named (no `..Default::default()`), so a new
+/// column cannot be left out of inserts and updates without the compiler
+/// saying so.
+fn with_fields(fields: EventFields) -> ActiveModel {
+    ActiveModel {
+        id: NotSet,
         title: Set(fields.title),
         description: Set(fields.description),
         start_time: Set(fields.start_time.0),
@@ -88,16 +75,30 @@ pub async fn update(db: &DatabaseConnection, id: Uuid, fields: EventFields) -> R
         organizer_id: NotSet,
         status: NotSet,
         created_at: NotSet,
-        updated_at: Set(Utc::now()),
-    };
-    match model.update(db).await {
-        Ok(model) => Ok(Some(model.into())),
-        Err(DbErr::RecordNotUpdated) => Ok(None),
-        Err(e) => Err(e),
+        updated_at: NotSet,
     }
 }
 
-pub async fn set_status(db: &DatabaseConnection, id: Uuid, status: EventStatus) -> Result<Option<Event>, DbErr> {
+pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<Event>, StorageError> {
+    Ok(Entity::find_by_id(id).one(db).await?.map(Event::from))
+}
+
+/// Any number of events in one statement.
+pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Event>, StorageError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = Entity::find().filter(Expr::cust_with_values("id = ANY($1)", [ids.to_vec()])).all(db).await?;
+    Ok(rows.into_iter().map(Event::from).collect())
+}
+
+/// Overwrites the writable fields; `None` if the event does not exist.
+pub async fn update(db: &DatabaseConnection, id: Uuid, fields: EventFields) -> Result<Option<Event>, StorageError> {
+    let model = ActiveModel { id: Set(id), updated_at: Set(Utc::now()), ..with_fields(fields) };
+    updated(model.update(db).await)
+}
+
+pub async fn set_status(db: &DatabaseConnection, id: Uuid, status: EventStatus) -> Result<Option<Event>, StorageError> {
     let model = ActiveModel {
         id: Set(id),
         status: Set(status.as_str().to_owned()),
@@ -112,10 +113,15 @@ pub async fn set_status(db: &DatabaseConnection, id: Uuid, status: EventStatus) 
         organizer_id: NotSet,
         created_at: NotSet,
     };
-    match model.update(db).await {
+    updated(model.update(db).await)
+}
+
+/// `None` when no row had the id.
+fn updated(result: Result<Model, DbErr>) -> Result<Option<Event>, StorageError> {
+    match result {
         Ok(model) => Ok(Some(model.into())),
         Err(DbErr::RecordNotUpdated) => Ok(None),
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -150,7 +156,7 @@ pub async fn page(
     filter: &EventFilter,
     after: Option<Cursor>,
     limit: u64,
-) -> Result<Vec<Event>, DbErr> {
+) -> Result<Vec<Event>, StorageError> {
     let mut query = Entity::find().filter(condition(filter));
     if let Some(cursor) = after {
         query = query.filter(Expr::cust_with_values(
@@ -167,7 +173,7 @@ pub async fn page_by_offset(
     filter: &EventFilter,
     limit: u64,
     offset: u64,
-) -> Result<Vec<Event>, DbErr> {
+) -> Result<Vec<Event>, StorageError> {
     let rows = Entity::find()
         .filter(condition(filter))
         .order_by_asc(Column::StartTime)
@@ -179,6 +185,6 @@ pub async fn page_by_offset(
     Ok(rows.into_iter().map(Event::from).collect())
 }
 
-pub async fn count(db: &DatabaseConnection, filter: &EventFilter) -> Result<u64, DbErr> {
-    Entity::find().filter(condition(filter)).count(db).await
+pub async fn count(db: &DatabaseConnection, filter: &EventFilter) -> Result<u64, StorageError> {
+    Entity::find().filter(condition(filter)).count(db).await.map_err(StorageError::from)
 }
