@@ -29,6 +29,12 @@ pub const PAGED_FIELDS: [(&str, u64); 6] = [
     ("checkInStaff", 50),
 ];
 
+/// Fields that return one item per element of a list argument (and what to
+/// assume when that length is unknown): an `_entities` fetch, an offline
+/// scanner's upload (at most 500 scans, `MAX_SYNC_SCANS` in attendance).
+pub const LIST_ARGUMENT_FIELDS: [(&str, &str, u64); 2] =
+    [("_entities", "representations", 1), ("syncScans", "scans", 500)];
+
 /// Limits that keep every documented query (a door list of 1,000 with emails
 /// costs about 5,000) well inside, and refuse two nested lists of 1,000.
 pub const DEFAULT_MAX_COST: u64 = 50_000;
@@ -178,21 +184,22 @@ impl<'a> Walker<'a> {
         Ok(Estimate { cost: 1u64.saturating_add(items.saturating_mul(children.cost)), depth: 1 + children.depth })
     }
 
-    /// How many items a field may return: its `first`, an `_entities`
-    /// fetch's representations, a paged field's default page; else one.
+    /// How many items a field may return: its `first`, the length of the
+    /// list argument of a [`LIST_ARGUMENT_FIELDS`] field, a paged field's
+    /// default page; else one.
     fn items(&self, field: &Field) -> u64 {
         let name = field.name.node.as_str();
         let argument = |wanted: &str| -> Option<&Positioned<Value>> {
             field.arguments.iter().find(|(n, _)| n.node.as_str() == wanted).map(|(_, v)| v)
         };
-        if name == "_entities" {
-            return match argument("representations").map(|v| &v.node) {
+        if let Some((_, list, unknown)) = LIST_ARGUMENT_FIELDS.iter().find(|(field, _, _)| *field == name) {
+            return match argument(list).map(|v| &v.node) {
                 Some(Value::List(items)) => items.len() as u64,
                 Some(Value::Variable(var)) => match (self.variable)(var.as_str()) {
                     VariableValue::List(n) => n as u64,
-                    _ => 1,
+                    _ => *unknown,
                 },
-                _ => 1,
+                _ => *unknown,
             };
         }
         let first = match argument("first").map(|v| &v.node) {
@@ -220,6 +227,14 @@ mod tests {
 
     fn none(_: &str) -> VariableValue {
         VariableValue::Other
+    }
+
+    #[test]
+    fn an_upload_multiplies_by_its_scans() {
+        let upload = "mutation($s: [ScanInput!]!) { syncScans(eventId: \"e\", scans: $s) { scan { user { email } } } }";
+        let sized = |n| move |_: &str| VariableValue::List(n);
+        assert_eq!(cost_of(upload, &sized(10)).unwrap().cost, 1 + 10 * (1 + 1 + 1));
+        assert_eq!(cost_of(upload, &none).unwrap().cost, 1 + 500 * 3, "unknown: the most one call takes");
     }
 
     #[test]

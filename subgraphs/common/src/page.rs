@@ -32,6 +32,24 @@ impl<T> Page<T> {
     pub fn end_cursor(&self, cursor_of: impl Fn(&T) -> Cursor) -> Option<String> {
         self.items.last().map(|last| cursor_of(last).encode())
     }
+
+    /// REST's `X-Next-Cursor`: the cursor of the next page, empty on the last one.
+    pub fn next_cursor(&self, cursor_of: impl Fn(&T) -> Cursor) -> String {
+        if self.has_next {
+            self.end_cursor(cursor_of).unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Validates a REST `limit` (1..=max, `default` when absent).
+pub fn rest_limit(limit: Option<u64>, default: u64, max: u64) -> Result<u64, ApiError> {
+    match limit.unwrap_or(default) {
+        0 => Err(ApiError::bad_input(format!("`limit` must be between 1 and {max}"))),
+        limit if limit > max => Err(ApiError::bad_input(format!("`limit` must be between 1 and {max}"))),
+        limit => Ok(limit),
+    }
 }
 
 /// Validates a `first` argument: 0..=max.
@@ -54,6 +72,12 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// An optional cursor as the two nullable SQL parameters of a keyset
+    /// condition (`$at IS NULL OR (time, id) > ($at, $id)`).
+    pub fn parts(cursor: Option<Cursor>) -> (Option<DateTime<Utc>>, Option<Uuid>) {
+        cursor.map_or((None, None), |c| (Some(c.at), Some(c.id)))
+    }
+
     pub fn encode(&self) -> String {
         let raw = format!("v1|{}|{}", self.at.timestamp_micros(), self.id);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)

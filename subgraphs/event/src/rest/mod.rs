@@ -59,10 +59,7 @@ async fn list(
     State(state): State<Arc<RestState>>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<Event>>, ApiError> {
-    let limit = query.limit.unwrap_or(50);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_input(format!("`limit` must be between 1 and {MAX_LIMIT}")));
-    }
+    let limit = common::page::rest_limit(query.limit, 50, MAX_LIMIT)?;
     let offset = query.offset.unwrap_or(0);
     if offset > MAX_OFFSET {
         return Err(ApiError::bad_input(format!("`offset` must be at most {MAX_OFFSET}")));
