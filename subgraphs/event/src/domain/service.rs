@@ -7,17 +7,18 @@ use common::{
 use uuid::Uuid;
 
 use super::{Event, EventError, EventFields, EventFilter, EventPatch, EventStatus};
-use crate::storage;
+use crate::{clients::CheckInDoor, storage};
 
 #[derive(Clone)]
 pub struct EventService {
     db: Pool,
     app_env: AppEnv,
+    door: CheckInDoor,
 }
 
 impl EventService {
-    pub fn new(db: Pool, app_env: AppEnv) -> Self {
-        EventService { db, app_env }
+    pub fn new(db: Pool, app_env: AppEnv, door: CheckInDoor) -> Self {
+        EventService { db, app_env, door }
     }
 
     /// The caller becomes the organizer (none for anonymous development writes).
@@ -33,7 +34,9 @@ impl EventService {
         let event = self.get(id).await?.ok_or(EventError::NotFound)?;
         self.authorize_change(caller, &event)?;
         let fields = patch.apply_to(event.fields)?;
-        storage::update(&self.db, id, fields).await?.ok_or(EventError::NotFound)
+        let event = storage::update(&self.db, id, fields).await?.ok_or(EventError::NotFound)?;
+        self.tell_the_door(&event).await;
+        Ok(event)
     }
 
     /// Cancelling a cancelled event changes nothing and succeeds.
@@ -43,7 +46,19 @@ impl EventService {
         if event.status == EventStatus::Cancelled {
             return Ok(event);
         }
-        storage::set_status(&self.db, id, EventStatus::Cancelled).await?.ok_or(EventError::NotFound)
+        let event = storage::set_status(&self.db, id, EventStatus::Cancelled).await?.ok_or(EventError::NotFound)?;
+        self.tell_the_door(&event).await;
+        Ok(event)
+    }
+
+    /// Before a change is acknowledged, the attendance service hears of it,
+    /// so every scan after the acknowledgement follows it. Should it not
+    /// answer, the change stands and the door follows within its cache time
+    /// (`EVENT_CACHE_TTL`); the failure is logged.
+    async fn tell_the_door(&self, event: &Event) {
+        if let Err(e) = self.door.event_changed(event.id, event.updated_at.0).await {
+            tracing::warn!(event_id = %event.id, error = %e, "the attendance service was not told of a change");
+        }
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<Event>, EventError> {
