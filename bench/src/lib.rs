@@ -6,6 +6,7 @@
 pub mod cpu;
 pub mod load;
 pub mod reference;
+mod scans;
 pub mod seed;
 pub mod soak;
 
@@ -201,6 +202,13 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     }
     if bench.config.runs("6") {
         scenarios.push(bench.mixed().await?);
+    }
+    if bench.config.runs("7a") {
+        let single = scenarios.iter().find(|s| s.name.starts_with("3b.")).map(|s| s.measured.load.requests_per_second);
+        scenarios.push(bench.offline_uploads(single).await?);
+    }
+    if bench.config.runs("7b") {
+        scenarios.push(bench.entries_and_exits().await?);
     }
     bench.probes.admin.close().await?;
     finish(bench.stack);

@@ -53,8 +53,10 @@ pub async fn seed(
              SELECT gen_random_uuid(), e.id, u.id, now() - interval '20 minutes'
              FROM event_schema.events e CROSS JOIN LATERAL (SELECT id FROM auth_schema.users ORDER BY email DESC LIMIT 5) u
              WHERE e.id <> '{big}';
-             INSERT INTO attendance_schema.event_checkins (event_id, checked_in, organizer_id)
-             SELECT a.event_id, count(*), e.organizer_id FROM attendance_schema.attendances a
+             INSERT INTO attendance_schema.scans (id, event_id, user_id, direction, scanned_at, status)
+             SELECT id, event_id, user_id, 'ENTRY', check_in_time, 'OK' FROM attendance_schema.attendances;
+             INSERT INTO attendance_schema.event_checkins (event_id, checked_in, inside_now, entries, organizer_id)
+             SELECT a.event_id, count(*), count(*), count(*), e.organizer_id FROM attendance_schema.attendances a
              JOIN event_schema.events e ON e.id = a.event_id GROUP BY a.event_id, e.organizer_id;",
             big = events[0]
         ))

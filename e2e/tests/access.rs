@@ -369,6 +369,15 @@ async fn in_production_only_the_router_and_the_services_pass_the_internal_doors(
         let (status, body) =
             world.e2e.rest(Method::POST, Attendance, "/internal/visible-profiles", world.token(role), Some(ask)).await;
         assert_eq!(status, 403, "{role:?}: {body}");
+        // Nobody but the event service may say an event changed, or ask who exists.
+        let changed = format!("/internal/events/{}/changed", world.event);
+        let body = json!({"updatedAt": chrono::Utc::now().to_rfc3339()});
+        let (status, _) = world.e2e.rest(Method::POST, Attendance, &changed, world.token(role), Some(body)).await;
+        assert_eq!(status, 403, "{role:?} {changed}");
+        let ask = json!({"ids": [attendee]});
+        let (status, _) =
+            world.e2e.rest(Method::POST, Auth, "/internal/users/existing", world.token(role), Some(ask)).await;
+        assert_eq!(status, 403, "{role:?} /internal/users/existing");
     }
     let url = format!("{}{path}", world.e2e.stack.service_url(Auth));
     let found = world
@@ -462,4 +471,89 @@ async fn development_keeps_the_guides_anonymous_list_with_ids_and_times_only() {
     assert_eq!(codes(&response), ["UNAUTHENTICATED"], "{response}");
     let (_, response) = world.e2e.subgraph(Auth, entities, reference, world.token(Organizer), false).await;
     assert_eq!(response["data"]["_entities"][0]["email"], "attendee@example.com", "{response}");
+}
+
+/// Door scanning's paths: the scan log (through the router, as an entity
+/// straight at the attendance subgraph, REST), uploads, annulment and the
+/// policy, for every role, in production.
+#[tokio::test]
+async fn scans_reach_only_the_events_scanners_on_every_path_in_production() {
+    let world = World::build("production").await;
+    let by_staff = world.check_in(Staff, &world.event, Some(&world.newcomer)).await;
+    assert!(by_staff["errors"].is_null(), "{by_staff}");
+    let scan_of_newcomer = world
+        .router(
+            Organizer,
+            "query($e: ID!) { event(id: $e) { scanLog(first: 1) { nodes { id userId } } } }",
+            json!({"e": world.event}),
+        )
+        .await["data"]["event"]["scanLog"]["nodes"][0]
+        .clone();
+    assert_eq!(scan_of_newcomer["userId"], world.newcomer.as_str());
+    let scan_id = scan_of_newcomer["id"].as_str().unwrap().to_owned();
+    let log_query = "query($e: ID!) { event(id: $e) { scanLog { nodes { userId scannedBy { id } } } } }";
+    let entity_query =
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { scanLog { nodes { userId } } } } }";
+    let now = chrono::Utc::now().to_rfc3339();
+    // Scans at the event: the attendee's, the other user's, the newcomer's (by staff), then each upload's.
+    let mut logged = 3;
+    for role in ROLES {
+        let (log_size, may_scan, may_set) = match role {
+            Organizer | Admin => (logged, true, true),
+            Staff => (1, true, false),
+            Anonymous | Other | Myself => (0, false, false),
+        };
+        let routed = world.router(role, log_query, json!({"e": world.event})).await;
+        let nodes = &routed["data"]["event"]["scanLog"]["nodes"];
+        assert_eq!(nodes.as_array().map(Vec::len), Some(log_size), "{role:?} through the router: {routed}");
+        if role == Staff {
+            assert_eq!(nodes[0]["scannedBy"]["id"], world.id(Staff), "{routed}");
+        }
+        let direct = world
+            .direct(Attendance, role, entity_query, json!({"r": [{"__typename": "Event", "id": world.event}]}))
+            .await;
+        let nodes = &direct["data"]["_entities"][0]["scanLog"]["nodes"];
+        assert_eq!(nodes.as_array().map(Vec::len), Some(log_size), "{role:?} at the subgraph: {direct}");
+        let path = format!("/attendance/event/{}/scans", world.event);
+        let (status, rest) = world.e2e.rest(Method::GET, Attendance, &path, world.token(role), None).await;
+        match role {
+            Anonymous => assert_eq!(status, StatusCode::UNAUTHORIZED, "{rest}"),
+            _ => assert_eq!((status, rest.as_array().map(Vec::len)), (StatusCode::OK, Some(log_size)), "{role:?} REST"),
+        }
+
+        let upload = "mutation($e: ID!, $s: [ScanInput!]!) { syncScans(eventId: $e, scans: $s) { status } }";
+        // The other user leaves (the first upload does it; later ones are told NOT_INSIDE).
+        let scans =
+            json!([{"nonce": format!("{role:?}"), "userId": world.id(Other), "direction": "EXIT", "scannedAt": now}]);
+        let synced = world.router(role, upload, json!({"e": world.event, "s": scans})).await;
+        if may_scan {
+            assert!(synced["errors"].is_null(), "{role:?} syncScans: {synced}");
+            logged += 1;
+        } else {
+            assert_eq!(codes(&synced), [refusal(role)], "{role:?} syncScans: {synced}");
+        }
+        // The same upload over REST: its nonce answers the scan just made, adding none.
+        let body = json!({"eventId": world.event, "scans": scans});
+        let (status, _) =
+            world.e2e.rest(Method::POST, Attendance, "/attendance/scans", world.token(role), Some(body)).await;
+        let expected = match (may_scan, role) {
+            (true, _) => StatusCode::OK,
+            (false, Anonymous) => StatusCode::UNAUTHORIZED,
+            (false, _) => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(status, expected, "{role:?} POST /attendance/scans");
+
+        let policy =
+            "mutation($e: ID!) { setCheckInPolicy(eventId: $e, input: {allowReentry: true}) { allowReentry } }";
+        let set = world.router(role, policy, json!({"e": world.event})).await;
+        assert_eq!(set["errors"].is_null(), may_set, "{role:?} setCheckInPolicy: {set}");
+
+        let annul = "mutation($id: ID!) { annulScan(id: $id, reason: \"test\") { annulled } }";
+        let annulled = world.router(role, annul, json!({"id": scan_id})).await;
+        let may_annul = matches!(role, Organizer | Admin | Staff);
+        assert_eq!(annulled["errors"].is_null(), may_annul, "{role:?} annulScan: {annulled}");
+        if !may_annul {
+            assert_eq!(codes(&annulled), [refusal(role)], "{role:?} annulScan: {annulled}");
+        }
+    }
 }

@@ -213,6 +213,56 @@ async fn rest_bodies_keep_their_shape() {
     r.call("/attendance/event/{id} (anonymous, development)", Attendance, get.clone(), &list, None, None).await;
     r.call("/attendance/event/{id}?limit=0", Attendance, get.clone(), &format!("{list}?limit=0"), Some(&token), None)
         .await;
+    let other_id = other["user"]["id"].as_str().expect("an id").to_owned();
+    let exit = json!({"eventId": event_id, "userId": other_id, "direction": "EXIT", "nonce": "c-1"});
+    r.call("/attendance (exit)", Attendance, post.clone(), "/attendance", Some(&token), Some(exit.clone())).await;
+    r.call(
+        "/attendance (exit, not inside)",
+        Attendance,
+        post.clone(),
+        "/attendance",
+        Some(&token),
+        Some(json!({"eventId": event_id, "userId": other_id, "direction": "EXIT"})),
+    )
+    .await;
+    r.call("/attendance (exit, same nonce)", Attendance, post.clone(), "/attendance", Some(&token), Some(exit)).await;
+    let scans = json!({"eventId": event_id, "scans": [
+        {"nonce": "s-1", "userId": other_id, "scannedAt": now.to_rfc3339()},
+        {"nonce": "s-2", "userId": "nope", "scannedAt": now.to_rfc3339()},
+    ]});
+    r.call("/attendance/scans", Attendance, post.clone(), "/attendance/scans", Some(&token), Some(scans.clone())).await;
+    r.call(
+        "/attendance/scans (another user)",
+        Attendance,
+        post.clone(),
+        "/attendance/scans",
+        Some(&other_token),
+        Some(scans),
+    )
+    .await;
+    let log = format!("/attendance/event/{event_id}/scans");
+    r.call("/attendance/event/{id}/scans", Attendance, get.clone(), &log, Some(&token), None).await;
+    r.call("/attendance/event/{id}/scans (anonymous)", Attendance, get.clone(), &log, None, None).await;
+    let policy = format!("/attendance/event/{event_id}/policy");
+    r.call("/attendance/event/{id}/policy", Attendance, get.clone(), &policy, None, None).await;
+    r.call(
+        "/attendance/event/{id}/policy",
+        Attendance,
+        patch.clone(),
+        &policy,
+        Some(&token),
+        Some(json!({"allowReentry": false, "exitAllAt": null})),
+    )
+    .await;
+    r.call(
+        "/attendance/event/{id}/policy (another user)",
+        Attendance,
+        patch.clone(),
+        &policy,
+        Some(&other_token),
+        Some(json!({"allowReentry": true})),
+    )
+    .await;
     let stats = format!("/attendance/stats/{event_id}");
     r.call("/attendance/stats/{id}", Attendance, get.clone(), &stats, None, None).await;
     let visible = format!("{}/internal/visible-profiles", e2e.stack.service_url(Attendance));

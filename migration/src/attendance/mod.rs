@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20260101_000001_create_attendances;
 mod m20261126_000001_check_in_batch;
 mod m20261201_000001_check_in_staff;
+mod m20261203_000001_scans;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_create_attendances::Migration),
             Box::new(m20261126_000001_check_in_batch::Migration),
             Box::new(m20261201_000001_check_in_staff::Migration),
+            Box::new(m20261203_000001_scans::Migration),
         ]
     }
 }

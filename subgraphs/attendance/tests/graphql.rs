@@ -91,11 +91,13 @@ async fn seed_check_ins(stack: &helpers::Stack, event: &str, n: usize) {
     let admin = stack.db.admin().await;
     admin
         .execute_unprepared(&format!(
-            "INSERT INTO attendance_schema.attendances (id, event_id, user_id, check_in_time)
+            "INSERT INTO attendance_schema.attendances (id, event_id, user_id, check_in_time, inside, exited)
              SELECT gen_random_uuid(), '{event}', gen_random_uuid(),
-                    timestamptz '2024-01-15T08:00:00Z' + (random() * interval '9 hours')
-             FROM generate_series(1, {n});
-             INSERT INTO attendance_schema.event_checkins (event_id, checked_in) VALUES ('{event}', {n});"
+                    timestamptz '2024-01-15T08:00:00Z' + (random() * interval '9 hours'), inside, NOT inside
+             FROM (SELECT random() < 0.7 AS inside FROM generate_series(1, {n})) r;
+             INSERT INTO attendance_schema.event_checkins (event_id, checked_in, inside_now, entries, exits)
+             SELECT '{event}', count(*), count(*) FILTER (WHERE inside), count(*), count(*) FILTER (WHERE NOT inside)
+             FROM attendance_schema.attendances WHERE event_id = '{event}';"
         ))
         .await
         .unwrap();
@@ -113,13 +115,16 @@ async fn stats_match_a_brute_force_computation_over_5000_check_ins() {
     let rows = admin
         .query_all_raw(Statement::from_string(
             DbBackend::Postgres,
-            format!("SELECT user_id, check_in_time FROM attendance_schema.attendances WHERE event_id = '{event}'"),
+            format!(
+                "SELECT user_id, check_in_time, inside FROM attendance_schema.attendances WHERE event_id = '{event}'"
+            ),
         ))
         .await
         .unwrap();
     let start: DateTime<Utc> = "2024-01-15T09:00:00Z".parse().unwrap();
     let times: Vec<DateTime<Utc>> = rows.iter().map(|r| r.try_get("", "check_in_time").unwrap()).collect();
     let users: HashSet<uuid::Uuid> = rows.iter().map(|r| r.try_get("", "user_id").unwrap()).collect();
+    let inside = rows.iter().filter(|r| r.try_get::<bool>("", "inside").unwrap()).count();
     let mut buckets: BTreeMap<i64, i64> = BTreeMap::new();
     for t in &times {
         *buckets.entry(t.timestamp().div_euclid(900) * 900).or_default() += 1;
@@ -133,6 +138,9 @@ async fn stats_match_a_brute_force_computation_over_5000_check_ins() {
         "onTime": times.iter().filter(|t| **t <= start).count(),
         "late": times.iter().filter(|t| **t > start).count(),
         "byInterval": buckets.iter().map(|(s, n)| json!({"start": fmt(DateTime::from_timestamp(*s, 0).unwrap()), "count": n})).collect::<Vec<_>>(),
+        "insideNow": inside,
+        "entries": rows.len(),
+        "exits": rows.len() - inside,
     });
 
     let rest: Value = stack.attendance.get_json(&format!("/attendance/stats/{event}")).await;
@@ -140,7 +148,7 @@ async fn stats_match_a_brute_force_computation_over_5000_check_ins() {
     let graphql = stack
         .attendance
         .graphql(
-            "query($e: ID!) { attendanceStats(eventId: $e) { eventId totalAttendees firstCheckIn lastCheckIn onTime late byInterval { start count } } }",
+            "query($e: ID!) { attendanceStats(eventId: $e) { eventId totalAttendees firstCheckIn lastCheckIn onTime late byInterval { start count } insideNow entries exits } }",
             json!({"e": event}),
             None,
         )

@@ -43,7 +43,8 @@ async fn the_guides_three_attendance_calls_work_with_real_ids() {
         stats,
         json!({
             "eventId": event_id, "totalAttendees": 1, "firstCheckIn": "2024-01-15T09:15:00Z", "lastCheckIn": "2024-01-15T09:15:00Z",
-            "onTime": 0, "late": 1, "byInterval": [{"start": "2024-01-15T09:15:00Z", "count": 1}]
+            "onTime": 0, "late": 1, "byInterval": [{"start": "2024-01-15T09:15:00Z", "count": 1}],
+            "insideNow": 1, "entries": 1, "exits": 0
         })
     );
 }

@@ -23,6 +23,8 @@ pub enum ErrorCode {
     EventFull,
     EventCancelled,
     CheckinClosed,
+    /// An exit scan of someone who is not inside.
+    NotInside,
     TooManyRequests,
     QueryTooComplex,
     ServiceUnavailable,
@@ -41,6 +43,7 @@ impl ErrorCode {
             ErrorCode::EventFull => "EVENT_FULL",
             ErrorCode::EventCancelled => "EVENT_CANCELLED",
             ErrorCode::CheckinClosed => "CHECKIN_CLOSED",
+            ErrorCode::NotInside => "NOT_INSIDE",
             ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
@@ -56,9 +59,11 @@ impl ErrorCode {
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             ErrorCode::BadUserInput | ErrorCode::QueryTooComplex => StatusCode::BAD_REQUEST,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::EmailTaken | ErrorCode::AlreadyCheckedIn | ErrorCode::EventFull | ErrorCode::EventCancelled => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::EmailTaken
+            | ErrorCode::AlreadyCheckedIn
+            | ErrorCode::EventFull
+            | ErrorCode::EventCancelled
+            | ErrorCode::NotInside => StatusCode::CONFLICT,
             ErrorCode::CheckinClosed => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,

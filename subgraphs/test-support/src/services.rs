@@ -16,6 +16,8 @@ pub struct Services {
     pub attendance: TestServer,
     /// The auth service's signing key, for tests that mint their own tokens.
     pub auth_key_pem: String,
+    /// The attendance service's variables, for starting more instances of it.
+    attendance_env: common::config::Env,
 }
 
 /// Extra variables for one service (they win over the test defaults).
@@ -42,7 +44,8 @@ impl Services {
         };
         let auth_key_pem = crate::signing_key_pem();
         // Auth asks the attendance service which people an organizer may see
-        // in full, so the attendance service's port is chosen before auth starts.
+        // in full, and the event service tells it of changes, so the
+        // attendance service's port is chosen before they start.
         let attendance_port = crate::free_port();
         let auth = env_of(
             ServiceKind::Auth,
@@ -55,7 +58,13 @@ impl Services {
         let auth = TestServer::spawn(auth_service::startup::build(&auth).await.expect("auth starts"));
         let jwks = auth.url("/.well-known/jwks.json");
 
-        let events = env_of(ServiceKind::Event, &[("AUTH_JWKS_URL", jwks.clone())]);
+        let events = env_of(
+            ServiceKind::Event,
+            &[
+                ("AUTH_JWKS_URL", jwks.clone()),
+                ("ATTENDANCE_SERVICE_URL", format!("http://127.0.0.1:{attendance_port}")),
+            ],
+        );
         let events = event_service::config::EventSettings::from_env(&events).expect("event settings");
         let events = TestServer::spawn(event_service::startup::build(&events).await.expect("event starts"));
 
@@ -72,11 +81,21 @@ impl Services {
                 ("SERVICE_TIMEOUT", "15s".to_owned()),
             ],
         );
+        let attendance_env = attendance;
+        let settings =
+            attendance_service::config::AttendanceSettings::from_env(&attendance_env).expect("attendance settings");
         let attendance =
-            attendance_service::config::AttendanceSettings::from_env(&attendance).expect("attendance settings");
-        let attendance =
-            TestServer::spawn(attendance_service::startup::build(&attendance).await.expect("attendance starts"));
-        Services { db, auth, events, attendance, auth_key_pem }
+            TestServer::spawn(attendance_service::startup::build(&settings).await.expect("attendance starts"));
+        Services { db, auth, events, attendance, auth_key_pem, attendance_env }
+    }
+
+    /// Another instance of the attendance service, on the same database, as
+    /// a replica behind a load balancer (the event service tells only the first).
+    pub async fn another_attendance(&self) -> TestServer {
+        let mut env = self.attendance_env.clone();
+        env.set("PORT", crate::free_port().to_string());
+        let settings = attendance_service::config::AttendanceSettings::from_env(&env).expect("attendance settings");
+        TestServer::spawn(attendance_service::startup::build(&settings).await.expect("attendance starts"))
     }
 
     /// Registers a user (password `securepass`); returns (token, id).

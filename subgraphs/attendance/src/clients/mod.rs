@@ -28,6 +28,9 @@ pub struct EventInfo {
     pub status: String,
     pub capacity: Option<i32>,
     pub organizer_id: Option<Uuid>,
+    /// Which version of the event this is: scans carry it, so a copy older
+    /// than the event's last change is noticed where the scan is written.
+    pub updated_at: Timestamp,
 }
 
 impl EventInfo {
@@ -38,7 +41,7 @@ impl EventInfo {
 
 const MAX_CACHED: usize = 10_000;
 
-/// The last answer about one event, and when it was fetched. Failures are
+/// The last answer about one event, and when the call for it started. Failures are
 /// kept too, so that requests that were waiting for the same call share its
 /// failure instead of each trying again in turn.
 type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Result<Option<EventInfo>, Unavailable>)>>>;
@@ -60,7 +63,27 @@ impl EventDirectory {
         EventDirectory { client, ttl, cache: Default::default() }
     }
 
+    /// The event, possibly as it was up to the cache's time to live ago.
+    /// Scans use it too: they carry its `updated_at`, and one checked against
+    /// a copy older than the event's last change is checked again with
+    /// [`get_fresh`](Self::get_fresh).
     pub async fn get(&self, id: Uuid) -> Result<Option<EventInfo>, Unavailable> {
+        self.lookup(id, false).await
+    }
+
+    /// The event as it is now: reflects every change the event service
+    /// acknowledged before this call. Concurrent callers still share calls:
+    /// one that starts after they asked.
+    pub async fn get_fresh(&self, id: Uuid) -> Result<Option<EventInfo>, Unavailable> {
+        self.lookup(id, true).await
+    }
+
+    /// Drops this instance's copy of an event that changed.
+    pub fn forget(&self, id: Uuid) {
+        self.cache.lock().expect("cache lock").remove(&id);
+    }
+
+    async fn lookup(&self, id: Uuid, fresh: bool) -> Result<Option<EventInfo>, Unavailable> {
         let asked_at = Instant::now();
         let slot = {
             let mut cache = self.cache.lock().expect("cache lock");
@@ -74,15 +97,16 @@ impl EventDirectory {
         let mut entry = tokio::time::timeout(self.client.timeout() * 2, slot.lock())
             .await
             .map_err(|_| Unavailable { service: self.client.service() })?;
-        if let Some((fetched_at, answer)) = &*entry {
-            // Fetched by another request while this one waited (success or
-            // failure alike), or a success still fresh enough.
-            if *fetched_at >= asked_at || (answer.is_ok() && fetched_at.elapsed() < self.ttl) {
+        if let Some((started_at, answer)) = &*entry {
+            // Asked for by another request after this one came (success or
+            // failure alike), or a success still young enough for a read.
+            if *started_at >= asked_at || (!fresh && answer.is_ok() && started_at.elapsed() < self.ttl) {
                 return answer.clone();
             }
         }
+        let started_at = Instant::now();
         let answer = self.client.get::<EventInfo>(&format!("/events/{id}")).await;
-        *entry = Some((Instant::now(), answer.clone()));
+        *entry = Some((started_at, answer.clone()));
         answer
     }
 }
@@ -116,4 +140,33 @@ impl UserDirectory {
         }
         Ok(found)
     }
+
+    /// Of `ids`, those of existing people: one call for all the unknown ones.
+    pub async fn existing(&self, ids: &[Uuid]) -> Result<std::collections::HashSet<Uuid>, Unavailable> {
+        let mut found = std::collections::HashSet::new();
+        let unknown: Vec<Uuid> = {
+            let known = self.known.lock().expect("users lock");
+            let (seen, unseen): (Vec<Uuid>, Vec<Uuid>) = ids.iter().partition(|id| known.contains(id));
+            found.extend(seen);
+            unseen
+        };
+        if unknown.is_empty() {
+            return Ok(found);
+        }
+        let body = serde_json::json!({ "ids": unknown });
+        let answer: Option<UserIds> = self.client.post("/internal/users/existing", &body).await?;
+        let existing = answer.map(|a| a.ids).unwrap_or_default();
+        let mut known = self.known.lock().expect("users lock");
+        if known.len() + existing.len() >= MAX_KNOWN_USERS {
+            known.clear();
+        }
+        known.extend(existing.iter().copied());
+        found.extend(existing);
+        Ok(found)
+    }
+}
+
+#[derive(Deserialize)]
+struct UserIds {
+    ids: Vec<Uuid>,
 }

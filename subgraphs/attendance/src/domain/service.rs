@@ -10,10 +10,13 @@ use common::{
 };
 use uuid::Uuid;
 
-use super::{Attendance, AttendanceError, AttendanceStats, ListBy, Viewer, Visible};
+use super::{
+    Attendance, AttendanceError, AttendanceStats, CheckInPolicy, CheckInPolicyPatch, Direction, ListBy, Scan,
+    ScanFilter, ScanOutcome, ScanStatus, Viewer, Visible,
+};
 use crate::{
     clients::{EventDirectory, EventInfo, UserDirectory},
-    storage::{self, CheckInOutcome, CheckInWriter, NewCheckIn},
+    storage::{self, NewScan, Recorded, ScanWriter},
 };
 
 /// The check-in window and clock tolerance.
@@ -29,9 +32,43 @@ pub struct CheckInRequest {
     pub event_id: Uuid,
     /// Defaults to the caller.
     pub user_id: Option<Uuid>,
-    /// Defaults to now; offline scanners send the time they scanned.
+    /// Defaults to now. Scanners (the organizer, check-in staff, ADMINs) may
+    /// send the time they scanned; a person checking themself in is stamped
+    /// by the server.
     pub check_in_time: Option<Timestamp>,
+    pub direction: Direction,
+    /// Makes the scan idempotent: the same nonce from the same caller for
+    /// the same event answers the original scan and writes nothing.
+    pub nonce: Option<String>,
 }
+
+/// One scan of an offline scanner's upload.
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    pub nonce: String,
+    /// `None` when the id sent was malformed: that scan alone is refused.
+    pub user_id: Option<Uuid>,
+    pub direction: Direction,
+    pub scanned_at: Timestamp,
+}
+
+/// The answer to one scan of an upload: `scan` is the recorded (or
+/// replayed) scan, absent when the scan was too malformed to log.
+#[derive(Debug, Clone)]
+pub struct SyncResult {
+    pub nonce: String,
+    pub status: ScanStatus,
+    pub scan: Option<Scan>,
+}
+
+/// Scans in one `syncScans` call, at most.
+pub const MAX_SYNC_SCANS: usize = 500;
+/// How long the staff member who made a scan may annul it.
+const ANNUL_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
+const MAX_NONCE_CHARS: usize = 200;
+/// How often a scan is checked again when the event keeps changing under it.
+const STALE_RETRIES: usize = 3;
+const MAX_REASON_CHARS: usize = 500;
 
 /// Check-in staff one event may have: bounds `Event.checkInStaff`, an
 /// unpaged list (the cost estimate prices it at this many).
@@ -40,7 +77,7 @@ pub const MAX_CHECK_IN_STAFF: usize = 50;
 #[derive(Clone)]
 pub struct AttendanceService {
     db: Pool,
-    check_ins: CheckInWriter,
+    scans: ScanWriter,
     events: EventDirectory,
     users: UserDirectory,
     rules: Rules,
@@ -50,63 +87,305 @@ impl AttendanceService {
     /// Starts the task that writes check-ins in batches, up to `writers` at
     /// once (needs a Tokio runtime).
     pub fn new(db: Pool, writers: usize, events: EventDirectory, users: UserDirectory, rules: Rules) -> Self {
-        AttendanceService { check_ins: CheckInWriter::start(db.clone(), writers), db, events, users, rules }
+        AttendanceService { scans: ScanWriter::start(db.clone(), writers), db, events, users, rules }
     }
 
+    /// One scan at the door: an entry (the guide's check-in) or an exit.
+    /// Accepted or refused, it is logged; refusals come back as errors.
     pub async fn check_in(&self, caller: &Caller, request: CheckInRequest) -> Result<Attendance, AttendanceError> {
         require_writer(caller, self.rules.app_env)?;
         let user_id = request
             .user_id
             .or_else(|| caller.user_id())
             .ok_or_else(|| AttendanceError::Invalid("`userId` is required without a bearer token".into()))?;
+        let nonce = request.nonce.map(|n| valid_nonce(&n)).transpose()?;
         let now = Utc::now();
-        let check_in_time = request.check_in_time.map(|t| t.0).unwrap_or(now);
-        if check_in_time > now + self.rules.clock_skew {
+        if request.check_in_time.is_some_and(|t| t.0 > now + self.rules.clock_skew) {
             return Err(AttendanceError::Invalid("`checkInTime` must not be in the future".into()));
         }
-        let event = self.event(request.event_id).await?;
+        let mut event = self.event(request.event_id).await?;
+        let scanner = self.is_scanner(caller, &event).await?;
         let for_someone_else = caller.user_id() != Some(user_id);
-        if for_someone_else {
-            if let Some(claims) = caller.claims() {
-                let organizer = event.organizer_id == Some(claims.sub);
-                if !(organizer || caller.is_admin() || self.runs_event(claims.sub, event.id).await?) {
-                    return Err(AttendanceError::Forbidden(
-                        "only the event's organizer, its check-in staff or an admin may check in someone else",
-                    ));
-                }
-            }
+        if for_someone_else && caller.claims().is_some() && !scanner {
+            return Err(AttendanceError::Forbidden(
+                "only the event's organizer, its check-in staff or an admin may check in someone else",
+            ));
         }
-        if event.is_cancelled() {
-            return Err(AttendanceError::EventCancelled);
-        }
-        let opens = event.start_time.0 - self.rules.opens_before;
-        if check_in_time < opens || check_in_time > event.end_time.0 {
-            return Err(AttendanceError::CheckinClosed {
-                opens_before_minutes: self.rules.opens_before.as_secs() / 60,
-            });
-        }
-        if for_someone_else && !self.users.exists(user_id).await? {
-            return Err(AttendanceError::UserNotFound);
-        }
-        let outcome = self
-            .check_ins
-            .check_in(NewCheckIn {
+        // A person checking themself in cannot backdate it; the guide's
+        // anonymous development call keeps its documented `checkInTime`.
+        let scanned_at = match request.check_in_time {
+            Some(t) if scanner || caller.claims().is_none() => t.0,
+            _ => now,
+        };
+        let unknown_person = for_someone_else && !self.users.exists(user_id).await?;
+        for _ in 0..STALE_RETRIES {
+            let refused = self.refusal(&event, scanned_at).or(unknown_person.then_some(ScanStatus::UnknownPerson));
+            let scan = NewScan {
                 event_id: event.id,
                 user_id,
-                check_in_time,
-                recorded_by: caller.user_id(),
+                direction: request.direction,
+                scanned_at,
+                scanned_by: caller.user_id(),
+                nonce: nonce.clone(),
                 capacity: event.capacity,
                 organizer_id: event.organizer_id,
-            })
-            .await?;
-        match outcome {
-            CheckInOutcome::Recorded(attendance) => {
-                tracing::info!(attendance_id = %attendance.id, event_id = %attendance.event_id, "checked in");
+                refused,
+                event_updated_at: event.updated_at.0,
+            };
+            match self.scans.record(scan).await? {
+                Recorded::Scan(outcome) => return self.answer(*outcome),
+                Recorded::StaleEvent => event = self.changed_event(event.id).await?,
+            }
+        }
+        Err(stale_event())
+    }
+
+    /// What the event itself says against a scan at `scanned_at`, if anything.
+    fn refusal(&self, event: &EventInfo, scanned_at: chrono::DateTime<Utc>) -> Option<ScanStatus> {
+        let opens = event.start_time.0 - self.rules.opens_before;
+        if event.is_cancelled() {
+            Some(ScanStatus::EventCancelled)
+        } else if scanned_at < opens || scanned_at > event.end_time.0 {
+            Some(ScanStatus::CheckinClosed)
+        } else {
+            None
+        }
+    }
+
+    /// A recorded scan as `checkIn` answers it: the person's attendance, or
+    /// the refusal as an error.
+    fn answer(&self, outcome: ScanOutcome) -> Result<Attendance, AttendanceError> {
+        let scan = &outcome.scan;
+        let attendance = outcome.attendance.clone().unwrap_or_else(|| scan.as_attendance());
+        match scan.status {
+            ScanStatus::Ok => {
+                if !outcome.replayed {
+                    tracing::info!(scan_id = %scan.id, event_id = %scan.event_id, direction = scan.direction.as_str(), "scanned");
+                }
                 Ok(attendance)
             }
-            CheckInOutcome::Duplicate(original) => Err(AttendanceError::AlreadyCheckedIn(Box::new(original))),
-            CheckInOutcome::Full => Err(AttendanceError::EventFull),
+            ScanStatus::AlreadyCheckedIn => Err(AttendanceError::AlreadyCheckedIn(Box::new(attendance))),
+            ScanStatus::EventFull => Err(AttendanceError::EventFull),
+            ScanStatus::NotInside => Err(AttendanceError::NotInside),
+            ScanStatus::EventCancelled => Err(AttendanceError::EventCancelled),
+            ScanStatus::CheckinClosed => {
+                Err(AttendanceError::CheckinClosed { opens_before_minutes: self.rules.opens_before.as_secs() / 60 })
+            }
+            ScanStatus::UnknownPerson => Err(AttendanceError::UserNotFound),
+            ScanStatus::Invalid => Err(AttendanceError::Invalid("the scan was refused as malformed".into())),
         }
+    }
+
+    /// An offline scanner's upload: up to `MAX_SYNC_SCANS` scans of one
+    /// event, applied in `scannedAt` order, one result per scan in the order
+    /// sent (one bad scan never fails the others). Sending the same upload
+    /// again changes nothing. One event lookup, one user lookup and one SQL
+    /// statement, whatever the number of scans.
+    pub async fn sync_scans(
+        &self,
+        caller: &Caller,
+        event_id: Uuid,
+        scans: Vec<ScanRequest>,
+    ) -> Result<Vec<SyncResult>, AttendanceError> {
+        let scanner = caller.user_id().ok_or(AttendanceError::TokenRequired(common::auth::TokenRequired))?;
+        if scans.len() > MAX_SYNC_SCANS {
+            return Err(AttendanceError::Invalid(format!("at most {MAX_SYNC_SCANS} scans per call")));
+        }
+        let mut event = self.event(event_id).await?;
+        if !self.is_scanner(caller, &event).await? {
+            return Err(AttendanceError::Forbidden(
+                "only the event's organizer, its check-in staff or an admin may sync scans",
+            ));
+        }
+        let mut people: Vec<Uuid> = scans.iter().filter_map(|s| s.user_id).collect();
+        people.sort_unstable();
+        people.dedup();
+        let existing = if people.is_empty() { Default::default() } else { self.users.existing(&people).await? };
+        let now = Utc::now();
+        let mut results: Vec<SyncResult> = Vec::with_capacity(scans.len());
+        // Those to record: (their place in `results`, the person, the nonce, the scan).
+        let mut to_record = Vec::new();
+        for scan in scans {
+            match (scan.user_id, valid_nonce(&scan.nonce)) {
+                (Some(user_id), Ok(nonce)) => {
+                    to_record.push((results.len(), user_id, nonce.clone(), scan));
+                    results.push(SyncResult { nonce, status: ScanStatus::Invalid, scan: None });
+                }
+                _ => results.push(SyncResult { nonce: scan.nonce, status: ScanStatus::Invalid, scan: None }),
+            }
+        }
+        for attempt in 0..=STALE_RETRIES {
+            if to_record.is_empty() {
+                break;
+            }
+            if attempt == STALE_RETRIES {
+                return Err(stale_event());
+            }
+            let batch: Vec<NewScan> = to_record
+                .iter()
+                .map(|(_, user_id, nonce, scan)| {
+                    let refused = if scan.scanned_at.0 > now + self.rules.clock_skew {
+                        Some(ScanStatus::Invalid)
+                    } else if let Some(refused) = self.refusal(&event, scan.scanned_at.0) {
+                        Some(refused)
+                    } else if !existing.contains(user_id) {
+                        Some(ScanStatus::UnknownPerson)
+                    } else {
+                        None
+                    };
+                    NewScan {
+                        event_id,
+                        user_id: *user_id,
+                        direction: scan.direction,
+                        scanned_at: scan.scanned_at.0,
+                        scanned_by: Some(scanner),
+                        nonce: Some(nonce.clone()),
+                        capacity: event.capacity,
+                        organizer_id: event.organizer_id,
+                        refused,
+                        event_updated_at: event.updated_at.0,
+                    }
+                })
+                .collect();
+            let outcomes = storage::record_scans(&self.db, &batch).await?;
+            let mut stale = Vec::new();
+            for (pending, outcome) in to_record.into_iter().zip(outcomes) {
+                match outcome {
+                    Recorded::Scan(outcome) => {
+                        results[pending.0].status = outcome.scan.status;
+                        results[pending.0].scan = Some(outcome.scan);
+                    }
+                    Recorded::StaleEvent => stale.push(pending),
+                }
+            }
+            to_record = stale;
+            if !to_record.is_empty() {
+                event = self.changed_event(event_id).await?;
+            }
+        }
+        tracing::info!(%event_id, scans = results.len(), by = %scanner, "scans synced");
+        Ok(results)
+    }
+
+    /// Undoes a mistaken scan: by the event's organizer, an ADMIN, or the
+    /// staff member who made it (while still staff) within 15 minutes. The
+    /// scan stays in the log, marked; the person's state and the counts
+    /// follow from their other scans, so an annulled entry gives the place
+    /// back. Undo goes backwards: only the person's latest accepted scan may
+    /// be annulled. Annulling an annulled scan changes nothing.
+    pub async fn annul_scan(
+        &self,
+        caller: &Caller,
+        scan_id: Uuid,
+        reason: Option<String>,
+    ) -> Result<Scan, AttendanceError> {
+        let by = caller.user_id().ok_or(AttendanceError::TokenRequired(common::auth::TokenRequired))?;
+        if reason.as_ref().is_some_and(|r| r.chars().count() > MAX_REASON_CHARS) {
+            return Err(AttendanceError::Invalid(format!("`reason` is longer than {MAX_REASON_CHARS} characters")));
+        }
+        let scan = storage::find_scan(&self.db, scan_id).await?.ok_or(AttendanceError::ScanNotFound)?;
+        let event = self.event(scan.event_id).await?;
+        let own_recent = scan.scanned_by == Some(by)
+            && Utc::now() - scan.received_at.0 <= ANNUL_WINDOW
+            && self.runs_event(by, event.id).await?;
+        if !(caller.is_admin() || event.organizer_id == Some(by) || own_recent) {
+            return Err(AttendanceError::Forbidden(
+                "only the event's organizer, an admin, or the staff member who made the scan (within 15 minutes) may annul it",
+            ));
+        }
+        if scan.status != ScanStatus::Ok {
+            return Err(AttendanceError::Invalid("only an accepted scan can be annulled".into()));
+        }
+        if scan.annulment.is_some() {
+            return Ok(scan);
+        }
+        let annulled = storage::annul_scan(&self.db, scan_id, by, reason.as_deref())
+            .await?
+            .ok_or(AttendanceError::ScanNotFound)?;
+        if annulled.annulment.is_none() {
+            return Err(AttendanceError::Invalid(
+                "only the person's latest scan can be annulled: annul the later ones first".into(),
+            ));
+        }
+        tracing::info!(%scan_id, event_id = %annulled.event_id, %by, "scan annulled");
+        Ok(annulled)
+    }
+
+    /// Scan logs of many events, newest first, as far as `viewer` may read
+    /// them: all scans for the organizer and ADMINs, their own for check-in
+    /// staff, none for anyone else (one query).
+    pub async fn scan_logs(
+        &self,
+        viewer: Viewer,
+        events: &[Uuid],
+        filter: &ScanFilter,
+        first: u64,
+        after: Option<Cursor>,
+    ) -> Result<Vec<(Uuid, Page<Scan>)>, AttendanceError> {
+        // An exit-all whose time has come shows in the log (scans and the
+        // statistics apply it too; no background task is needed).
+        storage::apply_due_exits(&self.db, events).await?;
+        let mut logs = storage::scan_logs(&self.db, events, viewer, filter, after, first + 1).await?;
+        Ok(events
+            .iter()
+            .map(|event| (*event, Page::from_overfetch(logs.remove(event).unwrap_or_default(), first)))
+            .collect())
+    }
+
+    /// One event's scan log (the event must exist).
+    pub async fn event_scan_log(
+        &self,
+        viewer: Viewer,
+        event_id: Uuid,
+        filter: &ScanFilter,
+        first: u64,
+        after: Option<Cursor>,
+    ) -> Result<Page<Scan>, AttendanceError> {
+        self.event(event_id).await?;
+        let mut logs = self.scan_logs(viewer, &[event_id], filter, first, after).await?;
+        Ok(logs.pop().map(|(_, page)| page).unwrap_or_else(Page::empty))
+    }
+
+    /// The check-in policies of many events; anyone may read them (one query).
+    pub async fn policies(
+        &self,
+        events: &[Uuid],
+    ) -> Result<std::collections::HashMap<Uuid, CheckInPolicy>, AttendanceError> {
+        Ok(storage::policies(&self.db, events).await?)
+    }
+
+    /// The organizer or an ADMIN changes how the event's door works; scans
+    /// after this call follow the new policy.
+    pub async fn set_policy(
+        &self,
+        caller: &Caller,
+        event_id: Uuid,
+        patch: CheckInPolicyPatch,
+    ) -> Result<CheckInPolicy, AttendanceError> {
+        let (by, event) = self.authorize_organizer(caller, event_id, "change its check-in policy").await?;
+        let policy = storage::set_policy(&self.db, event.id, event.organizer_id, &patch).await?;
+        tracing::info!(%event_id, %by, ?policy, "check-in policy set");
+        Ok(policy)
+    }
+
+    /// The event after a scan found this instance's copy stale.
+    async fn changed_event(&self, id: Uuid) -> Result<EventInfo, AttendanceError> {
+        self.events.forget(id);
+        self.events.get_fresh(id).await?.ok_or(AttendanceError::EventNotFound)
+    }
+
+    /// The event service says the event changed at `at`: every instance
+    /// checks the scans after this against the event as it is now.
+    pub async fn event_changed(&self, id: Uuid, at: Timestamp) -> Result<(), AttendanceError> {
+        storage::note_event_change(&self.db, id, at.0).await?;
+        self.events.forget(id);
+        Ok(())
+    }
+
+    /// Whether the caller scans for this event: an ADMIN, its organizer or its check-in staff.
+    async fn is_scanner(&self, caller: &Caller, event: &EventInfo) -> Result<bool, AttendanceError> {
+        let Some(user) = caller.user_id() else { return Ok(false) };
+        Ok(caller.is_admin() || event.organizer_id == Some(user) || self.runs_event(user, event.id).await?)
     }
 
     async fn event(&self, id: Uuid) -> Result<EventInfo, AttendanceError> {
@@ -219,7 +498,7 @@ impl AttendanceService {
     /// they may then check people in there and read its door list (names and
     /// times; emails stay the auth service's to give). Returns the staff.
     pub async fn add_staff(&self, caller: &Caller, event_id: Uuid, user: Uuid) -> Result<Vec<Uuid>, AttendanceError> {
-        let (granter, event) = self.authorize_staffing(caller, event_id).await?;
+        let (granter, event) = self.authorize_organizer(caller, event_id, "name its check-in staff").await?;
         let staff = self.all_staff(event_id).await?;
         if staff.len() >= MAX_CHECK_IN_STAFF && !staff.contains(&user) {
             return Err(AttendanceError::Invalid(format!(
@@ -242,7 +521,7 @@ impl AttendanceService {
         event_id: Uuid,
         user: Uuid,
     ) -> Result<Vec<Uuid>, AttendanceError> {
-        let (granter, event) = self.authorize_staffing(caller, event_id).await?;
+        let (granter, event) = self.authorize_organizer(caller, event_id, "name its check-in staff").await?;
         if storage::remove_staff(&self.db, event.id, user).await? {
             tracing::info!(%event_id, staff = %user, by = %granter, "check-in staff removed");
         }
@@ -253,17 +532,21 @@ impl AttendanceService {
         Ok(storage::staff_of(&self.db, &[event_id], true, None).await?.remove(&event_id).unwrap_or_default())
     }
 
-    /// Staff are named by the event's organizer or an ADMIN, always signed
-    /// in (in development too: staff are people, not anonymous scripts).
-    async fn authorize_staffing(&self, caller: &Caller, event_id: Uuid) -> Result<(Uuid, EventInfo), AttendanceError> {
-        let granter = caller.user_id().ok_or(AttendanceError::TokenRequired(common::auth::TokenRequired))?;
+    /// Staff and policies are set by the event's organizer or an ADMIN,
+    /// always signed in (in development too: they are people, not anonymous
+    /// scripts).
+    async fn authorize_organizer(
+        &self,
+        caller: &Caller,
+        event_id: Uuid,
+        action: &'static str,
+    ) -> Result<(Uuid, EventInfo), AttendanceError> {
+        let by = caller.user_id().ok_or(AttendanceError::TokenRequired(common::auth::TokenRequired))?;
         let event = self.event(event_id).await?;
-        if !(caller.is_admin() || event.organizer_id == Some(granter)) {
-            return Err(AttendanceError::Forbidden(
-                "only the event's organizer or an admin may name its check-in staff",
-            ));
+        if !(caller.is_admin() || event.organizer_id == Some(by)) {
+            return Err(AttendanceError::OrganizerOnly(action));
         }
-        Ok((granter, event))
+        Ok((by, event))
     }
 
     /// Of `users`, those checked in to an event `organizer` organizes: the
@@ -287,4 +570,17 @@ impl AttendanceService {
         let events: Vec<_> = events.iter().map(|(id, start)| (*id, start.0)).collect();
         Ok(storage::stats(&self.db, &events).await?)
     }
+}
+
+/// A nonce as stored: 1 to 200 characters.
+fn valid_nonce(nonce: &str) -> Result<String, AttendanceError> {
+    let chars = nonce.chars().count();
+    if chars == 0 || chars > MAX_NONCE_CHARS {
+        return Err(AttendanceError::Invalid(format!("`nonce` must have 1 to {MAX_NONCE_CHARS} characters")));
+    }
+    Ok(nonce.to_owned())
+}
+
+fn stale_event() -> AttendanceError {
+    AttendanceError::Unavailable(crate::clients::Unavailable { service: "event" })
 }

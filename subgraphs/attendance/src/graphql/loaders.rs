@@ -11,7 +11,9 @@ use common::{
 };
 use uuid::Uuid;
 
-use crate::domain::{Attendance, AttendanceService, AttendanceStats, ListBy, Viewer, Visible};
+use crate::domain::{
+    Attendance, AttendanceService, AttendanceStats, CheckInPolicy, ListBy, Scan, ScanFilter, Viewer, Visible,
+};
 
 /// Keys are per viewer: loaders are shared by concurrent requests, and what
 /// one reader may see says nothing about another.
@@ -130,5 +132,49 @@ impl Loader<(Uuid, Timestamp)> for StatsLoader {
     async fn load(&self, keys: &[(Uuid, Timestamp)]) -> Result<HashMap<(Uuid, Timestamp), AttendanceStats>, ApiError> {
         let mut stats = self.0.stats(keys).await?;
         Ok(keys.iter().filter_map(|key| Some((*key, stats.remove(&key.0)?))).collect())
+    }
+}
+
+/// One page of one event's scan log, as one viewer may read it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ScanLogKey {
+    pub event: Uuid,
+    pub viewer: Viewer,
+    pub filter: ScanFilter,
+    pub first: u64,
+    pub after: Option<Cursor>,
+}
+
+pub struct ScanLogLoader(pub AttendanceService);
+
+impl Loader<ScanLogKey> for ScanLogLoader {
+    type Value = Page<Scan>;
+    type Error = ApiError;
+
+    /// One query per distinct (viewer, filter, page size, cursor).
+    async fn load(&self, keys: &[ScanLogKey]) -> Result<HashMap<ScanLogKey, Self::Value>, ApiError> {
+        let mut groups: HashMap<(Viewer, ScanFilter, u64, Option<Cursor>), Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry((key.viewer, key.filter.clone(), key.first, key.after)).or_default().push(key.event);
+        }
+        let mut pages = HashMap::new();
+        for ((viewer, filter, first, after), events) in groups {
+            for (event, page) in self.0.scan_logs(viewer, &events, &filter, first, after).await? {
+                pages.insert(ScanLogKey { event, viewer, filter: filter.clone(), first, after }, page);
+            }
+        }
+        Ok(pages)
+    }
+}
+
+/// Check-in policies by event.
+pub struct PolicyLoader(pub AttendanceService);
+
+impl Loader<Uuid> for PolicyLoader {
+    type Value = CheckInPolicy;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, CheckInPolicy>, ApiError> {
+        Ok(self.0.policies(keys).await?)
     }
 }

@@ -16,9 +16,15 @@ use uuid::Uuid;
 
 use crate::{
     domain::{self, AttendanceError, AttendanceService, ListBy, Viewer, Visible},
-    wire::{Attendance, AttendanceStats, CheckInInput},
+    wire::{
+        Attendance, AttendanceStats, CheckInInput, CheckInPolicy, CheckInPolicyInput, Scan, ScanFilterInput, ScanInput,
+        ScanPage, ScanResult,
+    },
 };
-use loaders::{AttendanceLoader, CountKey, CountLoader, PageKey, PageLoader, StaffLoader, StatsLoader};
+use loaders::{
+    AttendanceLoader, CountKey, CountLoader, PageKey, PageLoader, PolicyLoader, ScanLogKey, ScanLogLoader, StaffLoader,
+    StatsLoader,
+};
 
 pub type AttendanceSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -34,6 +40,8 @@ pub fn build(service: AttendanceService, settings: &common::config::CommonSettin
         .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(StatsLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(StaffLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(ScanLogLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(PolicyLoader(service.clone()), batch_delay))
         .data(service)
         .finish()
 }
@@ -148,6 +156,29 @@ impl EventRef {
         Ok(user_refs(staff.unwrap_or_default()))
     }
 
+    /// How this event's door works (the defaults until the organizer sets it).
+    async fn check_in_policy(&self, ctx: &Context<'_>) -> Result<CheckInPolicy, ApiError> {
+        let policy = ctx.data_unchecked::<DataLoader<PolicyLoader>>().load_one(self.id).await?;
+        Ok(policy.unwrap_or_default().into())
+    }
+
+    /// Every scan attempt at this event, refused ones too, newest first: all
+    /// of them for the organizer and ADMINs, their own for check-in staff,
+    /// none for anyone else.
+    async fn scan_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: Option<i32>,
+        after: Option<String>,
+        filter: Option<ScanFilterInput>,
+    ) -> Result<ScanPage, ApiError> {
+        let (first, after) = page_args(first, after)?;
+        let filter = filter.unwrap_or_default().try_into()?;
+        let key = ScanLogKey { event: self.id, viewer: Viewer::of(caller(ctx)), filter, first, after };
+        let page = ctx.data_unchecked::<DataLoader<ScanLogLoader>>().load_one(key).await?;
+        Ok(ScanPage::new(page.unwrap_or_else(Page::empty)))
+    }
+
     #[graphql(requires = "startTime")]
     async fn attendance_stats(&self, ctx: &Context<'_>) -> Result<AttendanceStats, ApiError> {
         let stats = match self.start_time {
@@ -241,6 +272,42 @@ impl Mutation {
     async fn check_in(&self, ctx: &Context<'_>, input: CheckInInput) -> Result<Attendance, ApiError> {
         let request = input.try_into()?;
         Ok(ctx.data_unchecked::<AttendanceService>().check_in(caller(ctx), request).await?.into())
+    }
+
+    /// Sets how an event's door works (organizer or ADMIN); absent fields stay.
+    async fn set_check_in_policy(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        input: CheckInPolicyInput,
+    ) -> Result<CheckInPolicy, ApiError> {
+        let event_id = parse_id("eventId", &event_id)?;
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(service.set_policy(caller(ctx), event_id, input.into()).await?.into())
+    }
+
+    /// An offline scanner's upload (organizer, check-in staff or ADMIN): at
+    /// most 500 scans of one event, applied in `scannedAt` order, one result
+    /// per scan in the order sent. Uploading the same scans again changes nothing.
+    async fn sync_scans(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        scans: Vec<ScanInput>,
+    ) -> Result<Vec<ScanResult>, ApiError> {
+        let event_id = parse_id("eventId", &event_id)?;
+        let service = ctx.data_unchecked::<AttendanceService>();
+        let scans = scans.into_iter().map(Into::into).collect();
+        Ok(service.sync_scans(caller(ctx), event_id, scans).await?.into_iter().map(ScanResult::from).collect())
+    }
+
+    /// Undoes a mistaken scan (the organizer, an ADMIN, or the staff member
+    /// who made it within 15 minutes): it stays in the log, marked annulled,
+    /// and the counts give the place back.
+    async fn annul_scan(&self, ctx: &Context<'_>, id: ID, reason: Option<String>) -> Result<Scan, ApiError> {
+        let id = parse_id("id", &id)?;
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(service.annul_scan(caller(ctx), id, reason).await?.into())
     }
 
     /// Names a person check-in staff of an event (organizer or ADMIN): they

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use axum::{
     extract::State,
+    http::HeaderMap,
     http::StatusCode,
     response::{IntoResponse, Response},
     routing::{get, post},
@@ -12,7 +13,7 @@ use axum::{
 use common::{
     auth::{Caller, TokenVerifier},
     internal::ServiceCredential,
-    page::Cursor,
+    page::{rest_limit, Cursor},
     rest::{ApiJson, ApiPath, ApiQuery},
     time::Timestamp,
     ApiError,
@@ -22,7 +23,11 @@ use uuid::Uuid;
 
 use crate::{
     domain::AttendanceService,
-    wire::{Attendance, AttendanceStats, CheckInInput},
+    domain::Viewer,
+    wire::{
+        Attendance, AttendanceStats, CheckInInput, CheckInPolicy, CheckInPolicyInput, Scan, ScanDirection,
+        ScanFilterInput, ScanResult, SyncScansAnswer, SyncScansBody,
+    },
 };
 
 pub const MAX_LIMIT: u64 = 1_000;
@@ -33,21 +38,39 @@ pub fn router(service: AttendanceService, verifier: TokenVerifier, credential: S
     let state = Arc::new(RestState { service, verifier });
     // For the other services only: the auth service asks which people an
     // organizer may see in full.
-    let internal = Router::new().route("/internal/visible-profiles", post(visible_profiles));
+    // The event service tells of every change to an event.
+    let internal = Router::new()
+        .route("/internal/visible-profiles", post(visible_profiles))
+        .route("/internal/events/{event_id}/changed", post(event_changed));
     let internal = common::internal::only_services(internal, credential);
     Router::new()
         .route("/attendance", post(check_in))
         .route("/attendance/event/{event_id}", get(event_attendance))
         .route("/attendance/stats/{event_id}", get(stats))
+        .route("/attendance/scans", post(sync_scans))
+        .route("/attendance/event/{event_id}/scans", get(scan_log))
+        .route("/attendance/event/{event_id}/policy", get(policy).patch(set_policy))
         .merge(internal)
         .with_state(state)
 }
 
+/// A scan (by default an entry: the guide's check-in). The nonce may come as
+/// the `Idempotency-Key` header instead of the body's `nonce`.
 async fn check_in(
     State(state): State<Arc<RestState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<CheckInInput>,
+    headers: HeaderMap,
+    ApiJson(mut body): ApiJson<CheckInInput>,
 ) -> Result<(StatusCode, Json<Attendance>), ApiError> {
+    if let Some(key) = headers.get("idempotency-key") {
+        let key = key.to_str().map_err(|_| ApiError::bad_input("`Idempotency-Key` must be visible ASCII"))?;
+        match &body.nonce {
+            Some(nonce) if nonce != key => {
+                return Err(ApiError::invalid_field("`nonce` and `Idempotency-Key` differ"));
+            }
+            _ => body.nonce = Some(key.to_owned()),
+        }
+    }
     let attendance = state.service.check_in(&caller, body.try_into()?).await?;
     Ok((StatusCode::CREATED, Json(attendance.into())))
 }
@@ -80,18 +103,11 @@ async fn event_attendance(
     ApiPath(event_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = query.limit.unwrap_or(MAX_LIMIT);
-    if limit == 0 || limit > MAX_LIMIT {
-        return Err(ApiError::bad_input(format!("`limit` must be between 1 and {MAX_LIMIT}")));
-    }
+    let limit = rest_limit(query.limit, MAX_LIMIT, MAX_LIMIT)?;
     let after = query.after.as_deref().map(Cursor::decode).transpose()?;
     let viewer = state.service.guide_list_viewer(&caller)?;
     let page = state.service.event_attendance(viewer, event_id, limit, after).await?;
-    let next = if page.has_next {
-        page.end_cursor(|last| Cursor { at: last.check_in_time.0, id: last.id }).unwrap_or_default()
-    } else {
-        String::new()
-    };
+    let next = page.next_cursor(|last| Cursor { at: last.check_in_time.0, id: last.id });
     let headers = [("x-next-cursor", next)];
     Ok(match caller {
         Caller::Anonymous => {
@@ -112,6 +128,69 @@ async fn event_attendance(
             (headers, Json(items)).into_response()
         }
     })
+}
+
+/// `POST /attendance/scans {eventId, scans}`: an offline scanner's upload;
+/// 200 with one result per scan, whatever each one's fate.
+async fn sync_scans(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SyncScansBody>,
+) -> Result<Json<SyncScansAnswer>, ApiError> {
+    let event_id = common::page::parse_id("eventId", &body.event_id)?;
+    let scans = body.scans.into_iter().map(Into::into).collect();
+    let results = state.service.sync_scans(&caller, event_id, scans).await?;
+    Ok(Json(SyncScansAnswer { results: results.into_iter().map(ScanResult::from).collect() }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ScanLogQuery {
+    limit: Option<u64>,
+    after: Option<String>,
+    status: Option<String>,
+    direction: Option<ScanDirection>,
+    user_id: Option<String>,
+}
+
+/// An event's scan log, newest first (`limit` up to 1,000; `after`: the
+/// `X-Next-Cursor` header of the previous page; `status`, `direction` and
+/// `userId` filter): all scans for the organizer and ADMINs, their own for
+/// check-in staff, none for anyone else. A token is required.
+async fn scan_log(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(event_id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<ScanLogQuery>,
+) -> Result<Response, ApiError> {
+    if caller.user_id().is_none() {
+        return Err(common::auth::TokenRequired.into());
+    }
+    let limit = rest_limit(query.limit, 50, MAX_LIMIT)?;
+    let after = query.after.as_deref().map(Cursor::decode).transpose()?;
+    let filter =
+        ScanFilterInput { status: query.status, direction: query.direction, user_id: query.user_id.map(Into::into) };
+    let page = state.service.event_scan_log(Viewer::of(&caller), event_id, &filter.try_into()?, limit, after).await?;
+    let next = page.next_cursor(|last| Cursor { at: last.received_at.0, id: last.id });
+    let scans: Vec<Scan> = page.items.into_iter().map(Scan::from).collect();
+    Ok(([("x-next-cursor", next)], Json(scans)).into_response())
+}
+
+async fn policy(
+    State(state): State<Arc<RestState>>,
+    ApiPath(event_id): ApiPath<Uuid>,
+) -> Result<Json<CheckInPolicy>, ApiError> {
+    let mut policies = state.service.policies(&[event_id]).await?;
+    Ok(Json(policies.remove(&event_id).unwrap_or_default().into()))
+}
+
+async fn set_policy(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(event_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CheckInPolicyInput>,
+) -> Result<Json<CheckInPolicy>, ApiError> {
+    Ok(Json(state.service.set_policy(&caller, event_id, body.into()).await?.into()))
 }
 
 /// The most people one `visible-profiles` call may ask about (the auth
@@ -141,6 +220,22 @@ async fn visible_profiles(
     }
     let users = state.service.profiles_visible_to(body.viewer, &body.users).await?;
     Ok(Json(VisibleProfiles { users }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct EventChange {
+    updated_at: Timestamp,
+}
+
+/// `POST /internal/events/{id}/changed {updatedAt}` → 200 `{}`.
+async fn event_changed(
+    State(state): State<Arc<RestState>>,
+    ApiPath(event_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<EventChange>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.service.event_changed(event_id, body.updated_at).await?;
+    Ok(Json(serde_json::json!({})))
 }
 
 async fn stats(

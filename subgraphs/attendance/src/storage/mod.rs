@@ -10,15 +10,18 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use common::{db::statement as stmt, page::Cursor, time::Timestamp};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
-use crate::domain::{Attendance, AttendanceStats, IntervalCount, ListBy, Viewer};
+use crate::domain::{
+    Annulment, Attendance, AttendanceStats, CheckInPolicy, CheckInPolicyPatch, Direction, IntervalCount, ListBy, Scan,
+    ScanFilter, ScanOutcome, ScanStatus, Viewer,
+};
 
 pub use access::{add_staff, events_run_by, profiles_visible_to, remove_staff, staff_of};
 
 pub use attendances::Model as AttendanceRow;
-pub use writer::CheckInWriter;
+pub use writer::ScanWriter;
 
 impl From<AttendanceRow> for Attendance {
     fn from(row: AttendanceRow) -> Self {
@@ -33,38 +36,87 @@ impl From<AttendanceRow> for Attendance {
     }
 }
 
-pub struct NewCheckIn {
+/// A scan to record. `refused` is set when the service already refused it
+/// (outside the check-in window, unknown person, ...): it is only logged.
+pub struct NewScan {
     pub event_id: Uuid,
     pub user_id: Uuid,
-    pub check_in_time: DateTime<Utc>,
-    pub recorded_by: Option<Uuid>,
+    pub direction: Direction,
+    pub scanned_at: DateTime<Utc>,
+    pub scanned_by: Option<Uuid>,
+    pub nonce: Option<String>,
     pub capacity: Option<i32>,
     /// The event's organizer, kept beside its counter row for reads' rights.
     pub organizer_id: Option<Uuid>,
+    pub refused: Option<ScanStatus>,
+    /// The version of the event the scan was checked against.
+    pub event_updated_at: DateTime<Utc>,
 }
 
-pub enum CheckInOutcome {
-    Recorded(Attendance),
-    /// The person was already checked in: the original record.
-    Duplicate(Attendance),
-    Full,
+/// What became of a scan sent to `record_scans`.
+#[derive(Debug, Clone)]
+pub enum Recorded {
+    Scan(Box<ScanOutcome>),
+    /// The event changed since the copy the scan was checked against:
+    /// nothing was written; check it again against the event as it is.
+    StaleEvent,
 }
 
 const COLUMNS: &str = "id, event_id, user_id, check_in_time, recorded_by, created_at";
 
-/// Records check-ins, each exactly once per person and never beyond capacity,
-/// in one statement: a call of the `check_in_batch` function (see its
-/// migration). The outcomes come back in the order of `batch`.
+/// The columns of a scan, as `record_scans`, `annul_scan` and the log return them.
+#[derive(FromQueryResult)]
+struct ScanRow {
+    id: Uuid,
+    event_id: Uuid,
+    user_id: Uuid,
+    direction: String,
+    scanned_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+    status: String,
+    scanned_by: Option<Uuid>,
+    annulled_at: Option<DateTime<Utc>>,
+    annulled_by: Option<Uuid>,
+    annul_reason: Option<String>,
+}
+
+impl TryFrom<ScanRow> for Scan {
+    type Error = StorageError;
+
+    fn try_from(r: ScanRow) -> Result<Self, StorageError> {
+        let invalid =
+            |what: &str, value: &str| StorageError::from(DbErr::Custom(format!("a scan with {what} `{value}`")));
+        Ok(Scan {
+            id: r.id,
+            event_id: r.event_id,
+            user_id: r.user_id,
+            direction: Direction::parse(&r.direction).ok_or_else(|| invalid("direction", &r.direction))?,
+            scanned_at: r.scanned_at.into(),
+            received_at: r.received_at.into(),
+            status: ScanStatus::parse(&r.status).ok_or_else(|| invalid("status", &r.status))?,
+            scanned_by: r.scanned_by,
+            annulment: r.annulled_at.map(|at| Annulment { at: at.into(), by: r.annulled_by, reason: r.annul_reason }),
+        })
+    }
+}
+
+/// The person's attendance beside a scan (`record_scans`' last columns).
+#[derive(FromQueryResult)]
+struct AttendanceColumns {
+    attendance_id: Option<Uuid>,
+    check_in_time: Option<DateTime<Utc>>,
+    recorded_by: Option<Uuid>,
+    created_at: Option<DateTime<Utc>>,
+}
+
+/// Records scans, in one statement: a call of the `record_scans` function
+/// (see its migration). The outcomes come back in the order of `batch`.
 ///
-/// Each event's counter row is incremented first, and its row lock
-/// serialises check-ins to that event until the statement commits, which
-/// makes the capacity check exact under concurrency. A duplicate gives its
-/// increment back.
-pub async fn check_in_batch(
-    db: &DatabaseConnection,
-    batch: &[NewCheckIn],
-) -> Result<Vec<CheckInOutcome>, StorageError> {
-    let check_ins: Vec<serde_json::Value> = batch
+/// Each event's counter row is locked first, which serialises the scans of
+/// that event until the statement commits and makes the counts, the capacity
+/// check and the nonce check exact under concurrency.
+pub async fn record_scans(db: &DatabaseConnection, batch: &[NewScan]) -> Result<Vec<Recorded>, StorageError> {
+    let scans: Vec<serde_json::Value> = batch
         .iter()
         .enumerate()
         .map(|(i, c)| {
@@ -73,37 +125,210 @@ pub async fn check_in_batch(
                 "id": Uuid::now_v7(),
                 "event_id": c.event_id,
                 "user_id": c.user_id,
+                "direction": c.direction.as_str(),
                 // Microseconds, PostgreSQL's precision: stored as given.
-                "check_in_time": c.check_in_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                "recorded_by": c.recorded_by,
+                "scanned_at": c.scanned_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "scanned_by": c.scanned_by,
+                "nonce": c.nonce,
                 "capacity": c.capacity,
                 "organizer_id": c.organizer_id,
+                "refused": c.refused.map(ScanStatus::code),
+                "event_updated_at": c.event_updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             })
         })
         .collect();
     let rows = db
-        .query_all_raw(stmt("SELECT * FROM check_in_batch($1::jsonb)", [serde_json::Value::Array(check_ins).into()]))
+        .query_all_raw(stmt("SELECT * FROM record_scans($1::jsonb)", [serde_json::Value::Array(scans).into()]))
         .await?;
-    let mut outcomes: Vec<Option<CheckInOutcome>> = batch.iter().map(|_| None).collect();
+    let mut outcomes: Vec<Option<Recorded>> = batch.iter().map(|_| None).collect();
     for row in rows {
         let ordinal: i64 = row.try_get("", "ordinal")?;
-        let outcome: String = row.try_get("", "outcome")?;
-        let outcome = match outcome.as_str() {
-            "recorded" => CheckInOutcome::Recorded(AttendanceRow::from_query_result(&row, "")?.into()),
-            "duplicate" => CheckInOutcome::Duplicate(AttendanceRow::from_query_result(&row, "")?.into()),
-            "full" => CheckInOutcome::Full,
-            other => return Err(DbErr::Custom(format!("check_in_batch returned the outcome `{other}`")).into()),
-        };
         let slot = usize::try_from(ordinal - 1)
             .ok()
             .and_then(|i| outcomes.get_mut(i))
-            .ok_or_else(|| DbErr::Custom(format!("check_in_batch returned the ordinal {ordinal}")))?;
-        *slot = Some(outcome);
+            .ok_or_else(|| DbErr::Custom(format!("record_scans returned the ordinal {ordinal}")))?;
+        if row.try_get::<String>("", "status")? == "STALE" {
+            *slot = Some(Recorded::StaleEvent);
+            continue;
+        }
+        let scan: Scan = ScanRow::from_query_result(&row, "")?.try_into()?;
+        let a = AttendanceColumns::from_query_result(&row, "")?;
+        let attendance = match (a.attendance_id, a.check_in_time, a.created_at) {
+            (Some(id), Some(check_in_time), Some(created_at)) => Some(Attendance {
+                id,
+                event_id: scan.event_id,
+                user_id: scan.user_id,
+                check_in_time: check_in_time.into(),
+                recorded_by: a.recorded_by,
+                created_at: created_at.into(),
+            }),
+            _ => None,
+        };
+        *slot =
+            Some(Recorded::Scan(Box::new(ScanOutcome { scan, replayed: row.try_get("", "replayed")?, attendance })));
     }
     Ok(outcomes
         .into_iter()
-        .map(|o| o.ok_or_else(|| DbErr::Custom("check_in_batch left a check-in without an outcome".into())))
+        .map(|o| o.ok_or_else(|| DbErr::Custom("record_scans left a scan without an outcome".into())))
         .collect::<Result<_, DbErr>>()?)
+}
+
+const SCAN_COLUMNS: &str =
+    "id, event_id, user_id, direction, scanned_at, received_at, status, scanned_by, annulled_at, annulled_by, annul_reason";
+
+pub async fn find_scan(db: &DatabaseConnection, id: Uuid) -> Result<Option<Scan>, StorageError> {
+    let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1");
+    let row = db.query_one_raw(stmt(&sql, [id.into()])).await?;
+    row.map(|row| ScanRow::from_query_result(&row, "")?.try_into()).transpose()
+}
+
+/// Annuls an accepted scan (see `annul_scan`'s migration); `None` if there is no such scan.
+pub async fn annul_scan(
+    db: &DatabaseConnection,
+    id: Uuid,
+    by: Uuid,
+    reason: Option<&str>,
+) -> Result<Option<Scan>, StorageError> {
+    let sql = format!("SELECT {SCAN_COLUMNS} FROM annul_scan($1, $2, $3)");
+    let row = db.query_one_raw(stmt(&sql, [id.into(), by.into(), reason.map(str::to_owned).into()])).await?;
+    row.map(|row| ScanRow::from_query_result(&row, "")?.try_into()).transpose()
+}
+
+/// The newest scans first (after `after`, by arrival then id) of each of
+/// `events`, as far as `viewer` may read them, in one statement: all of them
+/// for ADMINs and the event's organizer, their own scans for check-in staff,
+/// none for anyone else.
+pub async fn scan_logs(
+    db: &DatabaseConnection,
+    events: &[Uuid],
+    viewer: Viewer,
+    filter: &ScanFilter,
+    after: Option<Cursor>,
+    limit: u64,
+) -> Result<HashMap<Uuid, Vec<Scan>>, StorageError> {
+    let mut logs: HashMap<Uuid, Vec<Scan>> = events.iter().map(|e| (*e, Vec::new())).collect();
+    if viewer.is_nobody() {
+        return Ok(logs);
+    }
+    let sql = format!(
+        "SELECT s.* FROM unnest($1::uuid[]) AS o(owner)
+         CROSS JOIN LATERAL (
+             SELECT $2::bool OR EXISTS (
+                 SELECT 1 FROM event_checkins c WHERE c.event_id = o.owner AND c.organizer_id = $3::uuid
+             ) AS all_scans,
+             EXISTS (SELECT 1 FROM check_in_staff t WHERE t.event_id = o.owner AND t.user_id = $3::uuid) AS staff
+         ) v
+         CROSS JOIN LATERAL (
+             SELECT {SCAN_COLUMNS} FROM scans
+             WHERE event_id = o.owner
+               AND (v.all_scans OR (v.staff AND scanned_by = $3::uuid))
+               AND ($4::text IS NULL OR status = $4::text)
+               AND ($5::text IS NULL OR direction = $5::text)
+               AND ($6::uuid IS NULL OR user_id = $6::uuid)
+               AND ($7::timestamptz IS NULL OR (received_at, id) < ($7::timestamptz, $8::uuid))
+             ORDER BY received_at DESC, id DESC
+             LIMIT $9
+         ) s"
+    );
+    let (at, id) = Cursor::parts(after);
+    let values = [
+        events.to_vec().into(),
+        viewer.everything.into(),
+        viewer.user.into(),
+        filter.status.clone().into(),
+        filter.direction.map(|d| d.as_str().to_owned()).into(),
+        filter.user_id.into(),
+        at.into(),
+        id.into(),
+        (limit as i64).into(),
+    ];
+    for row in db.query_all_raw(stmt(&sql, values)).await? {
+        let scan: Scan = ScanRow::from_query_result(&row, "")?.try_into()?;
+        logs.entry(scan.event_id).or_default().push(scan);
+    }
+    Ok(logs)
+}
+
+/// The event service says the event changed at `at` (kept if newer than what is known).
+pub async fn note_event_change(db: &DatabaseConnection, event: Uuid, at: DateTime<Utc>) -> Result<(), StorageError> {
+    let sql = "INSERT INTO event_changes AS c (event_id, changed_at) VALUES ($1, $2)
+               ON CONFLICT (event_id) DO UPDATE SET changed_at = greatest(c.changed_at, excluded.changed_at)";
+    db.execute_raw(stmt(sql, [event.into(), at.into()])).await?;
+    Ok(())
+}
+
+/// The check-in policies of many events (the default for those never set), in one statement.
+pub async fn policies(db: &DatabaseConnection, events: &[Uuid]) -> Result<HashMap<Uuid, CheckInPolicy>, StorageError> {
+    let sql = "SELECT c.event_id, c.allow_reentry, c.allow_multiple_entries, c.exit_all_at
+               FROM event_checkins c WHERE c.event_id = ANY($1)";
+    let mut policies: HashMap<Uuid, CheckInPolicy> = events.iter().map(|e| (*e, CheckInPolicy::default())).collect();
+    for row in db.query_all_raw(stmt(sql, [events.to_vec().into()])).await? {
+        let (event, policy) = policy_row(&row)?;
+        policies.insert(event, policy);
+    }
+    Ok(policies)
+}
+
+fn policy_row(row: &sea_orm::QueryResult) -> Result<(Uuid, CheckInPolicy), DbErr> {
+    let exit_all_at: Option<DateTime<Utc>> = row.try_get("", "exit_all_at")?;
+    Ok((
+        row.try_get("", "event_id")?,
+        CheckInPolicy {
+            allow_reentry: row.try_get("", "allow_reentry")?,
+            allow_multiple_entries: row.try_get("", "allow_multiple_entries")?,
+            exit_all_at: exit_all_at.map(Timestamp),
+        },
+    ))
+}
+
+/// Changes an event's policy (absent fields stay); a new `exit_all_at`
+/// happens once again. An `exit_all_at` already past applies at once.
+pub async fn set_policy(
+    db: &DatabaseConnection,
+    event: Uuid,
+    organizer: Option<Uuid>,
+    patch: &CheckInPolicyPatch,
+) -> Result<CheckInPolicy, StorageError> {
+    let sql = "UPDATE event_checkins c SET
+                   allow_reentry = coalesce($2, c.allow_reentry),
+                   allow_multiple_entries = coalesce($3, c.allow_multiple_entries),
+                   exit_all_at = CASE WHEN $4 THEN $5 ELSE c.exit_all_at END,
+                   exit_all_done = CASE WHEN $4 THEN false ELSE c.exit_all_done END
+               WHERE c.event_id = $1
+               RETURNING c.event_id, c.allow_reentry, c.allow_multiple_entries, c.exit_all_at";
+    let exit_all_at = patch.exit_all_at.map(|t| t.map(|t| t.0));
+    let values = [
+        event.into(),
+        patch.allow_reentry.into(),
+        patch.allow_multiple_entries.into(),
+        exit_all_at.is_some().into(),
+        exit_all_at.flatten().into(),
+    ];
+    let txn = db.begin().await?;
+    // The counter row may not exist yet (no scan so far).
+    txn.execute_raw(stmt(
+        "INSERT INTO event_checkins AS c (event_id, organizer_id) VALUES ($1, $2)
+         ON CONFLICT (event_id) DO UPDATE SET organizer_id = coalesce(c.organizer_id, excluded.organizer_id)",
+        [event.into(), organizer.into()],
+    ))
+    .await?;
+    let row =
+        txn.query_one_raw(stmt(sql, values)).await?.ok_or_else(|| DbErr::Custom("set_policy updated no row".into()))?;
+    txn.query_one_raw(stmt("SELECT exit_all_due($1)", [event.into()])).await?;
+    txn.commit().await?;
+    Ok(policy_row(&row)?.1)
+}
+
+/// Applies the `exit_all_at` of those of `events` whose time has come (each once).
+pub async fn apply_due_exits(db: &DatabaseConnection, events: &[Uuid]) -> Result<(), StorageError> {
+    // In event id order, as `record_scans` locks them, so the two cannot deadlock.
+    let sql = "SELECT exit_all_due(due.event_id) FROM (
+                   SELECT c.event_id FROM event_checkins c
+                   WHERE c.event_id = ANY($1) AND c.exit_all_at <= now() AND NOT c.exit_all_done
+                   ORDER BY c.event_id
+               ) due";
+    db.query_all_raw(stmt(sql, [events.to_vec().into()])).await?;
+    Ok(())
 }
 
 /// Any number of check-ins by id, in one statement.
@@ -183,10 +408,7 @@ pub async fn pages(
              LIMIT $4
          ) a"
     );
-    let (at, id) = match after {
-        Some(c) => (Some(c.at), Some(c.id)),
-        None => (None, None),
-    };
+    let (at, id) = Cursor::parts(after);
     let values = [
         owners.to_vec().into(),
         at.into(),
@@ -251,6 +473,9 @@ struct StatsRow {
     on_time: i32,
     late: i32,
     by_interval: serde_json::Value,
+    inside_now: i32,
+    entries: i32,
+    exits: i32,
 }
 
 #[derive(serde::Deserialize)]
@@ -274,8 +499,14 @@ pub async fn stats(
     // 75 ms.) The count is of rows: `UNIQUE (event_id, user_id)` makes each
     // one a distinct attendee.
     let sql = "
-        SELECT w.event_id, t.*
+        SELECT w.event_id, t.*,
+               CASE WHEN k.due THEN 0 ELSE coalesce(k.inside_now, 0) END AS inside_now,
+               coalesce(k.entries, 0) AS entries,
+               coalesce(k.exits, 0) + CASE WHEN k.due THEN k.inside_now ELSE 0 END AS exits
         FROM unnest($1::uuid[], $2::timestamptz[]) AS w(event_id, start_time)
+        LEFT JOIN (
+            SELECT *, (exit_all_at <= now() AND NOT exit_all_done) AS due FROM event_checkins
+        ) k ON k.event_id = w.event_id
         CROSS JOIN LATERAL (
             SELECT coalesce(sum(b.n), 0)::int AS total_attendees,
                    min(b.first) AS first_check_in,
@@ -318,6 +549,9 @@ pub async fn stats(
                 on_time: row.on_time,
                 late: row.late,
                 by_interval,
+                inside_now: row.inside_now,
+                entries: row.entries,
+                exits: row.exits,
             },
         );
     }

@@ -1,5 +1,5 @@
-//! Group commit for check-ins: the check-ins that arrive while earlier ones
-//! are being written go to the database together, as one statement.
+//! Group commit for scans: the scans that arrive while earlier ones are
+//! being written go to the database together, as one statement.
 //!
 //! At the door, dozens of scanners check people in at once. Written one by
 //! one, each check-in pays for its own round trip, statement and commit; a
@@ -13,7 +13,7 @@ use common::db::{Pool, StorageError};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
-use super::{check_in_batch, CheckInOutcome, NewCheckIn};
+use super::{record_scans, NewScan, Recorded};
 
 /// The most check-ins in one statement.
 const MAX_BATCH: usize = 256;
@@ -21,30 +21,30 @@ const MAX_BATCH: usize = 256;
 const MAX_QUEUED: usize = 4096;
 
 struct Pending {
-    check_in: NewCheckIn,
-    reply: oneshot::Sender<Result<CheckInOutcome, StorageError>>,
+    scan: NewScan,
+    reply: oneshot::Sender<Result<Recorded, StorageError>>,
 }
 
 #[derive(Clone)]
-pub struct CheckInWriter {
+pub struct ScanWriter {
     queue: mpsc::Sender<Pending>,
 }
 
-impl CheckInWriter {
+impl ScanWriter {
     /// Starts the dispatcher task, which writes up to `writers` batches at once
     /// (each holds a pooled connection meanwhile; the rest of the pool stays
     /// free for reads). It ends when the last writer handle is dropped.
     pub fn start(db: Pool, writers: usize) -> Self {
         let (queue, pending) = mpsc::channel(MAX_QUEUED);
         tokio::spawn(dispatch(db, pending, writers.max(1)));
-        CheckInWriter { queue }
+        ScanWriter { queue }
     }
 
     /// Records one check-in, in whichever batch it lands in.
-    pub async fn check_in(&self, check_in: NewCheckIn) -> Result<CheckInOutcome, StorageError> {
+    pub async fn record(&self, scan: NewScan) -> Result<Recorded, StorageError> {
         let (reply, outcome) = oneshot::channel();
-        let stopped = || StorageError::from(DbErr::Custom("the check-in writer has stopped".into()));
-        self.queue.send(Pending { check_in, reply }).await.map_err(|_| stopped())?;
+        let stopped = || StorageError::from(DbErr::Custom("the scan writer has stopped".into()));
+        self.queue.send(Pending { scan, reply }).await.map_err(|_| stopped())?;
         outcome.await.map_err(|_| stopped())?
     }
 }
@@ -72,8 +72,8 @@ async fn dispatch(db: Pool, mut pending: mpsc::Receiver<Pending>, writers: usize
 
 /// Writes a batch and answers each check-in in it.
 async fn write(db: &DatabaseConnection, batch: Vec<Pending>) {
-    let (check_ins, replies): (Vec<NewCheckIn>, Vec<_>) = batch.into_iter().map(|p| (p.check_in, p.reply)).unzip();
-    match check_in_batch(db, &check_ins).await {
+    let (scans, replies): (Vec<NewScan>, Vec<_>) = batch.into_iter().map(|p| (p.scan, p.reply)).unzip();
+    match record_scans(db, &scans).await {
         Ok(outcomes) => {
             for (reply, outcome) in replies.into_iter().zip(outcomes) {
                 let _ = reply.send(Ok(outcome));
@@ -89,10 +89,10 @@ async fn write(db: &DatabaseConnection, batch: Vec<Pending>) {
         // so that it cannot fail the others.
         Err(e) => {
             tracing::warn!(error = %e, size = replies.len(), "a check-in batch failed; writing its check-ins one by one");
-            for (check_in, reply) in check_ins.into_iter().zip(replies) {
-                let outcome = check_in_batch(db, std::slice::from_ref(&check_in)).await;
+            for (scan, reply) in scans.into_iter().zip(replies) {
+                let outcome = record_scans(db, std::slice::from_ref(&scan)).await;
                 let _ = reply.send(outcome.and_then(|mut o| {
-                    o.pop().ok_or_else(|| DbErr::Custom("check_in_batch returned no outcome".into()).into())
+                    o.pop().ok_or_else(|| DbErr::Custom("record_scans returned no outcome".into()).into())
                 }));
             }
         }

@@ -23,8 +23,12 @@ use crate::{
 
 pub fn router(service: AuthService, credential: common::internal::ServiceCredential) -> Router {
     // For other services only (the attendance service checking that a person exists).
-    let internal =
-        common::internal::only_services(Router::new().route("/internal/users/{id}", get(user_by_id)), credential);
+    let internal = common::internal::only_services(
+        Router::new()
+            .route("/internal/users/{id}", get(user_by_id))
+            .route("/internal/users/existing", post(existing_users)),
+        credential,
+    );
     Router::new()
         .route("/auth/register", post(register))
         .route("/auth/login", post(login))
@@ -96,6 +100,27 @@ async fn jwks(State(service): State<AuthService>) -> impl IntoResponse {
 #[derive(serde::Serialize)]
 struct KnownUser {
     id: Uuid,
+}
+
+/// `{ "ids": [...] }`, both ways: of the ids asked about, those of existing
+/// people (one query, for the attendance service's offline sync).
+#[derive(Debug, serde::Deserialize, serde::Serialize)]
+struct UserIds {
+    ids: Vec<Uuid>,
+}
+
+/// More ids than one offline sync holds are refused.
+const MAX_EXISTING_ASKED: usize = 1_000;
+
+async fn existing_users(
+    State(service): State<AuthService>,
+    ApiJson(body): ApiJson<UserIds>,
+) -> Result<Json<UserIds>, ApiError> {
+    if body.ids.len() > MAX_EXISTING_ASKED {
+        return Err(ApiError::invalid_field(format!("at most {MAX_EXISTING_ASKED} ids")));
+    }
+    let users = service.users(&body.ids).await?;
+    Ok(Json(UserIds { ids: users.into_iter().map(|u| u.id).collect() }))
 }
 
 async fn user_by_id(
