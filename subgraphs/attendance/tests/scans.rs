@@ -41,6 +41,24 @@ async fn staff(s: &Stack, organizer: &str, event: &str, user: &str) {
     assert!(out["errors"].is_null(), "{out}");
 }
 
+/// A live event (with `capacity`) of a signed-in organizer, who named one check-in staff member.
+struct Door {
+    s: Stack,
+    organizer: String,
+    event: String,
+    staffer: String,
+    staffer_id: String,
+}
+
+async fn door(capacity: Option<i32>) -> Door {
+    let s = helpers::spawn().await;
+    let (organizer, _) = s.user("org@example.com").await;
+    let event = s.live_event(Some(&organizer), capacity).await;
+    let (staffer, staffer_id) = s.user("staff@example.com").await;
+    staff(&s, &organizer, &event, &staffer_id).await;
+    Door { s, organizer, event, staffer, staffer_id }
+}
+
 async fn sync(s: &Stack, token: Option<&str>, event: &str, scans: Value) -> (u16, Value) {
     let request =
         s.attendance.http.post(s.attendance.url("/attendance/scans")).json(&json!({"eventId": event, "scans": scans}));
@@ -209,12 +227,8 @@ async fn scan_with_nonce(
 
 #[tokio::test]
 async fn an_offline_batch_gets_one_result_per_scan_and_can_be_sent_again() {
-    let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
+    let Door { s, event, staffer, .. } = door(None).await;
     let now = chrono::Utc::now();
-    let event = s.live_event(Some(&organizer), None).await;
-    let (staffer, staffer_id) = s.user("staff@example.com").await;
-    staff(&s, &organizer, &event, &staffer_id).await;
     // Seeded once: seeded emails are numbered from 1 each time.
     let seeded = s.seed_users(103).await;
     let (users, many) = seeded.split_at(3);
@@ -281,12 +295,8 @@ async fn an_offline_batch_gets_one_result_per_scan_and_can_be_sent_again() {
 
 #[tokio::test]
 async fn annulling_a_scan_gives_the_place_back() {
-    let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), Some(1)).await;
-    let (staffer, staffer_id) = s.user("staff@example.com").await;
+    let Door { s, organizer, event, staffer, .. } = door(Some(1)).await;
     let (other_staffer, other_id) = s.user("staff2@example.com").await;
-    staff(&s, &organizer, &event, &staffer_id).await;
     staff(&s, &organizer, &event, &other_id).await;
     let (stranger, _) = s.user("stranger@example.com").await;
     let users = s.seed_users(2).await;
@@ -368,11 +378,7 @@ async fn annulling_a_scan_gives_the_place_back() {
 
 #[tokio::test]
 async fn the_scan_log_keeps_refusals_and_shows_staff_their_own_scans() {
-    let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
-    let (staffer, staffer_id) = s.user("staff@example.com").await;
-    staff(&s, &organizer, &event, &staffer_id).await;
+    let Door { s, organizer, event, staffer, staffer_id } = door(None).await;
     let (stranger, _) = s.user("stranger@example.com").await;
     let admin = s.admin("admin@example.com").await;
     let users = s.seed_users(2).await;
@@ -573,11 +579,7 @@ async fn only_scanners_choose_the_scan_time() {
 /// organizer, staff and an ADMIN, through GraphQL and REST alike.
 #[tokio::test]
 async fn who_may_sync_annul_and_set_the_policy() {
-    let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
-    let (staffer, staffer_id) = s.user("staff@example.com").await;
-    staff(&s, &organizer, &event, &staffer_id).await;
+    let Door { s, organizer, event, staffer, .. } = door(None).await;
     let (other, _) = s.user("other@example.com").await;
     let (person, person_id) = s.user("person@example.com").await;
     let admin = s.admin("admin@example.com").await;
