@@ -27,7 +27,9 @@ impl MigrationTrait for Migration {
         // `STALE` and write nothing. Scans
         // are applied per event in `scanned_at` order. A scan whose `nonce` the
         // same scanner already sent for the event writes nothing and answers
-        // the original scan (`replayed`).
+        // the original scan (`replayed`). Each batch, annulment and exit-all
+        // notifies channel `attendance_updates` with `<event id>[ <scan id>]`
+        // for live subscribers on every instance.
         manager
             .get_connection()
             .execute_unprepared(
@@ -102,6 +104,7 @@ impl MigrationTrait for Migration {
                     UPDATE event_checkins
                     SET inside_now = inside_now - moved, exits = exits + moved, exit_all_done = true
                     WHERE event_id = ev;
+                    PERFORM pg_notify('attendance_updates', ev::text);
                     RETURN moved;
                 END
                 $$;
@@ -126,6 +129,9 @@ impl MigrationTrait for Migration {
                     -- the current event (one lookup per event, not per scan).
                     recorded_keys text[];
                     scan_key text;
+                    -- The current event's last scan written, told to live
+                    -- subscribers (on every instance) when the batch commits.
+                    last_scan uuid;
                     with_nonces constant boolean := jsonb_path_exists(batch, '$[*] ? (@.nonce != null)');
                     known boolean;
                     verdict text;
@@ -144,6 +150,10 @@ impl MigrationTrait for Migration {
                                 SET checked_in = c.checked_in, inside_now = c.inside_now, entries = c.entries,
                                     exits = c.exits, organizer_id = c.organizer_id
                                 WHERE e.event_id = current_event;
+                                IF last_scan IS NOT NULL THEN
+                                    PERFORM pg_notify('attendance_updates', current_event::text || ' ' || last_scan::text);
+                                    last_scan := NULL;
+                                END IF;
                             END IF;
                             -- Locked without a new row version: the counters are
                             -- written back once, when the event's scans are done.
@@ -246,6 +256,7 @@ impl MigrationTrait for Migration {
                         INSERT INTO scans AS x (id, event_id, user_id, direction, scanned_at, status, scanned_by, nonce)
                         VALUES (n.id, n.event_id, n.user_id, n.direction, n.scanned_at, verdict, n.scanned_by, n.nonce)
                         RETURNING x.received_at INTO received_at;
+                        last_scan := n.id;
                         IF scan_key IS NOT NULL THEN
                             recorded_keys := recorded_keys || scan_key;
                         END IF;
@@ -272,6 +283,9 @@ impl MigrationTrait for Migration {
                         SET checked_in = c.checked_in, inside_now = c.inside_now, entries = c.entries, exits = c.exits,
                             organizer_id = c.organizer_id
                         WHERE e.event_id = current_event;
+                        IF last_scan IS NOT NULL THEN
+                            PERFORM pg_notify('attendance_updates', current_event::text || ' ' || last_scan::text);
+                        END IF;
                     END IF;
                 END
                 $$;
@@ -327,6 +341,7 @@ impl MigrationTrait for Migration {
                     ELSE
                         UPDATE attendances SET inside = (last_direction = 'ENTRY'), exited = has_exit WHERE id = a.id;
                     END IF;
+                    PERFORM pg_notify('attendance_updates', s.event_id::text || ' ' || s.id::text);
                     RETURN NEXT s;
                 END
                 $$;

@@ -23,7 +23,10 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
     let rules =
         Rules { app_env: common.app_env, opens_before: settings.checkin_opens_before, clock_skew: settings.clock_skew };
     let service = AttendanceService::new(db.pool(), settings.checkin_writers, events, users, rules);
+    service.live().start();
     let schema = graphql::build(service.clone(), common);
-    let rest = rest::router(service, settings.verifier.clone(), credential);
-    Application::for_service(common, db, schema, settings.verifier.clone(), rest).await
+    let rest = rest::router(service.clone(), settings.verifier.clone(), credential);
+    let live = service.live().clone();
+    let app = Application::for_service(common, db, schema, settings.verifier.clone(), rest).await?;
+    Ok(app.on_shutdown(move || live.close()))
 }

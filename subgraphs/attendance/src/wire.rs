@@ -398,6 +398,7 @@ impl From<AttendanceError> for ApiError {
             }
             AttendanceError::Forbidden(_) | AttendanceError::OrganizerOnly(_) => ApiError::forbidden(message),
             AttendanceError::ScanNotFound => ApiError::not_found(message),
+            AttendanceError::TooManySubscriptions(_) => ApiError::new(ErrorCode::TooManyRequests, message),
             AttendanceError::NotInside => ApiError::new(ErrorCode::NotInside, message),
             AttendanceError::Hidden { anonymous: true } => ApiError::unauthenticated(format!("sign in: {message}")),
             AttendanceError::Hidden { anonymous: false } => ApiError::forbidden(message),
@@ -410,5 +411,20 @@ impl From<AttendanceError> for ApiError {
             AttendanceError::Unavailable(e) => ApiError::unavailable(e.to_string()),
             AttendanceError::Database(e) => e.into(),
         }
+    }
+}
+
+/// One live update (`GET /attendance/live/{eventId}`'s `data:` lines, and the
+/// subscription's payload): the event's statistics and the scan that
+/// changed them (null in the first message, the current state).
+#[derive(Debug, Clone, Serialize)]
+pub struct AttendanceUpdate {
+    pub stats: AttendanceStats,
+    pub scan: Option<Scan>,
+}
+
+impl From<&domain::live::LiveUpdate> for AttendanceUpdate {
+    fn from(u: &domain::live::LiveUpdate) -> Self {
+        AttendanceUpdate { stats: u.stats.clone().into(), scan: u.scan.clone().map(Scan::from) }
     }
 }

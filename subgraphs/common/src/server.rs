@@ -140,12 +140,21 @@ pub struct Application {
     listener: TcpListener,
     app: Router,
     pub db: crate::db::Db,
+    /// Run when shutting down begins: long-lived responses (live streams)
+    /// end, so that the in-flight requests graceful shutdown waits for finish.
+    on_shutdown: Vec<Box<dyn FnOnce() + Send>>,
 }
 
 impl Application {
     pub async fn bind(host: std::net::IpAddr, port: u16, app: Router, db: crate::db::Db) -> std::io::Result<Self> {
         let listener = bind(host, port).await?;
-        Ok(Application { listener, app, db })
+        Ok(Application { listener, app, db, on_shutdown: Vec::new() })
+    }
+
+    /// `hook` runs when shutting down begins.
+    pub fn on_shutdown(mut self, hook: impl FnOnce() + Send + 'static) -> Self {
+        self.on_shutdown.push(Box::new(hook));
+        self
     }
 
     /// The bound port (useful when asked for port 0, as tests do).
@@ -155,6 +164,13 @@ impl Application {
 
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         tracing::info!(port = self.port(), "listening");
+        let hooks = self.on_shutdown;
+        let shutdown = async move {
+            shutdown.await;
+            for hook in hooks {
+                hook();
+            }
+        };
         serve(self.listener, self.app, shutdown).await
     }
 }

@@ -117,6 +117,20 @@ impl Services {
         crate::hostile::hostile_tokens(token, &jwks, Some(&self.auth_key_pem))
     }
 
+    /// `token` signed again by the auth service's key, valid for `seconds` more.
+    pub async fn expiring_in(&self, token: &str, seconds: i64) -> String {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+        let jwks: Value = self.auth.get_json("/.well-known/jwks.json").await;
+        let payload = token.split('.').nth(1).expect("a JWT");
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("payload")).expect("claims");
+        claims["exp"] = json!(chrono::Utc::now().timestamp() + seconds);
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = jwks["keys"][0]["kid"].as_str().map(str::to_owned);
+        encode(&header, &claims, &EncodingKey::from_ed_pem(self.auth_key_pem.as_bytes()).expect("key")).expect("token")
+    }
+
     /// An ADMIN's token (registered, then promoted in SQL as `auth-service promote` does).
     pub async fn admin(&self, email: &str) -> String {
         crate::admin_token(&self.db, &self.auth, email).await

@@ -2,6 +2,7 @@
 //! the use cases GraphQL and REST both call in `service`. Its public shapes
 //! are in `wire`.
 
+pub mod live;
 mod service;
 
 pub use service::{AttendanceService, CheckInRequest, Rules, ScanRequest, SyncResult, MAX_SYNC_SCANS};
@@ -278,6 +279,8 @@ pub enum AttendanceError {
     NotInside,
     #[error("scan not found")]
     ScanNotFound,
+    #[error("at most {0} live subscriptions per person")]
+    TooManySubscriptions(usize),
     #[error("the event is full")]
     EventFull,
     #[error("the event is cancelled")]

@@ -78,6 +78,7 @@ pub const MAX_CHECK_IN_STAFF: usize = 50;
 pub struct AttendanceService {
     db: Pool,
     scans: ScanWriter,
+    live: super::live::LiveHub,
     events: EventDirectory,
     users: UserDirectory,
     rules: Rules,
@@ -87,7 +88,19 @@ impl AttendanceService {
     /// Starts the task that writes check-ins in batches, up to `writers` at
     /// once (needs a Tokio runtime).
     pub fn new(db: Pool, writers: usize, events: EventDirectory, users: UserDirectory, rules: Rules) -> Self {
-        AttendanceService { scans: ScanWriter::start(db.clone(), writers), db, events, users, rules }
+        AttendanceService {
+            scans: ScanWriter::start(db.clone(), writers),
+            live: super::live::LiveHub::new(db.clone(), events.clone()),
+            db,
+            events,
+            users,
+            rules,
+        }
+    }
+
+    /// Live updates of events' attendance (see `live`).
+    pub fn live(&self) -> &super::live::LiveHub {
+        &self.live
     }
 
     /// One scan at the door: an entry (the guide's check-in) or an exit.

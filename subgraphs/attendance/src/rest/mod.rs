@@ -6,6 +6,7 @@ use axum::{
     extract::State,
     http::HeaderMap,
     http::StatusCode,
+    response::sse::{Event, KeepAlive, Sse},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -25,8 +26,8 @@ use crate::{
     domain::AttendanceService,
     domain::Viewer,
     wire::{
-        Attendance, AttendanceStats, CheckInInput, CheckInPolicy, CheckInPolicyInput, Scan, ScanDirection,
-        ScanFilterInput, ScanResult, SyncScansAnswer, SyncScansBody,
+        Attendance, AttendanceStats, AttendanceUpdate, CheckInInput, CheckInPolicy, CheckInPolicyInput, Scan,
+        ScanDirection, ScanFilterInput, ScanResult, SyncScansAnswer, SyncScansBody,
     },
 };
 
@@ -50,6 +51,7 @@ pub fn router(service: AttendanceService, verifier: TokenVerifier, credential: S
         .route("/attendance/scans", post(sync_scans))
         .route("/attendance/event/{event_id}/scans", get(scan_log))
         .route("/attendance/event/{event_id}/policy", get(policy).patch(set_policy))
+        .route("/attendance/live/{event_id}", get(live))
         .merge(internal)
         .with_state(state)
 }
@@ -174,6 +176,24 @@ async fn scan_log(
     let next = page.next_cursor(|last| Cursor { at: last.received_at.0, id: last.id });
     let scans: Vec<Scan> = page.items.into_iter().map(Scan::from).collect();
     Ok(([("x-next-cursor", next)], Json(scans)).into_response())
+}
+
+/// `GET /attendance/live/{eventId}` (`Authorization` header; the organizer,
+/// check-in staff, ADMINs): Server-Sent Events, one `data:` JSON line per
+/// update, the current state first. It ends when the token expires or the
+/// right is taken away; a comment line every 15 s keeps proxies from closing it.
+async fn live(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(event_id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    let subscription = state.service.live().subscribe(&caller, event_id).await?;
+    let events = futures::stream::unfold(subscription, |mut subscription| async move {
+        let update = subscription.next().await?;
+        let event = Event::default().json_data(AttendanceUpdate::from(update.as_ref()));
+        Some((event, subscription))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))).into_response())
 }
 
 async fn policy(

@@ -64,8 +64,10 @@ pub async fn add_staff(
 
 /// Whether `user` was check-in staff of `event` (and is no longer).
 pub async fn remove_staff(db: &DatabaseConnection, event: Uuid, user: Uuid) -> Result<bool, StorageError> {
-    let sql = "DELETE FROM check_in_staff WHERE event_id = $1 AND user_id = $2";
-    Ok(db.execute_raw(stmt(sql, [event.into(), user.into()])).await?.rows_affected() > 0)
+    // Live subscribers of the event check their rights again (`<event> staff`).
+    let sql = "WITH removed AS (DELETE FROM check_in_staff WHERE event_id = $1 AND user_id = $2 RETURNING event_id)
+               SELECT pg_notify('attendance_updates', event_id::text || ' staff') FROM removed";
+    Ok(!db.query_all_raw(stmt(sql, [event.into(), user.into()])).await?.is_empty())
 }
 
 /// Of `users`, those checked in to an event that `organizer` organizes: the

@@ -3,6 +3,7 @@
 
 mod access;
 mod attendances;
+pub mod live;
 mod writer;
 
 use common::db::StorageError;

@@ -1,0 +1,223 @@
+//! Live attendance: organizers (and staff, and ADMINs) watch an event's
+//! statistics change as scans happen, on whichever instance they happen.
+//! Per event and instance one `watch` channel holds the latest state: a
+//! slow subscriber skips to it, never queues, and an update costs one
+//! statistics query per instance whatever the number of subscribers.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use common::{auth::Caller, db::Pool};
+use tokio::sync::{mpsc, watch};
+use uuid::Uuid;
+
+use super::{AttendanceError, AttendanceStats, Scan};
+use crate::{
+    clients::EventDirectory,
+    storage::{self, live::Notice},
+};
+
+/// Live subscriptions one person may hold on one instance.
+pub const MAX_SUBSCRIPTIONS_PER_USER: usize = 20;
+
+/// One message of a subscription: the event's statistics and the scan that
+/// changed them (none in a first message or after a resynchronisation).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveUpdate {
+    pub stats: AttendanceStats,
+    pub scan: Option<Scan>,
+}
+
+/// What a topic's channel carries: the latest update, and whether the
+/// subscribers' rights must be checked again (a staff member was removed).
+#[derive(Debug, Clone)]
+struct Published {
+    update: Arc<LiveUpdate>,
+    recheck_rights: bool,
+}
+
+struct Topics {
+    events: HashMap<Uuid, watch::Sender<Published>>,
+    per_user: HashMap<Uuid, usize>,
+}
+
+#[derive(Clone)]
+pub struct LiveHub {
+    db: Pool,
+    events: EventDirectory,
+    topics: Arc<Mutex<Topics>>,
+    /// Set when the service shuts down: every subscription ends.
+    closing: Arc<watch::Sender<bool>>,
+}
+
+impl LiveHub {
+    pub fn new(db: Pool, events: EventDirectory) -> Self {
+        let topics = Topics { events: HashMap::new(), per_user: HashMap::new() };
+        LiveHub { db, events, topics: Arc::new(Mutex::new(topics)), closing: Arc::new(watch::channel(false).0) }
+    }
+
+    /// Ends every subscription (the service is shutting down).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Listens to the database and publishes, for as long as the runtime runs.
+    pub fn start(&self) {
+        let (notices, received) = mpsc::channel(1024);
+        tokio::spawn(storage::live::listen(self.db.clone(), notices));
+        tokio::spawn(self.clone().publish(received));
+    }
+
+    /// The event's state now, read from the database.
+    async fn snapshot(&self, event: Uuid, scan: Option<Uuid>) -> Result<LiveUpdate, AttendanceError> {
+        let start = self.events.get(event).await?.ok_or(AttendanceError::EventNotFound)?.start_time;
+        let mut stats = storage::stats(&self.db, &[(event, start.0)]).await?;
+        let stats = stats.remove(&event).unwrap_or_else(|| AttendanceStats::empty(event));
+        let scan = match scan {
+            Some(id) => storage::find_scan(&self.db, id).await?,
+            None => None,
+        };
+        Ok(LiveUpdate { stats, scan })
+    }
+
+    /// Publishes what the notices say, coalesced: the notices that queued
+    /// while an update was computed become one update per event.
+    async fn publish(self, mut notices: mpsc::Receiver<Notice>) {
+        while let Some(first) = notices.recv().await {
+            let mut changed: HashMap<Uuid, (Option<Uuid>, bool)> = HashMap::new();
+            let mut resync = false;
+            let mut note = |notice: Notice| match notice {
+                Notice::Changed { event, scan } => {
+                    let entry = changed.entry(event).or_default();
+                    entry.0 = scan.or(entry.0);
+                }
+                Notice::StaffRemoved { event } => changed.entry(event).or_default().1 = true,
+                Notice::Resync => resync = true,
+            };
+            note(first);
+            while let Ok(notice) = notices.try_recv() {
+                note(notice);
+            }
+            let watched: Vec<Uuid> = {
+                let mut topics = self.topics.lock().expect("topics lock");
+                topics.events.retain(|_, topic| topic.receiver_count() > 0);
+                topics.events.keys().copied().collect()
+            };
+            for event in watched {
+                let (scan, recheck_rights) = match changed.get(&event) {
+                    Some(change) => *change,
+                    None if resync => (None, false),
+                    None => continue,
+                };
+                match self.snapshot(event, scan).await {
+                    Ok(update) => {
+                        let published = Published { update: Arc::new(update), recheck_rights };
+                        if let Some(topic) = self.topics.lock().expect("topics lock").events.get(&event) {
+                            topic.send_replace(published);
+                        }
+                    }
+                    Err(e) => tracing::warn!(%event, error = %e, "live update not computed"),
+                }
+            }
+        }
+    }
+
+    /// Subscribes `caller`, who must run the event (organizer, check-in
+    /// staff) or be an ADMIN, as for the door list.
+    pub async fn subscribe(&self, caller: &Caller, event_id: Uuid) -> Result<Subscription, AttendanceError> {
+        let claims = caller.claims().ok_or(AttendanceError::TokenRequired(common::auth::TokenRequired))?;
+        let user = claims.sub;
+        let event = self.events.get(event_id).await?.ok_or(AttendanceError::EventNotFound)?;
+        let admin = caller.is_admin();
+        let organizer = event.organizer_id == Some(user);
+        if !(admin || organizer || self.is_staff(user, event_id).await?) {
+            return Err(AttendanceError::Forbidden(
+                "only the event's organizer, its check-in staff or an admin may watch its attendance",
+            ));
+        }
+        let first = Arc::new(self.snapshot(event_id, None).await?);
+        let updates = {
+            let mut topics = self.topics.lock().expect("topics lock");
+            let held = topics.per_user.entry(user).or_default();
+            if *held >= MAX_SUBSCRIPTIONS_PER_USER {
+                return Err(AttendanceError::TooManySubscriptions(MAX_SUBSCRIPTIONS_PER_USER));
+            }
+            *held += 1;
+            let published = Published { update: first.clone(), recheck_rights: false };
+            let topic = topics.events.entry(event_id).or_insert_with(|| watch::channel(published).0);
+            let mut updates = topic.subscribe();
+            updates.mark_unchanged();
+            updates
+        };
+        let lifetime = claims.exp - chrono::Utc::now().timestamp();
+        let expires = tokio::time::Instant::now() + Duration::from_secs(lifetime.max(0) as u64);
+        Ok(Subscription {
+            closing: self.closing.subscribe(),
+            hub: self.clone(),
+            user,
+            event: event_id,
+            checked_by_role: admin || organizer,
+            first: Some(first),
+            updates,
+            expires,
+        })
+    }
+
+    async fn is_staff(&self, user: Uuid, event: Uuid) -> Result<bool, AttendanceError> {
+        Ok(storage::staff_of(&self.db, &[event], true, None).await?.remove(&event).unwrap_or_default().contains(&user))
+    }
+}
+
+/// One subscriber's stream of updates: the current state first, then every
+/// change (coalesced); it ends when the token expires or the right is taken away.
+pub struct Subscription {
+    closing: watch::Receiver<bool>,
+    hub: LiveHub,
+    user: Uuid,
+    event: Uuid,
+    /// An ADMIN or the organizer: rights that no staff change takes away.
+    checked_by_role: bool,
+    first: Option<Arc<LiveUpdate>>,
+    updates: watch::Receiver<Published>,
+    expires: tokio::time::Instant,
+}
+
+impl Subscription {
+    /// The next update; `None` when the subscription is over.
+    pub async fn next(&mut self) -> Option<Arc<LiveUpdate>> {
+        if *self.closing.borrow() {
+            return None;
+        }
+        if let Some(first) = self.first.take() {
+            return Some(first);
+        }
+        tokio::select! {
+            changed = self.updates.changed() => changed.ok()?,
+            _ = tokio::time::sleep_until(self.expires) => return None,
+            _ = self.closing.wait_for(|closing| *closing) => return None,
+        }
+        let published = self.updates.borrow_and_update().clone();
+        if published.recheck_rights && !self.checked_by_role {
+            match self.hub.is_staff(self.user, self.event).await {
+                Ok(true) => {}
+                _ => return None,
+            }
+        }
+        Some(published.update)
+    }
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        let mut topics = self.hub.topics.lock().expect("topics lock");
+        if let Some(held) = topics.per_user.get_mut(&self.user) {
+            *held = held.saturating_sub(1);
+            if *held == 0 {
+                topics.per_user.remove(&self.user);
+            }
+        }
+    }
+}
