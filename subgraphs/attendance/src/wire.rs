@@ -417,7 +417,7 @@ impl From<AttendanceError> for ApiError {
 /// One live update (`GET /attendance/live/{eventId}`'s `data:` lines, and the
 /// subscription's payload): the event's statistics and the scan that
 /// changed them (null in the first message, the current state).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize)]
 pub struct AttendanceUpdate {
     pub stats: AttendanceStats,
     pub scan: Option<Scan>,

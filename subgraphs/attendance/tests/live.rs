@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use test_support::{status_and_json, TestServer};
+use tokio_tungstenite::tungstenite::Message;
 
 /// An open `text/event-stream`, read message by message.
 struct Live {
@@ -180,4 +181,172 @@ async fn stopping_the_service_ends_its_live_streams() {
     assert!(live.next().await.is_some());
     tokio::time::timeout(Duration::from_secs(5), replica.stop()).await.expect("stopped within 5 s");
     assert_eq!(live.next().await, None, "the stream ended");
+}
+
+mod websocket {
+    use super::*;
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+
+    type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+    pub const UPDATES: &str = "subscription($e: ID!) { attendanceUpdates(eventId: $e) { stats { totalAttendees insideNow entries exits } scan { userId direction } } }";
+
+    pub async fn connect(server: &TestServer, protocol: &'static str) -> Socket {
+        let mut request = format!("ws://127.0.0.1:{}/graphql/ws", server.port).into_client_request().unwrap();
+        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
+        tokio_tungstenite::connect_async(request).await.expect("a WebSocket").0
+    }
+
+    pub async fn send(socket: &mut Socket, message: Value) {
+        socket.send(Message::text(message.to_string())).await.expect("sent");
+    }
+
+    /// The next JSON message, or the close frame's code; fails after 10 s.
+    pub async fn receive(socket: &mut Socket) -> Result<Value, Option<u16>> {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            loop {
+                match socket.next().await {
+                    Some(Ok(Message::Text(text))) => {
+                        let value: Value = serde_json::from_str(&text).expect("JSON");
+                        if matches!(value["type"].as_str(), Some("ping" | "ka")) {
+                            continue;
+                        }
+                        return Ok(value);
+                    }
+                    Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
+                    Some(Ok(_)) => continue,
+                    _ => return Err(None),
+                }
+            }
+        })
+        .await
+        .expect("a message within 10 s")
+    }
+
+    /// Connects with `graphql-transport-ws` and `token`; returns the socket after its ack.
+    pub async fn initialised(server: &TestServer, token: Option<&str>) -> Socket {
+        let mut socket = connect(server, "graphql-transport-ws").await;
+        let payload = token.map_or(json!({}), |t| json!({"authorization": format!("Bearer {t}")}));
+        send(&mut socket, json!({"type": "connection_init", "payload": payload})).await;
+        assert_eq!(receive(&mut socket).await.unwrap()["type"], "connection_ack");
+        socket
+    }
+
+    pub async fn subscribe(socket: &mut Socket, id: &str, event: &str) {
+        let payload = json!({"query": UPDATES, "variables": {"e": event}});
+        send(socket, json!({"id": id, "type": "subscribe", "payload": payload})).await;
+    }
+}
+
+#[tokio::test]
+async fn the_websocket_subscription_tells_what_the_event_stream_tells() {
+    use websocket::*;
+    let s = helpers::spawn().await;
+    let (organizer, _) = s.user("org@example.com").await;
+    let event = s.live_event(Some(&organizer), None).await;
+    let users = s.seed_users(1).await;
+    let mut sse = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
+    let mut socket = initialised(&s.attendance, Some(&organizer)).await;
+    subscribe(&mut socket, "1", &event).await;
+    // The legacy protocol too.
+    let mut legacy = connect(&s.attendance, "graphql-ws").await;
+    let init = json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {organizer}")}});
+    send(&mut legacy, init).await;
+    assert_eq!(receive(&mut legacy).await.unwrap()["type"], "connection_ack");
+    let start = json!({"id": "1", "type": "start", "payload": {"query": UPDATES, "variables": {"e": event}}});
+    send(&mut legacy, start).await;
+
+    let stats = |sse: &Value| {
+        let s = &sse["stats"];
+        json!({"totalAttendees": s["totalAttendees"], "insideNow": s["insideNow"], "entries": s["entries"], "exits": s["exits"]})
+    };
+    for round in 0..2 {
+        let message = receive(&mut socket).await.unwrap();
+        assert_eq!(message["type"], "next", "{message}");
+        let old = receive(&mut legacy).await.unwrap();
+        assert_eq!(old["type"], "data", "{old}");
+        let update = &message["payload"]["data"]["attendanceUpdates"];
+        assert_eq!(update, &old["payload"]["data"]["attendanceUpdates"], "both protocols agree");
+        let from_sse = sse.next().await.unwrap();
+        assert_eq!(update["stats"], stats(&from_sse), "WebSocket and SSE agree");
+        if round == 0 {
+            assert_eq!(update["scan"], Value::Null, "the current state first");
+            let check_in = s.check_in(Some(&organizer), json!({"eventId": event, "userId": users[0]})).await;
+            assert_eq!(check_in.status(), 201);
+        } else {
+            assert_eq!(update["scan"], json!({"userId": users[0], "direction": "ENTRY"}));
+            assert_eq!(update["stats"]["totalAttendees"], 1);
+        }
+    }
+    // Completing a subscription ends it; the connection stays.
+    send(&mut socket, json!({"id": "1", "type": "complete"})).await;
+    subscribe(&mut socket, "2", &event).await;
+    let mut message = receive(&mut socket).await.unwrap();
+    while message["id"] == "1" {
+        message = receive(&mut socket).await.unwrap(); // sent before the server read the `complete`
+    }
+    assert_eq!((&message["id"], &message["type"]), (&json!("2"), &json!("next")), "{message}");
+}
+
+#[tokio::test]
+async fn the_websocket_refuses_strangers_forgeries_and_protocol_abuse() {
+    use websocket::*;
+    let s = helpers::spawn().await;
+    let (organizer, _) = s.user("org@example.com").await;
+    let (other, _) = s.user("other@example.com").await;
+    let event = s.live_event(Some(&organizer), None).await;
+    // A refusal is the operation's GraphQL error (`next` with `errors`, as for HTTP).
+    let code_of = |message: &Value| message["payload"]["errors"][0]["extensions"]["code"].as_str().map(str::to_owned);
+    for (who, token, code) in
+        [("anonymous", None, "UNAUTHENTICATED"), ("another user", Some(other.as_str()), "FORBIDDEN")]
+    {
+        let mut socket = initialised(&s.attendance, token).await;
+        subscribe(&mut socket, "1", &event).await;
+        let refused = receive(&mut socket).await.unwrap();
+        assert_eq!(code_of(&refused), Some(code.to_owned()), "{who}: {refused}");
+        assert_eq!(refused["payload"]["data"], Value::Null, "{who}: {refused}");
+    }
+    // A forged token fails the connection itself.
+    let mut socket = connect(&s.attendance, "graphql-transport-ws").await;
+    send(&mut socket, json!({"type": "connection_init", "payload": {"authorization": "Bearer e30.e30.e30"}})).await;
+    // async-graphql closes a failed initialisation with 1002 and the reason.
+    assert_eq!(receive(&mut socket).await.err().flatten(), Some(1002));
+    // Garbage, a subscription before the ack, and an oversized message close it.
+    for (what, message) in [
+        ("garbage", Message::text("{{{")),
+        (
+            "subscribe before connection_init",
+            Message::text(json!({"id": "1", "type": "subscribe", "payload": {"query": UPDATES}}).to_string()),
+        ),
+        (
+            "a message over 64 KiB",
+            Message::text(format!("{{\"type\":\"connection_init\",\"payload\":{{\"x\":\"{}\"}}}}", "a".repeat(70_000))),
+        ),
+    ] {
+        let mut socket = connect(&s.attendance, "graphql-transport-ws").await;
+        futures::SinkExt::send(&mut socket, message).await.ok();
+        let answer = receive(&mut socket).await;
+        assert!(answer.is_err(), "{what}: closed, got {answer:?}");
+    }
+    // At most 10 subscriptions per connection.
+    let mut socket = initialised(&s.attendance, Some(&organizer)).await;
+    for i in 0..10 {
+        subscribe(&mut socket, &i.to_string(), &event).await;
+        assert_eq!(receive(&mut socket).await.unwrap()["type"], "next");
+    }
+    subscribe(&mut socket, "10", &event).await;
+    let refused = receive(&mut socket).await.unwrap();
+    assert_eq!(code_of(&refused).as_deref(), Some("TOO_MANY_REQUESTS"), "{refused}");
+    s.attendance.assert_healthy().await;
+}
+
+/// The router composes and starts unchanged: the subscription is served by
+/// the attendance service over WebSocket, and left out of its federation SDL.
+#[test]
+fn subscriptions_stay_out_of_the_federation_sdl() {
+    let sdl = attendance_service::graphql::sdl();
+    assert!(!sdl.contains("Subscription") && !sdl.contains("attendanceUpdates"), "{sdl}");
+    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    assert!(!committed.contains("attendanceUpdates"));
 }

@@ -78,7 +78,24 @@ where
     Q: ObjectType + 'static,
     M: ObjectType + 'static,
 {
-    harden(Schema::build(query, mutation, EmptySubscription).enable_federation(), settings.app_env.is_production())
+    subgraph_with_subscription(query, mutation, EmptySubscription, settings)
+}
+
+/// As [`subgraph`], with subscriptions (served over WebSocket by the subgraph
+/// itself: [`subgraph_sdl`] leaves them out of the federation SDL, since the
+/// open-source router does not carry them).
+pub fn subgraph_with_subscription<Q, M, S>(
+    query: Q,
+    mutation: M,
+    subscription: S,
+    settings: &CommonSettings,
+) -> SchemaBuilder<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    harden(Schema::build(query, mutation, subscription).enable_federation(), settings.app_env.is_production())
 }
 
 /// A subgraph's federation SDL, printed without a service behind the resolvers.

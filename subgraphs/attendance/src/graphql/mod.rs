@@ -4,21 +4,23 @@
 //! a page of events with their attendance costs a constant number of queries.
 
 mod loaders;
+pub mod ws;
 
-use async_graphql::{dataloader::DataLoader, Context, EmptySubscription, Object, Schema, ID};
+use async_graphql::{dataloader::DataLoader, Context, Object, Schema, ID};
 use common::{
     graphql::{caller, parse_id, PageInfo},
     page::{page_size, Cursor, Page},
     time::Timestamp,
     ApiError,
 };
+use futures::Stream;
 use uuid::Uuid;
 
 use crate::{
     domain::{self, AttendanceError, AttendanceService, ListBy, Viewer, Visible},
     wire::{
-        Attendance, AttendanceStats, CheckInInput, CheckInPolicy, CheckInPolicyInput, Scan, ScanFilterInput, ScanInput,
-        ScanPage, ScanResult,
+        Attendance, AttendanceStats, AttendanceUpdate, CheckInInput, CheckInPolicy, CheckInPolicyInput, Scan,
+        ScanFilterInput, ScanInput, ScanPage, ScanResult,
     },
 };
 use loaders::{
@@ -26,7 +28,7 @@ use loaders::{
     StatsLoader,
 };
 
-pub type AttendanceSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AttendanceSchema = Schema<Query, Mutation, Subscription>;
 
 /// Attendance lists may be long (a whole door list at once); events pages are 100 at most.
 pub const MAX_PAGE_SIZE: i32 = 1_000;
@@ -34,7 +36,7 @@ const DEFAULT_PAGE_SIZE: i32 = 50;
 
 pub fn build(service: AttendanceService, settings: &common::config::CommonSettings) -> AttendanceSchema {
     let batch_delay = settings.batch_delay;
-    common::graphql::subgraph(Query, Mutation, settings)
+    common::graphql::subgraph_with_subscription(Query, Mutation, Subscription, settings)
         .data(common::graphql::loader(AttendanceLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(PageLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
@@ -331,5 +333,32 @@ impl Mutation {
         let (event_id, user_id) = (parse_id("eventId", &event_id)?, parse_id("userId", &user_id)?);
         let service = ctx.data_unchecked::<AttendanceService>();
         Ok(user_refs(service.remove_staff(caller(ctx), event_id, user_id).await?))
+    }
+}
+
+/// Served over WebSocket at `/graphql/ws` by the attendance service itself
+/// (not part of the federation SDL: the open-source router carries no
+/// subscriptions).
+pub struct Subscription;
+
+#[async_graphql::Subscription]
+impl Subscription {
+    /// The event's statistics on every accepted or annulled scan, with the
+    /// scan; the first message is the current state (`scan` null). For the
+    /// organizer, the event's check-in staff and ADMINs; it ends when the
+    /// token expires or the right is taken away.
+    async fn attendance_updates(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+    ) -> Result<impl Stream<Item = AttendanceUpdate>, ApiError> {
+        let event_id = parse_id("eventId", &event_id)?;
+        ws::count_subscription(ctx)?;
+        let subscription = ctx.data_unchecked::<AttendanceService>().live().subscribe(caller(ctx), event_id).await?;
+        let guard = ws::SubscriptionSlot::hold(ctx);
+        Ok(futures::stream::unfold((subscription, guard), |(mut subscription, guard)| async move {
+            let update = subscription.next().await?;
+            Some((AttendanceUpdate::from(update.as_ref()), (subscription, guard)))
+        }))
     }
 }
