@@ -1,8 +1,16 @@
 // A frontend's view of the router, as a browser app using Apollo Client would
 // see it: a CORS preflight, then a mutation and a query with a bearer token.
-// Run by e2e/tests/apollo_client.rs with ROUTER_URL set; prints one JSON line.
+// Then the live count, as a door app follows it: a subscription over
+// graphql-ws straight to the attendance service (the router carries no
+// subscriptions), beside queries and mutations through the router.
+// Run by e2e/tests/apollo_client.rs with ROUTER_URL and ATTENDANCE_WS_URL
+// set; prints one JSON line.
 import assert from "node:assert/strict";
-import { ApolloClient, HttpLink, InMemoryCache, gql } from "@apollo/client";
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client";
+import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
+import { getMainDefinition } from "@apollo/client/utilities";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 
 const url = process.env.ROUTER_URL;
 const origin = "http://localhost:5173"; // a Vite dev server
@@ -81,4 +89,62 @@ assert.equal(data.me.email, email);
 assert.equal(data.events.nodes[0].title, "Frontend Meetup");
 assert.equal(data.events.nodes[0].attendanceStats.totalAttendees, 0);
 
-console.log(JSON.stringify({ ok: true, events: data.events.totalCount }));
+// 3. The live count: the subscription over WebSocket (token in connection_init),
+// everything else through the router, one Apollo Client for both.
+const wsClient = createClient({
+  url: process.env.ATTENDANCE_WS_URL,
+  webSocketImpl: WebSocket,
+  connectionParams: () => ({ authorization: `Bearer ${token}` }),
+});
+const live = new ApolloClient({
+  link: ApolloLink.split(
+    ({ query }) => {
+      const definition = getMainDefinition(query);
+      return definition.kind === "OperationDefinition" && definition.operation === "subscription";
+    },
+    new GraphQLWsLink(wsClient),
+    new HttpLink({ uri: url, fetch: browserFetch }),
+  ),
+  cache: new InMemoryCache(),
+});
+const eventId = created.data.createEvent.id;
+const updates = [];
+const seen = new Promise((resolve, reject) => {
+  const subscription = live
+    .subscribe({
+      query: gql`
+        subscription Door($e: ID!) {
+          attendanceUpdates(eventId: $e) { stats { totalAttendees insideNow } scan { direction } }
+        }
+      `,
+      variables: { e: eventId },
+    })
+    .subscribe({
+      next: ({ data, error }) => {
+        if (error) return reject(error);
+        updates.push(data.attendanceUpdates);
+        if (updates.length === 1) {
+          // The current state first; then the organizer checks themself in through the router.
+          live
+            .mutate({
+              mutation: gql`mutation In($e: ID!) { checkIn(input: { eventId: $e }) { id } }`,
+              variables: { e: eventId },
+            })
+            .catch(reject);
+        } else {
+          subscription.unsubscribe();
+          resolve();
+        }
+      },
+      error: reject,
+    });
+  setTimeout(() => reject(new Error(`no live update in 15 s: ${JSON.stringify(updates)}`)), 15000);
+});
+await seen;
+assert.deepEqual(updates[0], { __typename: "AttendanceUpdate", stats: { __typename: "AttendanceStats", totalAttendees: 0, insideNow: 0 }, scan: null });
+assert.equal(updates[1].stats.totalAttendees, 1);
+assert.equal(updates[1].stats.insideNow, 1);
+assert.equal(updates[1].scan.direction, "ENTRY");
+await wsClient.dispose();
+
+console.log(JSON.stringify({ ok: true, events: data.events.totalCount, live: updates.length }));

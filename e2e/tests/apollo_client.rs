@@ -1,11 +1,12 @@
 //! A test with the JavaScript `@apollo/client` (installed from npm on first
 //! run, kept under the target directory) against the router, as a frontend
-//! would use it, including the CORS preflight.
+//! would use it, including the CORS preflight, and its live subscription
+//! (`graphql-ws`) against the attendance service.
 
 use std::process::Command;
 
 #[tokio::test]
-async fn apollo_client_in_node_queries_and_mutates_through_the_router() {
+async fn apollo_client_in_node_queries_mutates_and_subscribes() {
     let e2e = e2e::start().await;
     let source = test_support::stack::workspace_root().join("e2e/node");
     let work = test_support::stack::target_dir().join("e2e-node");
@@ -28,6 +29,10 @@ async fn apollo_client_in_node_queries_and_mutates_through_the_router() {
     let output = Command::new("node")
         .arg("apollo-client.test.mjs")
         .env("ROUTER_URL", format!("{}/", e2e.stack.router_url()))
+        .env(
+            "ATTENDANCE_WS_URL",
+            format!("{}/graphql/ws", e2e.stack.service_url(common::ServiceKind::Attendance).replacen("http", "ws", 1)),
+        )
         .current_dir(&work)
         .output()
         .expect("node (20) is needed for this test");
