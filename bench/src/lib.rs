@@ -4,6 +4,7 @@
 //! reference measured in the same run (pgbench, argon2).
 
 pub mod cpu;
+mod live;
 pub mod load;
 pub mod reference;
 mod scans;
@@ -112,6 +113,8 @@ pub struct Report {
     pub argon2: Argon2Result,
     /// None when scenario 4 did not run.
     pub health_during_logins: Option<LoadResult>,
+    /// Scenario 8, live updates.
+    pub live: Option<live::LiveReport>,
     pub idle_rss_mib: Vec<(String, f64)>,
 }
 
@@ -152,7 +155,11 @@ pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
         ports: Ports::random()?,
         app_env: "development".to_owned(),
         output: Output::Quiet,
-        service_env: vec![("RUST_LOG".to_owned(), "warn".to_owned())],
+        service_env: vec![
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+            // Scenario 8 opens a thousand live streams as one organizer.
+            ("LIVE_SUBSCRIPTIONS_PER_USER".to_owned(), "100000".to_owned()),
+        ],
         router_env: Vec::new(),
         pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
     })
@@ -180,7 +187,7 @@ struct Bench {
 }
 
 pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
-    let bench = Bench::prepare(config).await?;
+    let mut bench = Bench::prepare(config).await?;
     let mut scenarios = Vec::new();
     if bench.config.runs("1") {
         scenarios.push(bench.door_list().await?);
@@ -210,6 +217,11 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     if bench.config.runs("7b") {
         scenarios.push(bench.entries_and_exits().await?);
     }
+    let mut live = None;
+    if bench.config.runs("8") {
+        let subscribers = if bench.config.smoke { 20 } else { 1_000 };
+        live = Some(bench.live_updates(subscribers).await?);
+    }
     bench.probes.admin.close().await?;
     finish(bench.stack);
     Ok(Report {
@@ -220,6 +232,7 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         argon2: bench.argon2,
         health_during_logins,
         idle_rss_mib: bench.idle_rss_mib,
+        live,
     })
 }
 
@@ -657,6 +670,21 @@ impl Report {
         }
         let rss: Vec<String> = self.idle_rss_mib.iter().map(|(n, m)| format!("{n} {m:.1} MiB")).collect();
         out.push_str(&format!("\nIdle RSS (target < 30 MiB each): {}\n", rss.join(", ")));
+        if let Some(live) = &self.live {
+            out.push_str(&format!(
+                "\n8. live updates (SSE): {} subscribers on {} attendance instances, {} check-ins at {:.0}/s: \
+                 acknowledgement to update p50 {:.1} ms, p99 {:.1} ms (target < 250 ms); {} subscribers off the \
+                 table's final count; {:.1} KiB per idle subscriber (target < 50 KiB)\n",
+                live.subscribers,
+                live.instances,
+                live.check_ins,
+                live.check_ins_per_second,
+                live.p50_ms,
+                live.p99_ms,
+                live.wrong_final_state,
+                live.kib_per_idle_subscriber
+            ));
+        }
         out
     }
 

@@ -20,7 +20,7 @@ const RACE_PEOPLE: usize = 200;
 
 impl Bench {
     /// Live events organized by the organizer client's user (`bench1`), made in SQL as the seed's are.
-    async fn organized_events(&self, n: usize, title: &str) -> anyhow::Result<Vec<uuid::Uuid>> {
+    pub(crate) async fn organized_events(&self, n: usize, title: &str) -> anyhow::Result<Vec<uuid::Uuid>> {
         let rows = self
             .probes
             .admin

@@ -27,6 +27,9 @@ pub struct AttendanceSettings {
     /// Check-in batches written at once (`CHECKIN_WRITERS`, default 1), each
     /// on its own pooled connection.
     pub checkin_writers: usize,
+    /// Live streams and subscriptions one person may hold on one instance
+    /// (`LIVE_SUBSCRIPTIONS_PER_USER`, default 20).
+    pub live_subscriptions_per_user: usize,
 }
 
 impl AttendanceSettings {
@@ -45,6 +48,7 @@ impl AttendanceSettings {
                 _ => env.duration_or("EVENT_CACHE_TTL", Duration::from_secs(5))?,
             },
             service_timeout: env.duration_or("SERVICE_TIMEOUT", Duration::from_secs(2))?,
+            live_subscriptions_per_user: env.parse_or("LIVE_SUBSCRIPTIONS_PER_USER", 20)?,
         })
     }
 }

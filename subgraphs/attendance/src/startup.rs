@@ -20,8 +20,12 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         credential.clone(),
     );
     let users = UserDirectory::new(&settings.auth_service_url, settings.service_timeout, credential.clone());
-    let rules =
-        Rules { app_env: common.app_env, opens_before: settings.checkin_opens_before, clock_skew: settings.clock_skew };
+    let rules = Rules {
+        app_env: common.app_env,
+        opens_before: settings.checkin_opens_before,
+        clock_skew: settings.clock_skew,
+        live_subscriptions_per_user: settings.live_subscriptions_per_user,
+    };
     let service = AttendanceService::new(db.pool(), settings.checkin_writers, events, users, rules);
     service.live().start();
     let schema = graphql::build(service.clone(), common);

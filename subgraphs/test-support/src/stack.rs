@@ -196,6 +196,23 @@ impl Stack {
         self.wait_ready(kind.name(), &url).await
     }
 
+    /// Another instance of `kind` on `port`, with the same database and
+    /// settings (a replica behind a load balancer); returns its base URL.
+    pub async fn start_replica(&mut self, kind: ServiceKind, port: u16) -> anyhow::Result<String> {
+        let binary = self.config.bin_dir.join(format!("{}-service", kind.name()));
+        let mut env = self.service_env(kind);
+        env.retain(|(name, _)| name != "PORT");
+        env.push(("PORT".to_owned(), port.to_string()));
+        let name = format!("{}-replica", kind.name());
+        let process = Supervised::spawn(&name, &binary, &["serve"], &env, self.config.output)?;
+        self.services.push((kind, process));
+        let url = format!("http://127.0.0.1:{port}");
+        // Waited for by its kind's name: the first instance runs too, so a
+        // replica that exits shows as not ready within the time.
+        self.wait_ready(kind.name(), &format!("{url}/health/ready")).await?;
+        Ok(url)
+    }
+
     /// Kills one service with SIGKILL, as a crash would.
     pub fn crash_service(&mut self, kind: ServiceKind) {
         if let Some(mut process) = self.take_service(kind) {

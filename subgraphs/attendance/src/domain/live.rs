@@ -15,13 +15,14 @@ use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use super::{AttendanceError, AttendanceStats, Scan};
+
+/// How long notices gather before an update is computed: bounds the updates
+/// per event and instance to 20 a second, the fan-out work with them.
+const GATHER: Duration = Duration::from_millis(50);
 use crate::{
     clients::EventDirectory,
     storage::{self, live::Notice},
 };
-
-/// Live subscriptions one person may hold on one instance.
-pub const MAX_SUBSCRIPTIONS_PER_USER: usize = 20;
 
 /// One message of a subscription: the event's statistics and the scan that
 /// changed them (none in a first message or after a resynchronisation).
@@ -51,12 +52,15 @@ pub struct LiveHub {
     topics: Arc<Mutex<Topics>>,
     /// Set when the service shuts down: every subscription ends.
     closing: Arc<watch::Sender<bool>>,
+    /// Live subscriptions one person may hold on this instance.
+    per_user_limit: usize,
 }
 
 impl LiveHub {
-    pub fn new(db: Pool, events: EventDirectory) -> Self {
+    pub fn new(db: Pool, events: EventDirectory, per_user_limit: usize) -> Self {
         let topics = Topics { events: HashMap::new(), per_user: HashMap::new() };
-        LiveHub { db, events, topics: Arc::new(Mutex::new(topics)), closing: Arc::new(watch::channel(false).0) }
+        let closing = Arc::new(watch::channel(false).0);
+        LiveHub { db, events, topics: Arc::new(Mutex::new(topics)), closing, per_user_limit }
     }
 
     /// Ends every subscription (the service is shutting down).
@@ -87,6 +91,9 @@ impl LiveHub {
     /// while an update was computed become one update per event.
     async fn publish(self, mut notices: mpsc::Receiver<Notice>) {
         while let Some(first) = notices.recv().await {
+            // Let a burst gather: at most one update per event every
+            // `GATHER`, however fast the scans come.
+            tokio::time::sleep(GATHER).await;
             let mut changed: HashMap<Uuid, (Option<Uuid>, bool)> = HashMap::new();
             let mut resync = false;
             let mut note = |notice: Notice| match notice {
@@ -142,8 +149,8 @@ impl LiveHub {
         let updates = {
             let mut topics = self.topics.lock().expect("topics lock");
             let held = topics.per_user.entry(user).or_default();
-            if *held >= MAX_SUBSCRIPTIONS_PER_USER {
-                return Err(AttendanceError::TooManySubscriptions(MAX_SUBSCRIPTIONS_PER_USER));
+            if *held >= self.per_user_limit {
+                return Err(AttendanceError::TooManySubscriptions(self.per_user_limit));
             }
             *held += 1;
             let published = Published { update: first.clone(), recheck_rights: false };

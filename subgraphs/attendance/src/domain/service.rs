@@ -25,6 +25,8 @@ pub struct Rules {
     pub app_env: AppEnv,
     pub opens_before: Duration,
     pub clock_skew: Duration,
+    /// Live subscriptions one person may hold on one instance.
+    pub live_subscriptions_per_user: usize,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -90,7 +92,7 @@ impl AttendanceService {
     pub fn new(db: Pool, writers: usize, events: EventDirectory, users: UserDirectory, rules: Rules) -> Self {
         AttendanceService {
             scans: ScanWriter::start(db.clone(), writers),
-            live: super::live::LiveHub::new(db.clone(), events.clone()),
+            live: super::live::LiveHub::new(db.clone(), events.clone(), rules.live_subscriptions_per_user),
             db,
             events,
             users,

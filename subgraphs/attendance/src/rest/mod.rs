@@ -190,10 +190,25 @@ async fn live(
     let subscription = state.service.live().subscribe(&caller, event_id).await?;
     let events = futures::stream::unfold(subscription, |mut subscription| async move {
         let update = subscription.next().await?;
-        let event = Event::default().json_data(AttendanceUpdate::from(update.as_ref()));
-        Some((event, subscription))
+        Some((Ok::<_, std::convert::Infallible>(Event::default().data(rendered(&update))), subscription))
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))).into_response())
+}
+
+/// An update as JSON, made once for all the streams that send it (the last
+/// one rendered is kept: every subscriber of an event sends the same).
+fn rendered(update: &Arc<crate::domain::live::LiveUpdate>) -> Arc<str> {
+    use std::sync::Mutex;
+    static LAST: Mutex<Option<(std::sync::Weak<crate::domain::live::LiveUpdate>, Arc<str>)>> = Mutex::new(None);
+    let mut last = LAST.lock().expect("rendered lock");
+    if let Some((of, json)) = last.as_ref() {
+        if std::ptr::eq(of.as_ptr(), Arc::as_ptr(update)) {
+            return json.clone();
+        }
+    }
+    let json: Arc<str> = serde_json::to_string(&AttendanceUpdate::from(update.as_ref())).unwrap_or_default().into();
+    *last = Some((Arc::downgrade(update), json.clone()));
+    json
 }
 
 async fn policy(
