@@ -140,7 +140,7 @@ impl LiveHub {
         let event = self.events.get(event_id).await?.ok_or(AttendanceError::EventNotFound)?;
         let admin = caller.is_admin();
         let organizer = event.organizer_id == Some(user);
-        if !(admin || organizer || self.is_staff(user, event_id).await?) {
+        if !(admin || organizer || self.runs_event(user, event_id).await?) {
             return Err(AttendanceError::Forbidden(
                 "only the event's organizer, its check-in staff or an admin may watch its attendance",
             ));
@@ -173,8 +173,9 @@ impl LiveHub {
         })
     }
 
-    async fn is_staff(&self, user: Uuid, event: Uuid) -> Result<bool, AttendanceError> {
-        Ok(storage::staff_of(&self.db, &[event], true, None).await?.remove(&event).unwrap_or_default().contains(&user))
+    /// The rule `AttendanceService::runs_event` applies: organizer or check-in staff.
+    async fn runs_event(&self, user: Uuid, event: Uuid) -> Result<bool, AttendanceError> {
+        Ok(storage::events_run_by(&self.db, user, &[event]).await?.contains(&event))
     }
 }
 
@@ -208,7 +209,7 @@ impl Subscription {
         }
         let published = self.updates.borrow_and_update().clone();
         if published.recheck_rights && !self.checked_by_role {
-            match self.hub.is_staff(self.user, self.event).await {
+            match self.hub.runs_event(self.user, self.event).await {
                 Ok(true) => {}
                 _ => return None,
             }
