@@ -548,6 +548,20 @@ async fn scans_reach_only_the_events_scanners_on_every_path_in_production() {
         let set = world.router(role, policy, json!({"e": world.event})).await;
         assert_eq!(set["errors"].is_null(), may_set, "{role:?} setCheckInPolicy: {set}");
 
+        // Live updates: served by the attendance service itself (not the router).
+        let live = format!("{}/attendance/live/{}", world.e2e.stack.service_url(Attendance), world.event);
+        let mut request = world.e2e.http.get(&live);
+        if let Some(token) = world.token(role) {
+            request = request.bearer_auth(token);
+        }
+        let status = request.send().await.unwrap().status();
+        let expected = match role {
+            Organizer | Staff | Admin => StatusCode::OK,
+            Anonymous => StatusCode::UNAUTHORIZED,
+            Other | Myself => StatusCode::FORBIDDEN,
+        };
+        assert_eq!(status, expected, "{role:?} GET /attendance/live/{{E}}");
+
         let annul = "mutation($id: ID!) { annulScan(id: $id, reason: \"test\") { annulled } }";
         let annulled = world.router(role, annul, json!({"id": scan_id})).await;
         let may_annul = matches!(role, Organizer | Admin | Staff);
