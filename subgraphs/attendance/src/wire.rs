@@ -118,9 +118,10 @@ pub struct CheckInInput {
     /// may send a past time: a person checking themself in is stamped now.
     pub check_in_time: Option<Timestamp>,
     /// An entry (the default) or an exit; an exit needs the person inside.
-    #[graphql(default)]
+    /// `null` counts as the default, as the contract's nullable type says.
+    #[graphql(default_with = "Some(ScanDirection::Entry)")]
     #[serde(default)]
-    pub direction: ScanDirection,
+    pub direction: Option<ScanDirection>,
     /// Makes the scan safe to send again: the same nonce from the same
     /// caller for the same event answers the original result and writes
     /// nothing. REST also takes it as the `Idempotency-Key` header.
@@ -161,9 +162,10 @@ pub struct ScanInput {
     /// Unique per scan on the device: uploading it again changes nothing.
     pub nonce: String,
     pub user_id: ID,
-    #[graphql(default)]
+    /// `null` counts as the default, as the contract's nullable type says.
+    #[graphql(default_with = "Some(ScanDirection::Entry)")]
     #[serde(default)]
-    pub direction: ScanDirection,
+    pub direction: Option<ScanDirection>,
     /// When the device scanned: a past time inside the event's check-in window.
     pub scanned_at: Timestamp,
 }
@@ -174,7 +176,7 @@ impl From<ScanInput> for ScanRequest {
             nonce: input.nonce,
             // A malformed id fails its own scan only.
             user_id: Uuid::parse_str(&input.user_id).ok(),
-            direction: input.direction.into(),
+            direction: input.direction.unwrap_or_default().into(),
             scanned_at: input.scanned_at,
         }
     }
@@ -381,7 +383,7 @@ impl TryFrom<CheckInInput> for CheckInRequest {
             event_id: parse_id("eventId", &input.event_id)?,
             user_id: input.user_id.as_deref().map(|id| parse_id("userId", id)).transpose()?,
             check_in_time: input.check_in_time,
-            direction: input.direction.into(),
+            direction: input.direction.unwrap_or_default().into(),
             nonce: input.nonce,
         })
     }

@@ -713,3 +713,17 @@ async fn the_scans_migration_upgrades_existing_check_ins_and_goes_down() {
     assert_eq!(counts(&stats(&s, &event).await), (2, 2, 0, 2));
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "EXIT").await.0, 201);
 }
+
+/// `direction` is nullable with a default, as the contract writes it: left
+/// out or `null`, a scan is an entry (GraphQL and REST alike).
+#[tokio::test]
+async fn a_scan_without_a_direction_is_an_entry() {
+    let Door { s, organizer, event, .. } = door(None).await;
+    let users = s.seed_users(2).await;
+    let entry = "mutation($e: ID!, $u: ID!) { checkIn(input: {eventId: $e, userId: $u, direction: null}) { id } }";
+    let out = s.attendance.graphql(entry, json!({"e": event, "u": users[0]}), Some(&organizer)).await;
+    assert!(out["errors"].is_null(), "{out}");
+    let body = json!({"eventId": event, "userId": users[1], "direction": null});
+    assert_eq!(s.check_in(Some(&organizer), body).await.status(), 201);
+    assert_eq!(scan_count(&s, &format!("event_id = '{event}' AND direction = 'ENTRY' AND status = 'OK'")).await, 2);
+}
