@@ -34,8 +34,10 @@ where
     drive_paced(clients, duration, Duration::ZERO, request).await
 }
 
-/// As [`drive`], each loop waiting `pause` before each request; the pause
-/// is not part of the measured latency (a probe beside a load).
+/// As [`drive`], each loop starting a request every `pause` (or as soon as
+/// the one before is answered, when that takes longer), the loops' schedules
+/// spread evenly: `clients` loops make `clients / pause` requests a second
+/// for as long as answers take less than `pause`.
 pub async fn drive_paced<F, Fut>(clients: usize, duration: Duration, pause: Duration, request: F) -> LoadResult
 where
     F: Fn(u64) -> Fut + Send + Sync + 'static,
@@ -46,13 +48,15 @@ where
     let first_error = Arc::new(Mutex::new(None::<String>));
     let started = Instant::now();
     let deadline = started + duration;
-    let loops = (0..clients).map(|_| {
+    let loops = (0..clients).map(|client| {
         let (request, counter, first_error) = (request.clone(), counter.clone(), first_error.clone());
         tokio::spawn(async move {
             let (mut latencies, mut errors) = (Vec::new(), 0u64);
+            let first = tokio::time::Instant::from_std(started) + pause.mul_f64(client as f64 / clients as f64);
+            let mut schedule = (!pause.is_zero()).then(|| tokio::time::interval_at(first, pause));
             while Instant::now() < deadline {
-                if !pause.is_zero() {
-                    tokio::time::sleep(pause).await;
+                if let Some(schedule) = &mut schedule {
+                    schedule.tick().await;
                 }
                 let i = counter.fetch_add(1, Ordering::Relaxed);
                 let sent = Instant::now();

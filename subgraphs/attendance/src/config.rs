@@ -30,6 +30,9 @@ pub struct AttendanceSettings {
     /// Live streams and subscriptions one person may hold on one instance
     /// (`LIVE_SUBSCRIPTIONS_PER_USER`, default 20).
     pub live_subscriptions_per_user: usize,
+    /// How long a WebSocket client has to initialise, to answer a ping and to
+    /// take a message off the wire before it is dropped (`LIVE_CLIENT_TIMEOUT`, default 10s).
+    pub live_client_timeout: Duration,
 }
 
 impl AttendanceSettings {
@@ -49,6 +52,7 @@ impl AttendanceSettings {
             },
             service_timeout: env.duration_or("SERVICE_TIMEOUT", Duration::from_secs(2))?,
             live_subscriptions_per_user: env.parse_or("LIVE_SUBSCRIPTIONS_PER_USER", 20)?,
+            live_client_timeout: env.duration_or("LIVE_CLIENT_TIMEOUT", Duration::from_secs(10))?,
         })
     }
 }

@@ -29,8 +29,11 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
     let service = AttendanceService::new(db.pool(), settings.checkin_writers, events, users, rules);
     service.live().start();
     let schema = graphql::build(service.clone(), common);
-    let rest = rest::router(service.clone(), settings.verifier.clone(), credential)
-        .merge(graphql::ws::router(schema.clone(), settings.verifier.clone()));
+    let rest = rest::router(service.clone(), settings.verifier.clone(), credential).merge(graphql::ws::router(
+        schema.clone(),
+        settings.verifier.clone(),
+        settings.live_client_timeout,
+    ));
     let live = service.live().clone();
     let app = Application::for_service(common, db, schema, settings.verifier.clone(), rest).await?;
     Ok(app.on_shutdown(move || live.close()))

@@ -1,8 +1,9 @@
-//! Live attendance over Server-Sent Events: a scan on any instance reaches
-//! the subscribers of every instance (PostgreSQL LISTEN/NOTIFY), the first
-//! message is the current state, a lost listening connection resynchronises,
-//! and only the event's scanners may watch, for as long as their token and
-//! their right last.
+//! Live attendance over Server-Sent Events and WebSocket: a scan on any
+//! instance reaches the subscribers of every instance (PostgreSQL
+//! LISTEN/NOTIFY), the first message is the current state, bursts coalesce,
+//! a lost listening connection or a database restart resynchronises, a
+//! client that stops reading is dropped, and only the event's scanners may
+//! watch, for as long as their token and their right last.
 
 mod helpers;
 
@@ -209,10 +210,15 @@ mod websocket {
                 match socket.next().await {
                     Some(Ok(Message::Text(text))) => {
                         let value: Value = serde_json::from_str(&text).expect("JSON");
-                        if matches!(value["type"].as_str(), Some("ping" | "ka")) {
-                            continue;
+                        match value["type"].as_str() {
+                            // Answered as `graphql-ws` clients answer it.
+                            // (A dropped client's answer may find the socket closed.)
+                            Some("ping") => {
+                                let _ = socket.send(Message::text(json!({"type": "pong"}).to_string())).await;
+                            }
+                            Some("ka") => {}
+                            _ => return Ok(value),
                         }
-                        return Ok(value);
                     }
                     Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
                     Some(Ok(_)) => continue,
@@ -222,6 +228,26 @@ mod websocket {
         })
         .await
         .expect("a message within 10 s")
+    }
+
+    /// Reads (answering pings) for `period`; returns the messages other than pings.
+    pub async fn keep_reading(socket: &mut Socket, period: Duration) -> Vec<Value> {
+        let mut messages = Vec::new();
+        let until = tokio::time::Instant::now() + period;
+        while let Ok(message) = tokio::time::timeout_at(until, receive(socket)).await {
+            messages.push(message.expect("still open"));
+        }
+        messages
+    }
+
+    /// Every message the server sent while nobody read, up to the close frame's code.
+    pub async fn close_code_after_backlog(socket: &mut Socket) -> Option<u16> {
+        loop {
+            match receive(socket).await {
+                Ok(_) => continue,
+                Err(code) => return code,
+            }
+        }
     }
 
     /// Connects with `graphql-transport-ws` and `token`; returns the socket after its ack.
@@ -339,6 +365,128 @@ async fn the_websocket_refuses_strangers_forgeries_and_protocol_abuse() {
     let refused = receive(&mut socket).await.unwrap();
     assert_eq!(code_of(&refused).as_deref(), Some("TOO_MANY_REQUESTS"), "{refused}");
     s.attendance.assert_healthy().await;
+}
+
+/// Within `LIVE_CLIENT_TIMEOUT` a WebSocket client must initialise and answer
+/// each ping: one that stops reading is dropped and gives its place back; one
+/// that reads, or a legacy client that only listens, stays.
+#[tokio::test]
+async fn a_websocket_client_that_stops_reading_is_dropped() {
+    use websocket::*;
+    let s = helpers::spawn_with(&[("LIVE_CLIENT_TIMEOUT", "1s"), ("LIVE_SUBSCRIPTIONS_PER_USER", "3")]).await;
+    let (organizer, _) = s.user("org@example.com").await;
+    let event = s.live_event(Some(&organizer), None).await;
+    let users = s.seed_users(1).await;
+    let mut never_initialised = connect(&s.attendance, "graphql-transport-ws").await;
+    let mut reader = initialised(&s.attendance, Some(&organizer)).await;
+    let mut silent = initialised(&s.attendance, Some(&organizer)).await;
+    let mut legacy = connect(&s.attendance, "graphql-ws").await;
+    let init = json!({"type": "connection_init", "payload": {"authorization": format!("Bearer {organizer}")}});
+    send(&mut legacy, init).await;
+    assert_eq!(receive(&mut legacy).await.unwrap()["type"], "connection_ack");
+    send(&mut legacy, json!({"id": "1", "type": "start", "payload": {"query": UPDATES, "variables": {"e": event}}}))
+        .await;
+    subscribe(&mut reader, "1", &event).await;
+    subscribe(&mut silent, "1", &event).await;
+    for socket in [&mut reader, &mut silent, &mut legacy] {
+        assert!(receive(socket).await.is_ok(), "the current state first");
+    }
+    let refused = |r: Result<Live, (u16, Value)>| r.err().map(|(status, _)| status);
+    assert_eq!(refused(Live::open(&s.attendance, &event, Some(&organizer)).await), Some(429), "three held");
+
+    // Three seconds in which `silent` and `legacy` read nothing, `reader` reads.
+    assert_eq!(keep_reading(&mut reader, Duration::from_secs(3)).await, Vec::<Value>::new());
+    assert_eq!(close_code_after_backlog(&mut never_initialised).await, Some(4408), "initialise within the timeout");
+    assert_eq!(close_code_after_backlog(&mut silent).await, Some(3008), "pinged and silent: dropped");
+    let mut replacement = Live::open(&s.attendance, &event, Some(&organizer)).await.expect("its place is free again");
+    assert!(replacement.next().await.is_some());
+
+    assert_eq!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": users[0]})).await.status(), 201);
+    let update = receive(&mut reader).await.unwrap();
+    assert_eq!(update["payload"]["data"]["attendanceUpdates"]["stats"]["totalAttendees"], 1, "{update}");
+    let update = receive(&mut legacy).await.unwrap(); // its keep-alives skipped
+    assert_eq!(update["payload"]["data"]["attendanceUpdates"]["stats"]["totalAttendees"], 1, "{update}");
+}
+
+/// Updates coalesce: a subscriber that falls behind a burst of check-ins gets
+/// the latest state, in fewer messages than there were check-ins.
+#[tokio::test]
+async fn a_burst_of_scans_coalesces_into_the_latest_state() {
+    let s = helpers::spawn().await;
+    let (organizer, _) = s.user("org@example.com").await;
+    let event = s.live_event(Some(&organizer), None).await;
+    let users = s.seed_users(40).await;
+    let mut live = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
+    assert_eq!(attendees(&live.next().await.unwrap()), 0);
+    for batch in users.chunks(8) {
+        let check_ins =
+            batch.iter().map(|user| s.check_in(Some(&organizer), json!({"eventId": event, "userId": user})));
+        for response in futures::future::join_all(check_ins).await {
+            assert_eq!(response.status(), 201);
+        }
+    }
+    let mut messages = 0;
+    let mut latest = 0;
+    while latest != 40 {
+        let update = live.next().await.expect("updates until the last check-in");
+        assert!(attendees(&update) >= latest, "never back in time: {update}");
+        latest = attendees(&update);
+        messages += 1;
+    }
+    assert!(messages < 40, "{messages} messages for 40 check-ins");
+}
+
+/// PostgreSQL restarts with subscribers connected: their streams stay open,
+/// each gets a fresh snapshot once the instance listens again, and scans
+/// made afterwards reach them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_restart_with_subscribers_connected_resynchronises_them() {
+    use test_support::{ClusterOptions, PgServer, PrivateCluster, TestDb};
+    use websocket::*;
+    let options = ClusterOptions::restartable().unwrap();
+    let start = |options: ClusterOptions| async move {
+        tokio::task::spawn_blocking(move || PrivateCluster::start(options)).await.unwrap().expect("PostgreSQL starts")
+    };
+    let cluster = start(options.clone()).await;
+    let s = helpers::Stack::start_with(TestDb::new_on(PgServer::at(&cluster.admin_url())).await, &[]).await;
+    let (organizer, _) = s.user("org@example.com").await;
+    let event = s.live_event(Some(&organizer), None).await;
+    let users = s.seed_users(2).await;
+    let mut sse = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
+    let mut socket = initialised(&s.attendance, Some(&organizer)).await;
+    subscribe(&mut socket, "1", &event).await;
+    assert_eq!(attendees(&sse.next().await.unwrap()), 0);
+    assert!(receive(&mut socket).await.is_ok());
+    assert_eq!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": users[0]})).await.status(), 201);
+    assert_eq!(attendees(&sse.next().await.unwrap()), 1);
+    assert!(receive(&mut socket).await.is_ok());
+
+    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
+    let cluster = start(options.clone()).await;
+    // Listening again, the instance sends the state as it is: a snapshot, no scan.
+    let resync = sse.next().await.expect("the stream outlived the restart");
+    assert_eq!((attendees(&resync), &resync["scan"]), (1, &Value::Null), "{resync}");
+    let resync = receive(&mut socket).await.expect("the socket outlived the restart");
+    assert_eq!(resync["payload"]["data"]["attendanceUpdates"]["scan"], Value::Null, "{resync}");
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while s.check_in(Some(&organizer), json!({"eventId": event, "userId": users[1]})).await.status() != 201 {
+        assert!(std::time::Instant::now() < deadline, "check-ins work again within 30 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut update = sse.next().await.unwrap();
+    while attendees(&update) != 2 {
+        update = sse.next().await.unwrap();
+    }
+    assert_eq!(update["scan"]["userId"], json!(users[1]));
+    let mut message = receive(&mut socket).await.unwrap();
+    while message["payload"]["data"]["attendanceUpdates"]["stats"]["totalAttendees"] != 2 {
+        message = receive(&mut socket).await.unwrap();
+    }
+
+    s.attendance.stop().await;
+    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
+    let _ = std::fs::remove_dir_all(options.data_dir.as_ref().unwrap());
 }
 
 /// The router composes and starts unchanged: the subscription is served by

@@ -1,8 +1,10 @@
 //! `/graphql/ws`: GraphQL subscriptions over WebSocket (`graphql-transport-ws`
 //! and the legacy `graphql-ws`), with the token in `connection_init`'s
-//! payload as `{ "authorization": "Bearer <token>" }`. A connection must
-//! initialise within 10 s, may hold 10 subscriptions, and messages are at
-//! most 64 KiB.
+//! payload as `{ "authorization": "Bearer <token>" }`. A connection may hold
+//! 10 subscriptions and messages are at most 64 KiB. Within the client
+//! timeout (`LIVE_CLIENT_TIMEOUT`, 10 s) a client must initialise, answer
+//! each ping (`graphql-transport-ws`) and take each message off the wire; a
+//! client that stops reading is dropped, its subscriptions with it.
 
 use std::{
     sync::{
@@ -15,7 +17,10 @@ use std::{
 use async_graphql::{Context, Data};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
-    extract::{State, WebSocketUpgrade},
+    extract::{
+        ws::{CloseFrame, Message, WebSocket},
+        State, WebSocketUpgrade,
+    },
     response::Response,
     routing::get,
     Router,
@@ -24,22 +29,22 @@ use common::{
     auth::{Caller, TokenVerifier},
     ApiError, ErrorCode,
 };
+use futures::{channel::mpsc, SinkExt, StreamExt};
 
 use super::AttendanceSchema;
 
-const INIT_WITHIN: Duration = Duration::from_secs(10);
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 10;
-/// `graphql-ws` (legacy) pings; a client that does not answer is dropped.
-const KEEPALIVE: Duration = Duration::from_secs(30);
 
 struct WsState {
     schema: AttendanceSchema,
     verifier: TokenVerifier,
+    client_timeout: Duration,
 }
 
-pub fn router(schema: AttendanceSchema, verifier: TokenVerifier) -> Router {
-    Router::new().route("/graphql/ws", get(upgrade)).with_state(Arc::new(WsState { schema, verifier }))
+pub fn router(schema: AttendanceSchema, verifier: TokenVerifier, client_timeout: Duration) -> Router {
+    let state = Arc::new(WsState { schema, verifier, client_timeout });
+    Router::new().route("/graphql/ws", get(upgrade)).with_state(state)
 }
 
 async fn upgrade(State(state): State<Arc<WsState>>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
@@ -50,37 +55,83 @@ async fn upgrade(State(state): State<Arc<WsState>>, protocol: GraphQLProtocol, u
         .on_upgrade(move |socket| serve(socket, state, protocol))
 }
 
-async fn serve(socket: axum::extract::ws::WebSocket, state: Arc<WsState>, protocol: GraphQLProtocol) {
+async fn serve(socket: WebSocket, state: Arc<WsState>, protocol: GraphQLProtocol) {
+    let timeout = state.client_timeout;
+    // `graphql-transport-ws` clients answer pings; legacy clients answer
+    // nothing, so they only get keep-alives (which keep proxies from closing
+    // an idle connection) and are dropped only when they stop reading.
+    let answers_pings = socket.protocol().is_some_and(|p| p.as_bytes() == b"graphql-transport-ws");
+    let keepalive = if answers_pings { r#"{"type":"ping"}"# } else { r#"{"type":"ka"}"# };
+    let (socket_out, socket_in) = socket.split();
+    let (outgoing, queued) = mpsc::channel::<Message>(4);
+    let mut closer = outgoing.clone();
     let (initialised, init) = tokio::sync::oneshot::channel::<()>();
     let verifier = state.verifier.clone();
-    let connection = GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-        .on_connection_init(move |payload| async move {
-            let _ = initialised.send(());
-            let caller = match payload.get("authorization").and_then(|v| v.as_str()) {
-                None => Caller::Anonymous,
-                Some(value) => {
-                    let token = value.strip_prefix("Bearer ").unwrap_or(value);
-                    let claims = verifier.verify(token).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
-                    Caller::User(claims)
-                }
-            };
-            let mut data = Data::default();
-            data.insert(caller);
-            data.insert(Slots::default());
-            Ok(data)
-        })
-        .keepalive_timeout(KEEPALIVE)
-        .serve();
-    // A connection that never initialises is closed.
-    let deadline = async {
-        if tokio::time::timeout(INIT_WITHIN, init).await.is_ok() {
+    let mut connection = Box::pin(
+        GraphQLWebSocket::new_with_pair(outgoing, socket_in, state.schema.clone(), protocol)
+            .on_connection_init(move |payload| async move {
+                let _ = initialised.send(());
+                let caller = match payload.get("authorization").and_then(|v| v.as_str()) {
+                    None => Caller::Anonymous,
+                    Some(value) => {
+                        let token = value.strip_prefix("Bearer ").unwrap_or(value);
+                        let claims =
+                            verifier.verify(token).await.map_err(|e| async_graphql::Error::new(e.to_string()))?;
+                        Caller::User(claims)
+                    }
+                };
+                let mut data = Data::default();
+                data.insert(caller);
+                data.insert(Slots::default());
+                Ok(data)
+            })
+            // Pinged every `timeout`, a reading client has answered within two.
+            .keepalive_timeout(answers_pings.then_some(2 * timeout))
+            .serve(),
+    );
+    let mut writer = Box::pin(write(socket_out, queued, keepalive, timeout));
+    let init_deadline = async {
+        if tokio::time::timeout(timeout, init).await.is_ok() {
             std::future::pending::<()>().await;
         }
     };
     tokio::select! {
-        _ = connection => {}
-        _ = deadline => {}
+        _ = &mut connection => {}
+        // The client stopped reading: its subscriptions end with the connection.
+        _ = &mut writer => return,
+        _ = init_deadline => {
+            let reason = "Connection initialisation timeout".into();
+            let _ = closer.try_send(Message::Close(Some(CloseFrame { code: 4408, reason })));
+        }
     }
+    // What is queued (a close frame, say) still goes out, then the socket closes.
+    drop(connection);
+    drop(closer);
+    writer.await;
+}
+
+/// Sends what the connection queues, and a keep-alive every `timeout`; gives
+/// up on a client that has not taken a message off the wire within `timeout`.
+async fn write(
+    mut socket: futures::stream::SplitSink<WebSocket, Message>,
+    mut queued: mpsc::Receiver<Message>,
+    keepalive: &'static str,
+    timeout: Duration,
+) {
+    let mut keepalives = tokio::time::interval_at(tokio::time::Instant::now() + timeout, timeout);
+    loop {
+        let message = tokio::select! {
+            message = queued.next() => match message {
+                Some(message) => message,
+                None => break,
+            },
+            _ = keepalives.tick() => Message::Text(keepalive.into()),
+        };
+        if !matches!(tokio::time::timeout(timeout, socket.send(message)).await, Ok(Ok(()))) {
+            return;
+        }
+    }
+    let _ = tokio::time::timeout(timeout, socket.close()).await;
 }
 
 /// The subscriptions one connection holds.
