@@ -3,6 +3,7 @@
 # Debian/Ubuntu (apt-get); run as root or with sudo available. Idempotent.
 #   - PostgreSQL server binaries (initdb, postgres) for the private dev/test cluster
 #   - protoc and the protobuf well-known types, needed to build the Apollo Router
+#   - Chromium, for the browser tests (driven by playwright-core; no browser download)
 set -euo pipefail
 
 missing=()
@@ -14,6 +15,9 @@ if ! command -v protoc >/dev/null 2>&1; then
 fi
 if [ ! -f /usr/include/google/protobuf/timestamp.proto ]; then
   missing+=(libprotobuf-dev)
+fi
+if ! command -v chromium >/dev/null 2>&1; then
+  missing+=(chromium)
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: system packages already present"

@@ -171,12 +171,21 @@ async fn the_query_plan_fetches_each_subgraph_once_per_level() {
 }
 
 #[tokio::test]
-async fn development_router_serves_the_sandbox_and_health() {
+async fn development_router_serves_the_playground_and_health() {
     let e2e = e2e::start().await;
-    let landing =
-        e2e.http.get(format!("{}/", e2e.stack.router_url())).header("Accept", "text/html").send().await.unwrap();
+    let router = e2e.stack.router_url();
+    // A browser opening `/` gets GraphiQL, from the router's own files (no CDN).
+    let landing = e2e.http.get(format!("{router}/")).header("Accept", "text/html").send().await.unwrap();
     assert_eq!(landing.status(), 200);
-    assert!(landing.text().await.unwrap().to_lowercase().contains("sandbox"));
+    let page = landing.text().await.unwrap();
+    assert!(page.contains("TitikTemu GraphiQL"), "`cargo xtask test` builds playground/dist first: {page}");
+    assert!(!page.contains("https://"), "the page loads nothing from elsewhere: {page}");
+    let script = e2e.http.get(format!("{router}/playground/graphiql.min.js")).send().await.unwrap();
+    assert_eq!(script.status(), 200);
+    assert!(script.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    // Everything else at `/` is still GraphQL.
+    let graphql = e2e.http.post(format!("{router}/")).json(&json!({"query": "{ __typename }"}));
+    assert_eq!(graphql.send().await.unwrap().json::<Value>().await.unwrap()["data"]["__typename"], "Query");
     let health = e2e.http.get(e2e.stack.router_health_url()).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }

@@ -172,7 +172,13 @@ impl Edge {
         }
         let client = HeaderValue::from_str(&client.to_string()).expect("an address is a valid header value");
         parts.headers.insert(HeaderName::from_static(FORWARDED_FOR), client);
-        let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+        // A browser opening `/` gets the playground's page where the router
+        // serves one (development); the router's CSRF check, which runs before
+        // any plugin, would refuse the navigation as a GraphQL request.
+        let path = match crate::playground::wants_the_page(&parts) {
+            true => crate::playground::PATH,
+            false => parts.uri.path_and_query().map_or("/", |p| p.as_str()),
+        };
         parts.uri = match Uri::builder().scheme("http").authority("router").path_and_query(path).build() {
             Ok(uri) => uri,
             Err(_) => return refusal(StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request target is not a path"),

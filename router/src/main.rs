@@ -8,6 +8,7 @@
 
 mod edge;
 mod limits;
+mod playground;
 
 fn main() -> anyhow::Result<()> {
     // Nothing phones home: Apollo's anonymous usage reporting is off unless

@@ -50,6 +50,11 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
         router_env: Vec::new(),
         pg_settings: Vec::new(),
     };
+    // The playground's files come from npm through its lockfile; without
+    // them (no registry, no cache) the router serves a page saying so.
+    if let Err(e) = test_support::npm::ready(&root.join("playground"), true) {
+        eprintln!("warning: the playground was not built ({e:#}); the router will say how to build it");
+    }
     let stack = Stack::start(config).await?;
     let where_data = match &database {
         DatabaseChoice::Persistent { data_dir, port } => {
@@ -61,7 +66,7 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
     eprintln!(
         r#"
 TitikTemu is up.
-  GraphQL (Apollo Router)  {router}/   (open it in a browser for Apollo Sandbox)
+  GraphQL (Apollo Router)  {router}/   (open it in a browser: GraphiQL, served from local files)
   router health            {health}
   auth                     {auth}   REST /auth/*, GraphQL /graphql
   event                    {event}   REST /events*, GraphQL /graphql
@@ -71,6 +76,9 @@ TitikTemu is up.
 Try:
   curl -X POST {auth}/auth/register -H "Content-Type: application/json" -d '{{"email":"user@example.com","password":"securepass"}}'
   curl -X POST {router}/ -H "Content-Type: application/json" -d '{{"query":"{{ events {{ totalCount nodes {{ title }} }} }}"}}'
+
+The door web app (Apollo Client, from its own origin), in another terminal:
+  cd examples/door && npm ci && npm run dev      then open http://localhost:5173/
 
 Ctrl-C stops everything (data is kept).
 "#,

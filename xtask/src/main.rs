@@ -100,6 +100,15 @@ pub fn build_binaries(quiet: bool) -> anyhow::Result<()> {
     cargo(&["build", "--workspace", "--exclude", ROUTER, "--bins"])
 }
 
+/// The JavaScript packages the tests use, from their committed lockfiles:
+/// the playground and the door app (built), the browser tests' driver.
+fn build_javascript() -> anyhow::Result<()> {
+    for (dir, build) in [("playground", true), ("examples/door", true), ("e2e/browser", false)] {
+        test_support::npm::ready(&root().join(dir), build)?;
+    }
+    Ok(())
+}
+
 fn build_router(quiet: bool) -> anyhow::Result<()> {
     install_system_packages()?;
     let router_target = test_support::stack::router_target_dir();
@@ -141,6 +150,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     cargo(&["clippy", "--workspace", "--exclude", ROUTER, "--all-targets", "--", "-D", "warnings"])?;
     compose::run(&root(), true)?;
     build_binaries(true)?;
+    build_javascript()?;
     // Every test binary runs even when one fails, so one run shows every failure.
     let mut args = vec!["test", "--workspace", "--exclude", ROUTER, "--no-fail-fast"];
     args.extend(extra.iter().map(String::as_str));

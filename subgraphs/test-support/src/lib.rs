@@ -7,6 +7,7 @@
 
 pub mod cluster;
 pub mod hostile;
+pub mod npm;
 pub mod process;
 pub mod services;
 pub mod stack;

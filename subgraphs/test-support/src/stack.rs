@@ -240,6 +240,8 @@ impl Stack {
             ("ROUTER_HEALTH_LISTEN".to_owned(), format!("127.0.0.1:{}", ports.router_health)),
             ("APOLLO_TELEMETRY_DISABLED".to_owned(), "true".to_owned()),
             ("SERVICE_SECRET".to_owned(), self.service_secret.clone()),
+            // The development playground's files (`router.yaml`; a production config ignores it).
+            ("PLAYGROUND_ASSETS".to_owned(), workspace_root().join("playground/dist").display().to_string()),
         ];
         for kind in ServiceKind::ALL {
             env.push((format!("{}_SUBGRAPH_URL", kind.env_prefix()), format!("{}/graphql", self.service_url(kind))));

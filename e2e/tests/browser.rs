@@ -1,0 +1,45 @@
+//! Browser tests in a real Chromium (Debian's `chromium`, driven by
+//! `playwright-core`; `scripts/setup-machine.sh` installs it): the
+//! playground the router serves at `/` loads from local files and runs a
+//! federated query; the door app (`examples/door`, Apollo Client, from its
+//! own origin) signs in, checks someone in through the router, shows the
+//! live count, and says why a scan was refused. A page that requests any
+//! non-loopback URL fails the test. Screenshots: `target/browser/`.
+
+use std::{path::PathBuf, process::Command};
+
+use test_support::stack;
+
+#[tokio::test]
+async fn the_playground_and_the_door_app_work_in_chromium_without_leaving_loopback() {
+    let root = stack::workspace_root();
+    let chromium = std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromium".into());
+    assert!(chromium.exists(), "{} is missing: run scripts/setup-machine.sh", chromium.display());
+    // `cargo xtask test` builds them from their lockfiles before any test runs.
+    for built in
+        ["playground/dist/index.html", "examples/door/dist/index.html", "e2e/browser/node_modules/playwright-core"]
+    {
+        assert!(root.join(built).exists(), "{built} is missing: `cargo xtask test` builds it (npm ci, npm run build)");
+    }
+    let e2e = e2e::start().await;
+    let screenshots = stack::target_dir().join("browser");
+    let _ = std::fs::remove_dir_all(&screenshots);
+    let live =
+        format!("{}/graphql/ws", e2e.stack.service_url(common::ServiceKind::Attendance).replacen("http", "ws", 1));
+    let output = Command::new("node")
+        .arg("browser.test.mjs")
+        .current_dir(root.join("e2e/browser"))
+        .env("ROUTER_URL", e2e.stack.router_url())
+        .env("ATTENDANCE_WS_URL", live)
+        .env("DOOR_DIST", root.join("examples/door/dist"))
+        .env("SCREENSHOTS", &screenshots)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node (20) is needed for this test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "browser test failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("\"ok\":true"), "{stdout}");
+    for shot in ["playground.png", "door.png"] {
+        assert!(screenshots.join(shot).exists(), "no screenshot {shot}");
+    }
+}
