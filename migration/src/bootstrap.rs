@@ -26,6 +26,10 @@ pub enum BootstrapError {
 pub struct BootstrapOptions {
     pub passwords: Vec<(ServiceKind, String)>,
     pub generate_missing: bool,
+    /// Also revoke PUBLIC's rights on schema `public` (`--revoke-public`):
+    /// a change to a schema other applications of the database may use, so
+    /// only when asked.
+    pub revoke_public: bool,
 }
 
 impl BootstrapOptions {
@@ -64,10 +68,56 @@ pub async fn bootstrap_with(
     txn.execute_unprepared("SELECT pg_advisory_xact_lock(hashtext('titiktemu-bootstrap'))").await?;
     for kind in ServiceKind::ALL {
         ensure_schema(&txn, kind, &mut report).await?;
+        ensure_role_settings(&txn, kind, &mut report).await?;
     }
-    revoke_public_schema(&txn, &mut report).await?;
+    revoke_public_schema(&txn, options.revoke_public, &mut report).await?;
     txn.commit().await?;
     Ok(report)
+}
+
+/// What every connection of a service role starts with in this database.
+/// A transaction-mode pooler keeps no session state, so these cannot be
+/// set per connection there; as the role's own settings they always apply.
+fn role_settings(kind: ServiceKind) -> [(&'static str, &'static str); 3] {
+    [
+        ("search_path", kind.schema()),
+        ("statement_timeout", "30s"),
+        // JIT costs more than it saves on the services' short statements.
+        ("jit", "off"),
+    ]
+}
+
+async fn ensure_role_settings(
+    txn: &impl ConnectionTrait,
+    kind: ServiceKind,
+    report: &mut BootstrapReport,
+) -> Result<(), BootstrapError> {
+    let role = kind.db_user();
+    let current: Vec<String> = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            txn.get_database_backend(),
+            "SELECT coalesce((SELECT s.setconfig FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole \
+             JOIN pg_database d ON d.oid = s.setdatabase WHERE r.rolname = $1 AND d.datname = current_database()), \
+             '{}') AS settings",
+            [role.into()],
+        ))
+        .await?
+        .map(|row| row.try_get("", "settings"))
+        .transpose()?
+        .unwrap_or_default();
+    for (name, value) in role_settings(kind) {
+        if current.iter().any(|s| *s == format!("{name}={value}")) {
+            continue;
+        }
+        // The database's name is an identifier; quote it as one.
+        txn.execute_unprepared(&format!(
+            "DO $$ BEGIN EXECUTE format('ALTER ROLE {role} IN DATABASE %I SET {name} = %L', current_database(), {}); END $$",
+            quote_literal(value)
+        ))
+        .await?;
+        report.actions.push(format!("set {name} = {value} for role {role} in this database"));
+    }
+    Ok(())
 }
 
 async fn ensure_role(
@@ -169,33 +219,52 @@ async fn ensure_schema(
         txn.execute_unprepared(&format!("CREATE SCHEMA {schema}")).await?;
         report.actions.push(format!("created schema {schema}"));
     }
-    // The guide's grants, verbatim. GRANT and ALTER DEFAULT PRIVILEGES are
-    // no-ops when already in place.
+    // The guide's grants. GRANT and ALTER DEFAULT PRIVILEGES are no-ops when
+    // already in place.
     txn.execute_unprepared(&format!(
         "GRANT USAGE ON SCHEMA {schema} TO {role};
          GRANT CREATE ON SCHEMA {schema} TO {role};
-         GRANT ALL PRIVILEGES ON ALL TABLES IN SCHEMA {schema} TO {role};
          ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON TABLES TO {role};
          ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON SEQUENCES TO {role};
          REVOKE ALL ON SCHEMA {schema} FROM PUBLIC;"
     ))
     .await?;
-    // Nobody else may use this schema, whatever was granted by hand before.
-    for other in ServiceKind::ALL.into_iter().filter(|o| *o != kind) {
-        txn.execute_unprepared(&format!(
-            "REVOKE ALL ON SCHEMA {schema} FROM {other_role};
-             REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM {other_role};
-             REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM {other_role};",
-            other_role = other.db_user()
-        ))
-        .await?;
-    }
+    // Nobody else may use this schema, whatever was granted by hand before:
+    // the schema's USAGE (which alone keeps them out) and, on every table and
+    // sequence this admin may act for, any grant. A superuser acts for all;
+    // a managed database's admin, who is none, not for the tables the
+    // service user owns (`GRANT`/`REVOKE` on those would fail), so they are
+    // skipped and the schema's USAGE guards them.
+    let others: Vec<&str> = ServiceKind::ALL.into_iter().filter(|o| *o != kind).map(ServiceKind::db_user).collect();
+    let others = others.join(", ");
+    txn.execute_unprepared(&format!(
+        "REVOKE ALL ON SCHEMA {schema} FROM {others};
+         DO $$ DECLARE rel record; BEGIN
+           FOR rel IN SELECT c.oid::regclass AS name, c.relkind = 'S' AS sequence FROM pg_class c
+                      WHERE c.relnamespace = '{schema}'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')
+                        AND pg_has_role(c.relowner, 'USAGE')
+           LOOP
+             IF rel.sequence THEN
+               EXECUTE format('REVOKE ALL ON SEQUENCE %s FROM {others}', rel.name);
+             ELSE
+               EXECUTE format('GRANT ALL PRIVILEGES ON TABLE %s TO {role}', rel.name);
+               EXECUTE format('REVOKE ALL ON TABLE %s FROM {others}', rel.name);
+             END IF;
+           END LOOP;
+         END $$;"
+    ))
+    .await?;
     Ok(())
 }
 
-/// `public` is off limits to the service users: nothing is created there and
-/// nothing there is readable through a PUBLIC grant.
-async fn revoke_public_schema(txn: &impl ConnectionTrait, report: &mut BootstrapReport) -> Result<(), BootstrapError> {
+/// `public` is off limits to the service users: their own rights on it are
+/// revoked, and with `revoke_public` PUBLIC's too, so nothing there is
+/// readable through a PUBLIC grant either.
+async fn revoke_public_schema(
+    txn: &impl ConnectionTrait,
+    revoke_public: bool,
+    report: &mut BootstrapReport,
+) -> Result<(), BootstrapError> {
     let public_acl_open = txn
         .query_one_raw(Statement::from_string(
             txn.get_database_backend(),
@@ -205,7 +274,7 @@ async fn revoke_public_schema(txn: &impl ConnectionTrait, report: &mut Bootstrap
         .await?;
     let roles = ServiceKind::ALL.map(ServiceKind::db_user).join(", ");
     if let Some(row) = public_acl_open {
-        if row.try_get::<bool>("", "open")? {
+        if row.try_get::<bool>("", "open")? && revoke_public {
             txn.execute_unprepared("REVOKE ALL ON SCHEMA public FROM PUBLIC").await?;
             report.actions.push("revoked PUBLIC access to schema public".to_owned());
         }

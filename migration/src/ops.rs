@@ -65,7 +65,7 @@ pub struct MigrationState {
 }
 
 /// Every known migration of `kind` and whether it is applied (read-only).
-pub async fn migration_status(kind: ServiceKind, db: &DatabaseConnection) -> Result<Vec<MigrationState>, DbErr> {
+pub async fn migration_status(kind: ServiceKind, db: &impl ConnectionTrait) -> Result<Vec<MigrationState>, DbErr> {
     let all = with_migrator!(kind, M => M::get_migration_with_status_read_only(db).await)?;
     Ok(all
         .into_iter()
@@ -73,12 +73,12 @@ pub async fn migration_status(kind: ServiceKind, db: &DatabaseConnection) -> Res
         .collect())
 }
 
-pub async fn pending_count(kind: ServiceKind, db: &DatabaseConnection) -> Result<usize, DbErr> {
+pub async fn pending_count(kind: ServiceKind, db: &impl ConnectionTrait) -> Result<usize, DbErr> {
     Ok(migration_status(kind, db).await?.iter().filter(|m| !m.applied).count())
 }
 
 /// Ready when the database answers and no migration is pending.
-pub fn readiness_probe(kind: ServiceKind, db: DatabaseConnection) -> ReadinessProbe {
+pub fn readiness_probe(kind: ServiceKind, db: common::db::Pool) -> ReadinessProbe {
     std::sync::Arc::new(move || {
         let db = db.clone();
         Box::pin(async move {
@@ -110,9 +110,15 @@ pub async fn connect_service(
     let db = common::db::connect(&settings.database)
         .await
         .with_context(|| format!("cannot connect to the database as {}", settings.database.username()))?;
-    if settings.run_migrations {
+    if settings.run_migrations && settings.database.pooled {
+        // Through a pooler, on the direct connection (`DIRECT_URL`) when there is one.
+        let session =
+            common::db::connect(&settings.database.for_session()).await.context("cannot connect to migrate")?;
+        apply(kind, &session.conn).await.context("cannot apply migrations")?;
+        session.conn.close().await?;
+    } else if settings.run_migrations {
         apply(kind, &db.conn).await.context("cannot apply migrations")?;
     }
-    let readiness = readiness_probe(kind, db.conn.clone());
+    let readiness = readiness_probe(kind, db.pool());
     Ok(common::server::ServiceDb { db, readiness })
 }

@@ -246,3 +246,62 @@ async fn service_sessions_have_their_schema_a_statement_timeout_and_no_jit() {
         assert_eq!(settings, vec![vec![kind.schema().to_owned(), "30s".to_owned(), "off".to_owned()]], "{kind:?}");
     }
 }
+
+/// As on a managed database (Supabase, RDS): the admin owns the database and
+/// may create roles, nothing more. Bootstrap works, and without
+/// `--revoke-public` it leaves schema `public`, which other applications of
+/// the database may use, as it found it.
+#[tokio::test]
+async fn bootstrap_works_for_a_database_owner_who_is_no_superuser_and_leaves_public_alone() {
+    let server = test_support::server();
+    let superuser = sea_orm::Database::connect(server.admin_url_for("postgres")).await.unwrap();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (owner, name) = (format!("owner_{}", &suffix[..12]), format!("tt_{suffix}"));
+    superuser
+        .execute_unprepared(&format!("CREATE ROLE {owner} LOGIN CREATEROLE NOSUPERUSER PASSWORD 'owner-password'"))
+        .await
+        .unwrap();
+    superuser.execute_unprepared(&format!("CREATE DATABASE {name} OWNER {owner}")).await.unwrap();
+    let mut owner_url = url::Url::parse(&server.admin_url_for(&name)).unwrap();
+    owner_url.set_username(&owner).unwrap();
+    owner_url.set_password(Some("owner-password")).unwrap();
+    let as_owner = sea_orm::Database::connect(owner_url.as_str()).await.unwrap();
+    let public_acl = "SELECT coalesce(nspacl::text, '') FROM pg_namespace WHERE nspname = 'public'";
+    let before = rows(&as_owner, public_acl).await;
+
+    let mut options = test_bootstrap_options();
+    options.revoke_public = false;
+    let report = bootstrap(owner_url.as_str(), &options).await.expect("bootstrap as a non-superuser owner");
+    assert!(report.actions.iter().any(|a| a.contains("created schema event_schema")), "{:?}", report.actions);
+    assert!(!report.actions.iter().any(|a| a.contains("PUBLIC")), "{:?}", report.actions);
+    assert_eq!(rows(&as_owner, public_acl).await, before, "schema public untouched");
+    // Each service role's settings for this database, which a pooled connection relies on.
+    let settings = rows(
+        &as_owner,
+        "SELECT r.rolname::text, array_to_string(s.setconfig, ' ') FROM pg_db_role_setting s \
+         JOIN pg_roles r ON r.oid = s.setrole WHERE s.setdatabase = (SELECT oid FROM pg_database \
+         WHERE datname = current_database()) ORDER BY 1",
+    )
+    .await;
+    let expected: Vec<Vec<String>> = ServiceKind::ALL
+        .iter()
+        .map(|k| vec![k.db_user().to_owned(), format!("search_path={} statement_timeout=30s jit=off", k.schema())])
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(settings, expected);
+    // The service users migrate their schemas on it.
+    for kind in ServiceKind::ALL {
+        let mut url = owner_url.clone();
+        url.set_username(kind.db_user()).unwrap();
+        url.set_password(Some(&test_support::test_password(kind))).unwrap();
+        url.query_pairs_mut().append_pair("schema", kind.schema());
+        let settings = common::config::DatabaseSettings::parse("DATABASE_URL", url.as_str()).unwrap();
+        let conn = common::db::connect(&settings).await.unwrap().conn;
+        migration::apply(kind, &conn).await.unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    }
+    // Asked to, it closes `public` too, as the owner may.
+    options.revoke_public = true;
+    let report = bootstrap(owner_url.as_str(), &options).await.unwrap();
+    assert!(report.actions.iter().any(|a| a.contains("revoked PUBLIC access")), "{:?}", report.actions);
+}

@@ -69,7 +69,7 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
 
     let migrate = service("migrate")?;
     ensure!(
-        command(&migrate)?.join(" ").contains("migrate bootstrap && migrate deploy"),
+        command(&migrate)?.join(" ").contains("migrate bootstrap --revoke-public && migrate deploy"),
         "migrate must bootstrap then deploy"
     );
     ensure!(dockerfile.contains("target/release/migrate"), "the Dockerfile does not ship migrate");

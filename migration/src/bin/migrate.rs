@@ -13,7 +13,14 @@
 //!
 //! `S` is `auth`, `event`, `attendance` or `all` (default). Each service is
 //! migrated as its own user: the URL comes from `<SERVICE>_DATABASE_URL`, or
-//! `DATABASE_URL` when one service is selected, or that service's `.env`.
+//! `DATABASE_URL` when one service is selected, or that service's `.env`;
+//! through a pooler (`?pgbouncer=true`) the direct URL is used instead,
+//! `<SERVICE>_DIRECT_URL` or `DIRECT_URL`.
+//!
+//! `migrate bootstrap [--revoke-public]`: `--revoke-public` also revokes
+//! PUBLIC's rights on schema `public` of the database, which other
+//! applications may share; without it bootstrap changes nothing outside its
+//! three schemas and roles.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -24,7 +31,7 @@ use common::{
 };
 use migration::bootstrap::{bootstrap, BootstrapOptions};
 
-const USAGE: &str = "usage: migrate <bootstrap|up|deploy|status|down|reset|fresh|generate NAME> [--service auth|event|attendance|all] [--steps N]";
+const USAGE: &str = "usage: migrate <bootstrap [--revoke-public]|up|deploy|status|down|reset|fresh|generate NAME> [--service auth|event|attendance|all] [--steps N]";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -43,12 +50,13 @@ struct Args {
     name: Option<String>,
     services: Vec<ServiceKind>,
     steps: Option<u32>,
+    revoke_public: bool,
 }
 
 fn parse_args(args: Vec<String>) -> anyhow::Result<Args> {
     let mut args = args.into_iter();
     let command = args.next().context(USAGE)?;
-    let (mut name, mut services, mut steps) = (None, ServiceKind::ALL.to_vec(), None);
+    let (mut name, mut services, mut steps, mut revoke_public) = (None, ServiceKind::ALL.to_vec(), None, false);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--service" | "-s" => {
@@ -59,13 +67,14 @@ fn parse_args(args: Vec<String>) -> anyhow::Result<Args> {
                     vec![value.parse().map_err(anyhow::Error::msg)?]
                 };
             }
+            "--revoke-public" => revoke_public = true,
             "--steps" => steps = Some(args.next().context("--steps needs a number")?.parse().context("--steps")?),
             "-h" | "--help" => bail!(USAGE),
             other if !other.starts_with('-') && name.is_none() => name = Some(other.to_owned()),
             other => bail!("unknown argument `{other}`\n{USAGE}"),
         }
     }
-    Ok(Args { command, name, services, steps })
+    Ok(Args { command, name, services, steps, revoke_public })
 }
 
 async fn run(args: Vec<String>) -> anyhow::Result<()> {
@@ -79,7 +88,7 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
         Ok(())
     };
     match args.command.as_str() {
-        "bootstrap" => return run_bootstrap(&env, app_env).await,
+        "bootstrap" => return run_bootstrap(&env, app_env, args.revoke_public).await,
         "generate" => {
             let [kind] = args.services[..] else { bail!("generate needs --service auth|event|attendance") };
             return generate(kind, args.name.as_deref().context("generate needs a migration name")?);
@@ -90,7 +99,9 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
     }
     let single = args.services.len() == 1;
     for kind in &args.services {
-        let settings = service_database(&env, *kind, single)?;
+        // Migrations run on a session of their own: the direct URL, when the
+        // service's URL reaches a transaction-mode pooler.
+        let settings = service_database(&env, *kind, single)?.for_session();
         let conn = db::connect(&settings)
             .await
             .with_context(|| format!("cannot connect to the {kind} database as {}", settings.username()))?
@@ -110,11 +121,12 @@ async fn run(args: Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run_bootstrap(env: &Env, app_env: AppEnv) -> anyhow::Result<()> {
+async fn run_bootstrap(env: &Env, app_env: AppEnv, revoke_public: bool) -> anyhow::Result<()> {
     let admin_url = env
         .secret("DATABASE_ADMIN_URL")?
         .context("DATABASE_ADMIN_URL is not set (the URL of a PostgreSQL superuser, used only for bootstrap)")?;
-    let mut options = BootstrapOptions { generate_missing: !app_env.is_production(), ..Default::default() };
+    let mut options =
+        BootstrapOptions { generate_missing: !app_env.is_production(), revoke_public, ..Default::default() };
     for kind in ServiceKind::ALL {
         if let Some(password) = env.secret(&format!("{}_DB_PASSWORD", kind.env_prefix()))? {
             options.passwords.push((kind, password));
@@ -152,6 +164,14 @@ fn service_database(env: &Env, kind: ServiceKind, single: bool) -> anyhow::Resul
     let mut settings = DatabaseSettings::parse(&var, &url)?;
     if settings.schema.is_none() {
         settings.schema = Some(kind.schema().to_owned());
+    }
+    let direct_var = format!("{}_DIRECT_URL", kind.env_prefix());
+    let direct = match env.secret(&direct_var)? {
+        Some(url) => Some((direct_var, url)),
+        None => env.secret("DIRECT_URL")?.filter(|_| single).map(|url| ("DIRECT_URL".to_owned(), url)),
+    };
+    if let Some((var, url)) = direct {
+        settings.set_direct(&DatabaseSettings::parse(&var, &url)?);
     }
     settings.max_connections = 2;
     Ok(settings)

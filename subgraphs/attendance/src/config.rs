@@ -38,6 +38,12 @@ pub struct AttendanceSettings {
 impl AttendanceSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let common = CommonSettings::from_env(env, ServiceKind::Attendance)?;
+        if !common.database.has_session() {
+            return Err(ConfigError::missing(
+                "DIRECT_URL",
+                "with pgbouncer=true in DATABASE_URL live updates need a direct connection to LISTEN on",
+            ));
+        }
         Ok(AttendanceSettings {
             checkin_writers: checkin_writers(env, common.database.max_connections as usize)?,
             common,

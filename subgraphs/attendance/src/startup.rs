@@ -27,7 +27,7 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         live_subscriptions_per_user: settings.live_subscriptions_per_user,
     };
     let service = AttendanceService::new(db.pool(), settings.checkin_writers, events, users, rules);
-    service.live().start();
+    service.live().start(common.database.for_session().connect_url().to_owned());
     let schema = graphql::build(service.clone(), common);
     let rest = rest::router(service.clone(), settings.verifier.clone(), credential).merge(graphql::ws::router(
         schema.clone(),

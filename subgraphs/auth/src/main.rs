@@ -35,7 +35,7 @@ async fn promote(email: &str) {
     let settings = AuthSettings::from_env(&env).unwrap_or_else(|e| server::exit_with(NAME, e));
     let db = common::db::connect(&settings.common.database).await.unwrap_or_else(|e| server::exit_with(NAME, e));
     // Promotion needs no signing key; a throwaway one keeps the service whole.
-    let service = AuthService::new(common::db::Pool::new(db.conn), SigningKeys::generate(), &settings);
+    let service = AuthService::new(db.pool(), SigningKeys::generate(), &settings);
     match service.promote(email).await {
         Ok(()) => println!("{email} is now ADMIN"),
         Err(e) => server::exit_with(NAME, e),

@@ -218,12 +218,21 @@ impl AppEnv {
 ///
 /// Accepts the guide's Prisma form
 /// `postgresql://auth_user:pw@host:5432/postgres?schema=auth_schema`; the
-/// `schema` parameter becomes the connection's `search_path`.
+/// `schema` parameter becomes the connection's `search_path`. As with
+/// Prisma, `pgbouncer=true` says the URL reaches a transaction-mode pooler
+/// (PgBouncer, Supabase's port 6543), and `DIRECT_URL` names the direct
+/// connection that work needing a session uses.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DatabaseSettings {
-    /// Connection URL without the `schema` parameter.
+    /// Connection URL without the `schema` and `pgbouncer` parameters.
     url: Url,
     pub schema: Option<String>,
+    /// Through a transaction-mode pooler: no named prepared statements and
+    /// no session state (no startup `options`, no `SET`); the search path and
+    /// timeouts come from the role's settings, which bootstrap writes.
+    pub pooled: bool,
+    /// The direct connection (`DIRECT_URL`) for migrations and LISTEN.
+    direct: Option<Url>,
     pub max_connections: u32,
     pub acquire_timeout: Duration,
     /// Server-side limit on any one statement (`statement_timeout`), so a
@@ -241,9 +250,18 @@ impl DatabaseSettings {
             return Err(ConfigError::invalid(var_name, "has no host"));
         }
         let mut schema = None;
+        let mut pooled = false;
         let mut kept = Vec::new();
         for (key, value) in url.query_pairs() {
-            if key == "schema" {
+            if key == "pgbouncer" {
+                pooled = match value.as_ref() {
+                    "true" | "1" => true,
+                    "false" | "0" => false,
+                    other => {
+                        return Err(ConfigError::invalid(var_name, format!("pgbouncer=`{other}`: use true or false")))
+                    }
+                };
+            } else if key == "schema" {
                 if !is_identifier(&value) {
                     return Err(ConfigError::invalid(var_name, format!("schema `{value}` is not a plain identifier")));
                 }
@@ -260,6 +278,8 @@ impl DatabaseSettings {
         Ok(DatabaseSettings {
             url,
             schema,
+            pooled,
+            direct: None,
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(30),
@@ -269,6 +289,27 @@ impl DatabaseSettings {
     /// The URL to hand to the driver (the `schema` parameter removed).
     pub fn connect_url(&self) -> &str {
         self.url.as_str()
+    }
+
+    /// Sets the direct connection for session work (`DIRECT_URL`); its
+    /// `schema` and `pgbouncer` parameters, if any, are ignored.
+    pub fn set_direct(&mut self, direct: &DatabaseSettings) {
+        self.direct = Some(direct.url.clone());
+    }
+
+    /// The settings for work that needs a session of its own (migrations,
+    /// LISTEN): the direct URL when one is set, else these settings (a
+    /// direct connection already, unless `pooled`).
+    pub fn for_session(&self) -> DatabaseSettings {
+        match &self.direct {
+            Some(direct) => DatabaseSettings { url: direct.clone(), pooled: false, direct: None, ..self.clone() },
+            None => self.clone(),
+        }
+    }
+
+    /// Whether session work has a connection that can hold a session.
+    pub fn has_session(&self) -> bool {
+        !self.pooled || self.direct.is_some()
     }
 
     pub fn username(&self) -> &str {
@@ -299,6 +340,8 @@ impl fmt::Debug for DatabaseSettings {
         f.debug_struct("DatabaseSettings")
             .field("url", &redacted.as_str())
             .field("schema", &self.schema)
+            .field("pooled", &self.pooled)
+            .field("direct", &self.direct.is_some())
             .field("max_connections", &self.max_connections)
             .finish()
     }
@@ -359,6 +402,9 @@ impl CommonSettings {
         }
         database.max_connections = env.parse_or("DATABASE_MAX_CONNECTIONS", database.max_connections)?;
         database.statement_timeout = env.duration_or("DATABASE_STATEMENT_TIMEOUT", database.statement_timeout)?;
+        if let Some(direct) = env.secret("DIRECT_URL")? {
+            database.set_direct(&DatabaseSettings::parse("DIRECT_URL", &direct)?);
+        }
         Ok(CommonSettings {
             app_env,
             host: env.parse_or("HOST", IpAddr::V4(Ipv4Addr::LOCALHOST))?,
@@ -389,6 +435,26 @@ mod tests {
         assert_eq!(s.connect_url(), "postgresql://auth_user:secret@db.example:5432/postgres?sslmode=prefer");
         assert_eq!(s.username(), "auth_user");
         assert!(!format!("{s:?}").contains("secret"), "Debug must redact the password");
+    }
+
+    #[test]
+    fn a_pooler_url_says_so_and_session_work_takes_the_direct_url() {
+        let env = Env::from_pairs([
+            ("DATABASE_URL", "postgresql://event_user:pw@pooler:6543/postgres?pgbouncer=true&schema=event_schema"),
+            ("DIRECT_URL", "postgresql://event_user:pw@db:5432/postgres?schema=event_schema"),
+        ]);
+        let settings = CommonSettings::from_env(&env, ServiceKind::Event).unwrap().database;
+        assert!(settings.pooled && settings.has_session());
+        assert_eq!(settings.connect_url(), "postgresql://event_user:pw@pooler:6543/postgres");
+        let session = settings.for_session();
+        assert!(!session.pooled);
+        assert_eq!(session.connect_url(), "postgresql://event_user:pw@db:5432/postgres");
+        assert_eq!(session.schema.as_deref(), Some("event_schema"));
+        // Without DIRECT_URL a pooled URL has no session to offer.
+        let alone = DatabaseSettings::parse("DATABASE_URL", "postgresql://u:p@pooler:6543/db?pgbouncer=true").unwrap();
+        assert!(alone.pooled && !alone.has_session());
+        assert!(!DatabaseSettings::parse("DATABASE_URL", "postgresql://u:p@h/db").unwrap().pooled);
+        assert!(DatabaseSettings::parse("DATABASE_URL", "postgresql://u:p@h/db?pgbouncer=maybe").is_err());
     }
 
     #[test]

@@ -10,26 +10,142 @@ use std::{
     time::Duration,
 };
 
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, RuntimeErr};
+use std::{future::Future, pin::Pin};
+
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    ExecResult, IsolationLevel, QueryResult, RuntimeErr, Statement, TransactionError, TransactionOptions,
+    TransactionTrait,
+};
 
 use crate::config::DatabaseSettings;
 
 /// A service's connection pool as its use cases hold it: storage functions
-/// take it (by deref) and the domain never names the database library.
+/// take it and the domain never names the database library.
+///
+/// Through a transaction-mode pooler (`pooled`) each prepared statement runs
+/// in a transaction of its own, and every transaction starts by dropping
+/// the prepared statements earlier clients left on the server connection.
+/// sqlx names its statements even with its cache off, and prepares and
+/// executes in two exchanges; only a transaction keeps both on one server
+/// connection, and a name left behind by another client would collide.
+/// Statements sent as plain SQL (`execute_unprepared`) need neither.
 #[derive(Debug, Clone)]
-pub struct Pool(DatabaseConnection);
+pub struct Pool {
+    conn: DatabaseConnection,
+    pooled: bool,
+}
 
 impl Pool {
-    pub fn new(conn: DatabaseConnection) -> Self {
-        Pool(conn)
+    pub fn new(conn: DatabaseConnection, pooled: bool) -> Self {
+        Pool { conn, pooled }
+    }
+
+    /// The pool itself, for what needs SeaORM's own type (a readiness probe's migrator).
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// `run` alone on a connection of the pool: directly, or in a transaction of its own when pooled.
+    async fn pinned<T: Send>(
+        &self,
+        run: impl for<'t> FnOnce(&'t DatabaseTransaction) -> Pin<Box<dyn Future<Output = Result<T, DbErr>> + Send + 't>>
+            + Send,
+    ) -> Result<T, DbErr> {
+        let txn = self.begin().await?;
+        let result = run(&txn).await?;
+        txn.commit().await?;
+        Ok(result)
     }
 }
 
-impl std::ops::Deref for Pool {
-    type Target = DatabaseConnection;
+#[async_trait::async_trait]
+impl ConnectionTrait for Pool {
+    fn get_database_backend(&self) -> DbBackend {
+        self.conn.get_database_backend()
+    }
 
-    fn deref(&self) -> &DatabaseConnection {
-        &self.0
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self.pooled {
+            false => self.conn.execute_raw(stmt).await,
+            true => self.pinned(|txn| Box::pin(txn.execute_raw(stmt))).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.conn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self.pooled {
+            false => self.conn.query_one_raw(stmt).await,
+            true => self.pinned(|txn| Box::pin(txn.query_one_raw(stmt))).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self.pooled {
+            false => self.conn.query_all_raw(stmt).await,
+            true => self.pinned(|txn| Box::pin(txn.query_all_raw(stmt))).await,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TransactionTrait for Pool {
+    type Transaction = DatabaseTransaction;
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.begin_with_options(TransactionOptions::default()).await
+    }
+
+    async fn begin_with_config(
+        &self,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.begin_with_options(TransactionOptions { isolation_level, access_mode, ..Default::default() }).await
+    }
+
+    async fn begin_with_options(&self, options: TransactionOptions) -> Result<DatabaseTransaction, DbErr> {
+        let txn = self.conn.begin_with_options(options).await?;
+        if self.pooled {
+            txn.execute_unprepared("DEALLOCATE ALL").await?;
+        }
+        Ok(txn)
+    }
+
+    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>> + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.transaction_with_config(callback, None, None).await
+    }
+
+    async fn transaction_with_config<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(&'c DatabaseTransaction) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>> + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        let txn = self.begin_with_config(isolation_level, access_mode).await.map_err(TransactionError::Connection)?;
+        match callback(&txn).await {
+            Ok(value) => {
+                txn.commit().await.map_err(TransactionError::Connection)?;
+                Ok(value)
+            }
+            Err(e) => {
+                txn.rollback().await.map_err(TransactionError::Connection)?;
+                Err(TransactionError::Transaction(e))
+            }
+        }
     }
 }
 
@@ -76,11 +192,25 @@ impl StatementCounter {
 pub struct Db {
     pub conn: DatabaseConnection,
     pub statements: StatementCounter,
+    /// Through a transaction-mode pooler (see [`Pool`]).
+    pub pooled: bool,
 }
 
+impl Db {
+    /// The pool as storage uses it.
+    pub fn pool(&self) -> Pool {
+        Pool::new(self.conn.clone(), self.pooled)
+    }
+}
+
+/// Connects a pool. Directly, each connection is set up at start (search
+/// path, statement timeout, no JIT); through a transaction-mode pooler
+/// (`pooled`) a connection carries no session state, so those come from the
+/// role's own settings (bootstrap writes them) and statements are never
+/// named (sqlx's statement cache is off, as Prisma's `pgbouncer=true` does).
 pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
     let mut url = url::Url::parse(settings.connect_url()).map_err(|e| DbErr::Custom(format!("database URL: {e}")))?;
-    if !url.query_pairs().any(|(key, _)| key.starts_with("options")) {
+    if !settings.pooled && !url.query_pairs().any(|(key, _)| key.starts_with("options")) {
         let timeout_ms = settings.statement_timeout.as_millis().to_string();
         url.query_pairs_mut().append_pair("options[statement_timeout]", &timeout_ms);
         // JIT compiles plans whose estimated cost is high; the services run short
@@ -96,14 +226,45 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
         .acquire_timeout(settings.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
         .sqlx_logging(false);
-    if let Some(schema) = &settings.schema {
-        options.set_schema_search_path(schema.clone());
+    match &settings.schema {
+        _ if settings.pooled => {
+            options.map_sqlx_postgres_opts(|pg| pg.statement_cache_capacity(0));
+        }
+        Some(schema) => {
+            options.set_schema_search_path(schema.clone());
+        }
+        None => {}
     }
     let mut conn = Database::connect(options).await?;
+    if settings.pooled {
+        check_role_settings(&Pool::new(conn.clone(), true), settings).await?;
+    }
     let statements = StatementCounter::default();
     let counter = statements.clone();
     conn.set_metric_callback(move |_info| counter.increment());
-    Ok(Db { conn, statements })
+    Ok(Db { conn, statements, pooled: settings.pooled })
+}
+
+/// Through a pooler the role's settings are all there is: without its
+/// search path every query would miss its tables, so say how to fix it.
+async fn check_role_settings(conn: &Pool, settings: &DatabaseSettings) -> Result<(), DbErr> {
+    let Some(schema) = &settings.schema else { return Ok(()) };
+    let row = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT current_setting('search_path') AS search_path",
+        ))
+        .await?
+        .ok_or_else(|| DbErr::Custom("no answer to current_setting".to_owned()))?;
+    let search_path: String = row.try_get("", "search_path")?;
+    if search_path.split(',').map(|s| s.trim().trim_matches('"')).any(|s| s == schema) {
+        return Ok(());
+    }
+    Err(DbErr::Custom(format!(
+        "through the pooler (pgbouncer=true) role {} has search_path `{search_path}`, not {schema}: \
+         run `migrate bootstrap` (it sets each service role's search_path, statement_timeout and jit)",
+        settings.username()
+    )))
 }
 
 /// A raw PostgreSQL statement with positional (`$1`) parameters.

@@ -192,7 +192,7 @@ pub struct ServiceDb {
 
 impl ServiceDb {
     pub fn pool(&self) -> crate::db::Pool {
-        crate::db::Pool::new(self.db.conn.clone())
+        self.db.pool()
     }
 }
 

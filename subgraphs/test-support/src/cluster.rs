@@ -199,7 +199,7 @@ impl Drop for PrivateCluster {
 
 /// PostgreSQL refuses to run as root: when we are root, the server runs as
 /// the `postgres` user (created by the distribution's packages).
-fn server_user() -> anyhow::Result<Option<(u32, u32)>> {
+pub(crate) fn server_user() -> anyhow::Result<Option<(u32, u32)>> {
     let uid = Command::new("id").arg("-u").output().context("cannot run `id`")?;
     if String::from_utf8_lossy(&uid.stdout).trim() != "0" {
         return Ok(None);
@@ -213,14 +213,14 @@ fn server_user() -> anyhow::Result<Option<(u32, u32)>> {
     Ok(Some((entry[2].parse()?, entry[3].parse()?)))
 }
 
-fn run_as(command: &mut Command, owner: Option<(u32, u32)>) {
+pub(crate) fn run_as(command: &mut Command, owner: Option<(u32, u32)>) {
     if let Some((uid, gid)) = owner {
         use std::os::unix::process::CommandExt;
         command.uid(uid).gid(gid).env("HOME", "/tmp").current_dir("/");
     }
 }
 
-fn write_private(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str, owner: Option<(u32, u32)>) -> anyhow::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     file.write_all(contents.as_bytes())?;
@@ -253,6 +253,6 @@ pub fn find_bin_dir() -> Option<PathBuf> {
     versions.pop().map(|(_, bin)| bin)
 }
 
-fn nanos() -> u128 {
+pub(crate) fn nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default()
 }

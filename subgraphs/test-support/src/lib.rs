@@ -8,6 +8,7 @@
 pub mod cluster;
 pub mod hostile;
 pub mod npm;
+pub mod pooler;
 pub mod process;
 pub mod services;
 pub mod stack;
@@ -40,6 +41,11 @@ impl PgServer {
     }
 
     /// The admin URL pointing at database `name` on this server.
+    /// The server's port on loopback (a pooler in front of it connects there).
+    pub fn port(&self) -> u16 {
+        self.admin_url.port().unwrap_or(5432)
+    }
+
     pub fn admin_url_for(&self, name: &str) -> String {
         let mut url = self.admin_url.clone();
         url.set_path(&format!("/{name}"));
@@ -124,6 +130,8 @@ pub fn test_bootstrap_options() -> BootstrapOptions {
     BootstrapOptions {
         passwords: ServiceKind::ALL.into_iter().map(|k| (k, test_password(k))).collect(),
         generate_missing: false,
+        // A test database is ours alone.
+        revoke_public: true,
     }
 }
 

@@ -115,7 +115,9 @@ impl Stack {
         };
         let admin_url = with_database(&server_admin_url, &config.database_name)?;
         ensure_database(&server_admin_url, &config.database_name).await?;
-        let options = BootstrapOptions { passwords: config.passwords.clone(), generate_missing: false };
+        // The stack's database is its own (`.dev/` or a test's): `public` too.
+        let options =
+            BootstrapOptions { passwords: config.passwords.clone(), generate_missing: false, revoke_public: true };
         let report = bootstrap(&admin_url, &options).await.context("bootstrap")?;
         for action in &report.actions {
             eprintln!("bootstrap: {action}");

@@ -68,10 +68,11 @@ impl LiveHub {
         self.closing.send_replace(true);
     }
 
-    /// Listens to the database and publishes, for as long as the runtime runs.
-    pub fn start(&self) {
+    /// Listens to the database (a session of its own at `session_url`) and
+    /// publishes, for as long as the runtime runs.
+    pub fn start(&self, session_url: String) {
         let (notices, received) = mpsc::channel(1024);
-        tokio::spawn(storage::live::listen(self.db.clone(), notices));
+        tokio::spawn(storage::live::listen(session_url, notices));
         tokio::spawn(self.clone().publish(received));
     }
 

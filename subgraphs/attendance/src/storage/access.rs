@@ -1,21 +1,17 @@
 //! The facts reads are authorized by, kept where the check-ins are: each
 //! event's organizer (beside its counter row) and its check-in staff.
 
-use common::db::StorageError;
+use common::db::{Pool, StorageError};
 use std::collections::{HashMap, HashSet};
 
 use common::db::statement as stmt;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
 /// Of `events`, those `user` runs: organizes, or works at as check-in staff.
 /// One statement for any number of events.
 /// The same rule as the lists' (`sees_all_sql`), without the ADMIN shortcut.
-pub async fn events_run_by(
-    db: &DatabaseConnection,
-    user: Uuid,
-    events: &[Uuid],
-) -> Result<HashSet<Uuid>, StorageError> {
+pub async fn events_run_by(db: &Pool, user: Uuid, events: &[Uuid]) -> Result<HashSet<Uuid>, StorageError> {
     let runs = super::sees_all_sql(crate::domain::ListBy::Event, "false", "$2");
     let sql = format!("SELECT o.owner AS id FROM unnest($1::uuid[]) AS o(owner) WHERE {runs}");
     let rows = db.query_all_raw(stmt(&sql, [events.to_vec().into(), user.into()])).await?;
@@ -26,7 +22,7 @@ pub async fn events_run_by(
 /// reader may see them: everyone's for `everything`, else only at the events
 /// `organizer` organizes.
 pub async fn staff_of(
-    db: &DatabaseConnection,
+    db: &Pool,
     events: &[Uuid],
     everything: bool,
     organizer: Option<Uuid>,
@@ -46,7 +42,7 @@ pub async fn staff_of(
 /// Names `user` check-in staff of `event` (again is fine), and records the
 /// event's organizer beside its counter row, so reads can tell who runs it.
 pub async fn add_staff(
-    db: &DatabaseConnection,
+    db: &Pool,
     event: Uuid,
     organizer: Option<Uuid>,
     user: Uuid,
@@ -63,7 +59,7 @@ pub async fn add_staff(
 }
 
 /// Whether `user` was check-in staff of `event` (and is no longer).
-pub async fn remove_staff(db: &DatabaseConnection, event: Uuid, user: Uuid) -> Result<bool, StorageError> {
+pub async fn remove_staff(db: &Pool, event: Uuid, user: Uuid) -> Result<bool, StorageError> {
     // Live subscribers of the event check their rights again (`<event> staff`).
     let sql = "WITH removed AS (DELETE FROM check_in_staff WHERE event_id = $1 AND user_id = $2 RETURNING event_id)
                SELECT pg_notify('attendance_updates', event_id::text || ' staff') FROM removed";
@@ -72,11 +68,7 @@ pub async fn remove_staff(db: &DatabaseConnection, event: Uuid, user: Uuid) -> R
 
 /// Of `users`, those checked in to an event that `organizer` organizes: the
 /// people whose profile (email, role) the organizer may see. One statement.
-pub async fn profiles_visible_to(
-    db: &DatabaseConnection,
-    organizer: Uuid,
-    users: &[Uuid],
-) -> Result<Vec<Uuid>, StorageError> {
+pub async fn profiles_visible_to(db: &Pool, organizer: Uuid, users: &[Uuid]) -> Result<Vec<Uuid>, StorageError> {
     let sql = "SELECT DISTINCT a.user_id FROM event_checkins c
                JOIN attendances a ON a.event_id = c.event_id AND a.user_id = ANY($2)
                WHERE c.organizer_id = $1";

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use common::db::Pool;
 use sea_orm::sqlx::postgres::PgListener;
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -38,10 +37,11 @@ impl Notice {
     }
 }
 
-/// Listens until `notices` is closed.
-pub async fn listen(db: Pool, notices: mpsc::Sender<Notice>) {
+/// Listens on a session of its own at `session_url` (never through a
+/// transaction-mode pooler, which cannot hold a LISTEN) until `notices` is closed.
+pub async fn listen(session_url: String, notices: mpsc::Sender<Notice>) {
     loop {
-        match listen_once(&db, &notices).await {
+        match listen_once(&session_url, &notices).await {
             Ok(()) => return,
             Err(e) => tracing::warn!(error = %e, "live updates: listening again in a moment"),
         }
@@ -49,8 +49,8 @@ pub async fn listen(db: Pool, notices: mpsc::Sender<Notice>) {
     }
 }
 
-async fn listen_once(db: &Pool, notices: &mpsc::Sender<Notice>) -> Result<(), sea_orm::sqlx::Error> {
-    let mut listener = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
+async fn listen_once(session_url: &str, notices: &mpsc::Sender<Notice>) -> Result<(), sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect(session_url).await?;
     listener.listen(CHANNEL).await?;
     if notices.send(Notice::Resync).await.is_err() {
         return Ok(());

@@ -6,12 +6,12 @@ mod attendances;
 pub mod live;
 mod writer;
 
-use common::db::StorageError;
+use common::db::{Pool, StorageError};
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use common::{db::statement as stmt, page::Cursor, time::Timestamp};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, TransactionTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, TransactionTrait};
 use uuid::Uuid;
 
 use crate::domain::{
@@ -116,7 +116,7 @@ struct AttendanceColumns {
 /// Each event's counter row is locked first, which serialises the scans of
 /// that event until the statement commits and makes the counts, the capacity
 /// check and the nonce check exact under concurrency.
-pub async fn record_scans(db: &DatabaseConnection, batch: &[NewScan]) -> Result<Vec<Recorded>, StorageError> {
+pub async fn record_scans(db: &Pool, batch: &[NewScan]) -> Result<Vec<Recorded>, StorageError> {
     let scans: Vec<serde_json::Value> = batch
         .iter()
         .enumerate()
@@ -177,19 +177,14 @@ pub async fn record_scans(db: &DatabaseConnection, batch: &[NewScan]) -> Result<
 const SCAN_COLUMNS: &str =
     "id, event_id, user_id, direction, scanned_at, received_at, status, scanned_by, annulled_at, annulled_by, annul_reason";
 
-pub async fn find_scan(db: &DatabaseConnection, id: Uuid) -> Result<Option<Scan>, StorageError> {
+pub async fn find_scan(db: &Pool, id: Uuid) -> Result<Option<Scan>, StorageError> {
     let sql = format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1");
     let row = db.query_one_raw(stmt(&sql, [id.into()])).await?;
     row.map(|row| ScanRow::from_query_result(&row, "")?.try_into()).transpose()
 }
 
 /// Annuls an accepted scan (see `annul_scan`'s migration); `None` if there is no such scan.
-pub async fn annul_scan(
-    db: &DatabaseConnection,
-    id: Uuid,
-    by: Uuid,
-    reason: Option<&str>,
-) -> Result<Option<Scan>, StorageError> {
+pub async fn annul_scan(db: &Pool, id: Uuid, by: Uuid, reason: Option<&str>) -> Result<Option<Scan>, StorageError> {
     let sql = format!("SELECT {SCAN_COLUMNS} FROM annul_scan($1, $2, $3)");
     let row = db.query_one_raw(stmt(&sql, [id.into(), by.into(), reason.map(str::to_owned).into()])).await?;
     row.map(|row| ScanRow::from_query_result(&row, "")?.try_into()).transpose()
@@ -200,7 +195,7 @@ pub async fn annul_scan(
 /// for ADMINs and the event's organizer, their own scans for check-in staff,
 /// none for anyone else.
 pub async fn scan_logs(
-    db: &DatabaseConnection,
+    db: &Pool,
     events: &[Uuid],
     viewer: Viewer,
     filter: &ScanFilter,
@@ -251,7 +246,7 @@ pub async fn scan_logs(
 }
 
 /// The event service says the event changed at `at` (kept if newer than what is known).
-pub async fn note_event_change(db: &DatabaseConnection, event: Uuid, at: DateTime<Utc>) -> Result<(), StorageError> {
+pub async fn note_event_change(db: &Pool, event: Uuid, at: DateTime<Utc>) -> Result<(), StorageError> {
     let sql = "INSERT INTO event_changes AS c (event_id, changed_at) VALUES ($1, $2)
                ON CONFLICT (event_id) DO UPDATE SET changed_at = greatest(c.changed_at, excluded.changed_at)";
     db.execute_raw(stmt(sql, [event.into(), at.into()])).await?;
@@ -259,7 +254,7 @@ pub async fn note_event_change(db: &DatabaseConnection, event: Uuid, at: DateTim
 }
 
 /// The check-in policies of many events (the default for those never set), in one statement.
-pub async fn policies(db: &DatabaseConnection, events: &[Uuid]) -> Result<HashMap<Uuid, CheckInPolicy>, StorageError> {
+pub async fn policies(db: &Pool, events: &[Uuid]) -> Result<HashMap<Uuid, CheckInPolicy>, StorageError> {
     let sql = "SELECT c.event_id, c.allow_reentry, c.allow_multiple_entries, c.exit_all_at
                FROM event_checkins c WHERE c.event_id = ANY($1)";
     let mut policies: HashMap<Uuid, CheckInPolicy> = events.iter().map(|e| (*e, CheckInPolicy::default())).collect();
@@ -285,7 +280,7 @@ fn policy_row(row: &sea_orm::QueryResult) -> Result<(Uuid, CheckInPolicy), DbErr
 /// Changes an event's policy (absent fields stay); a new `exit_all_at`
 /// happens once again. An `exit_all_at` already past applies at once.
 pub async fn set_policy(
-    db: &DatabaseConnection,
+    db: &Pool,
     event: Uuid,
     organizer: Option<Uuid>,
     patch: &CheckInPolicyPatch,
@@ -321,7 +316,7 @@ pub async fn set_policy(
 }
 
 /// Applies the `exit_all_at` of those of `events` whose time has come (each once).
-pub async fn apply_due_exits(db: &DatabaseConnection, events: &[Uuid]) -> Result<(), StorageError> {
+pub async fn apply_due_exits(db: &Pool, events: &[Uuid]) -> Result<(), StorageError> {
     // In event id order, as `record_scans` locks them, so the two cannot deadlock.
     let sql = "SELECT exit_all_due(due.event_id) FROM (
                    SELECT c.event_id FROM event_checkins c
@@ -333,7 +328,7 @@ pub async fn apply_due_exits(db: &DatabaseConnection, events: &[Uuid]) -> Result
 }
 
 /// Any number of check-ins by id, in one statement.
-pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Attendance>, StorageError> {
+pub async fn find_many(db: &Pool, ids: &[Uuid]) -> Result<Vec<Attendance>, StorageError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -383,7 +378,7 @@ fn own_rows_sql(by: ListBy, user: &str) -> String {
 /// each owner that `viewer` may read, for any number of owners, in one
 /// statement: the rights are checked in it, not in another round trip.
 pub async fn pages(
-    db: &DatabaseConnection,
+    db: &Pool,
     by: ListBy,
     owners: &[Uuid],
     viewer: Viewer,
@@ -432,7 +427,7 @@ pub async fn pages(
 
 /// How many check-ins of each owner `viewer` may read, in one statement.
 pub async fn counts(
-    db: &DatabaseConnection,
+    db: &Pool,
     by: ListBy,
     owners: &[Uuid],
     viewer: Viewer,
@@ -488,7 +483,7 @@ struct BucketRow {
 /// Statistics of many events (each with its start time) in one statement,
 /// aggregated by PostgreSQL rather than by loading check-ins.
 pub async fn stats(
-    db: &DatabaseConnection,
+    db: &Pool,
     events: &[(Uuid, DateTime<Utc>)],
 ) -> Result<HashMap<Uuid, AttendanceStats>, StorageError> {
     let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use common::db::{Pool, StorageError};
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 
 use super::{record_scans, NewScan, Recorded};
@@ -71,7 +71,7 @@ async fn dispatch(db: Pool, mut pending: mpsc::Receiver<Pending>, writers: usize
 }
 
 /// Writes a batch and answers each check-in in it.
-async fn write(db: &DatabaseConnection, batch: Vec<Pending>) {
+async fn write(db: &Pool, batch: Vec<Pending>) {
     let (scans, replies): (Vec<NewScan>, Vec<_>) = batch.into_iter().map(|p| (p.scan, p.reply)).unzip();
     match record_scans(db, &scans).await {
         Ok(outcomes) => {

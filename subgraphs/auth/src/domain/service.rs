@@ -374,7 +374,7 @@ impl AuthService {
     /// A new session (refresh token family) for `user`, with its first tokens.
     async fn start_session(&self, user: User) -> Result<AuthPayload, AuthError> {
         let refresh = self.new_refresh_token()?;
-        storage::sessions::insert(&*self.db, new_session(user.id, &refresh)).await?;
+        storage::sessions::insert(&self.db, new_session(user.id, &refresh)).await?;
         self.payload(user, refresh)
     }
 

@@ -5,10 +5,9 @@ pub mod throttle;
 pub mod users;
 
 use chrono::Utc;
-use common::db::StorageError;
+use common::db::{Pool, StorageError};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -49,7 +48,7 @@ pub struct NewUser<'a> {
 /// A new account and its first session, committed together: a failure in
 /// between leaves neither, so the client can simply try again.
 pub async fn insert_user_with_session(
-    db: &DatabaseConnection,
+    db: &Pool,
     user: NewUser<'_>,
     session: sessions::NewRefreshToken<'_>,
 ) -> Result<UserRow, StorageError> {
@@ -76,16 +75,16 @@ async fn insert_user(db: &impl ConnectionTrait, user: NewUser<'_>) -> Result<Use
     .map_err(StorageError::from)
 }
 
-pub async fn find_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<UserRow>, StorageError> {
+pub async fn find_by_email(db: &Pool, email: &str) -> Result<Option<UserRow>, StorageError> {
     users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await.map_err(StorageError::from)
 }
 
-pub async fn find_by_id(db: &DatabaseConnection, id: Uuid) -> Result<Option<ProfileRow>, StorageError> {
+pub async fn find_by_id(db: &Pool, id: Uuid) -> Result<Option<ProfileRow>, StorageError> {
     users::Entity::find_by_id(id).into_partial_model().one(db).await.map_err(StorageError::from)
 }
 
 /// Any number of users in one statement.
-pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<ProfileRow>, StorageError> {
+pub async fn find_by_ids(db: &Pool, ids: &[Uuid]) -> Result<Vec<ProfileRow>, StorageError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -97,7 +96,7 @@ pub async fn find_by_ids(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Pr
         .map_err(StorageError::from)
 }
 
-pub async fn update_password_hash(db: &DatabaseConnection, id: Uuid, hash: &str) -> Result<(), StorageError> {
+pub async fn update_password_hash(db: &Pool, id: Uuid, hash: &str) -> Result<(), StorageError> {
     users::Entity::update_many()
         .col_expr(users::Column::PasswordHash, Expr::value(hash))
         .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
@@ -109,7 +108,7 @@ pub async fn update_password_hash(db: &DatabaseConnection, id: Uuid, hash: &str)
 }
 
 /// Returns whether a user with that email existed.
-pub async fn set_role(db: &DatabaseConnection, email: &str, role: &str) -> Result<bool, StorageError> {
+pub async fn set_role(db: &Pool, email: &str, role: &str) -> Result<bool, StorageError> {
     let result = users::Entity::update_many()
         .col_expr(users::Column::Role, Expr::value(role))
         .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))

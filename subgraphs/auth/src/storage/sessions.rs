@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use common::db::statement;
-use common::db::StorageError;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+use common::db::{Pool, StorageError};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use uuid::Uuid;
 
 pub struct NewRefreshToken<'a> {
@@ -46,7 +46,7 @@ pub enum Rotation {
 /// row is locked first, so two concurrent uses of one token cannot both win:
 /// the second sees it used and revokes the family.
 pub async fn rotate(
-    db: &DatabaseConnection,
+    db: &Pool,
     presented: &[u8],
     next_hash: &[u8],
     next_expires_at: DateTime<Utc>,
@@ -100,7 +100,7 @@ async fn revoke_family(db: &impl ConnectionTrait, family_id: Uuid) -> Result<(),
 }
 
 /// Revokes the family of the token with this hash; false when there is none.
-pub async fn revoke_family_of(db: &DatabaseConnection, token_hash: &[u8]) -> Result<bool, StorageError> {
+pub async fn revoke_family_of(db: &Pool, token_hash: &[u8]) -> Result<bool, StorageError> {
     let result = db
         .execute_raw(statement(
             "UPDATE refresh_tokens SET revoked_at = now()

@@ -1,11 +1,11 @@
 //! Failed-login counters per key, in fixed windows, with a block once a key
 //! reaches its limit.
 
-use common::db::StorageError;
+use common::db::{Pool, StorageError};
 use std::time::Duration;
 
 use common::db::statement;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::ConnectionTrait;
 
 /// What a counter is kept for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +36,7 @@ impl Scope {
 /// caller at `address`: an account's soft lock (`Email`) does not hold an
 /// address that signed in to that account before. One statement.
 pub async fn blocked_for(
-    db: &DatabaseConnection,
+    db: &Pool,
     keys: &[(Scope, &str)],
     address: Option<&str>,
 ) -> Result<Option<Duration>, StorageError> {
@@ -64,7 +64,7 @@ pub async fn blocked_for(
 /// the key is blocked for `lockout`. One statement, so concurrent failures
 /// are all counted.
 pub async fn record_failure(
-    db: &DatabaseConnection,
+    db: &Pool,
     scope: Scope,
     key: &str,
     limit: u32,
@@ -98,7 +98,7 @@ pub async fn record_failure(
 
 /// Remembers that the account of `email_key` signed in from `address`, so
 /// that its soft lock does not hold that address.
-pub async fn remember_address(db: &DatabaseConnection, email_key: &str, address: &str) -> Result<(), StorageError> {
+pub async fn remember_address(db: &Pool, email_key: &str, address: &str) -> Result<(), StorageError> {
     db.execute_raw(statement(
         "INSERT INTO login_known_addresses (email_key, address) VALUES ($1, $2)
          ON CONFLICT (email_key, address) DO UPDATE SET last_login_at = now()",
@@ -110,7 +110,7 @@ pub async fn remember_address(db: &DatabaseConnection, email_key: &str, address:
 }
 
 /// Forgets the counters of `keys` (after a successful login).
-pub async fn reset(db: &DatabaseConnection, keys: &[(Scope, &str)]) -> Result<(), StorageError> {
+pub async fn reset(db: &Pool, keys: &[(Scope, &str)]) -> Result<(), StorageError> {
     let (scopes, values): (Vec<String>, Vec<String>) =
         keys.iter().map(|(s, k)| (s.as_str().to_owned(), (*k).to_owned())).unzip();
     db.execute_raw(statement(

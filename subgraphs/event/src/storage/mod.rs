@@ -3,12 +3,12 @@
 mod events;
 
 use chrono::Utc;
-use common::db::StorageError;
+use common::db::{Pool, StorageError};
 use common::page::Cursor;
 use sea_orm::{
     sea_query::{extension::postgres::PgExpr, Expr},
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, NotSet, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, DbErr, EntityTrait, NotSet, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -39,11 +39,7 @@ impl From<Model> for Event {
     }
 }
 
-pub async fn insert(
-    db: &DatabaseConnection,
-    fields: EventFields,
-    organizer_id: Option<Uuid>,
-) -> Result<Event, StorageError> {
+pub async fn insert(db: &Pool, fields: EventFields, organizer_id: Option<Uuid>) -> Result<Event, StorageError> {
     let now = Utc::now();
     let model = ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -79,12 +75,12 @@ fn with_fields(fields: EventFields) -> ActiveModel {
     }
 }
 
-pub async fn find(db: &DatabaseConnection, id: Uuid) -> Result<Option<Event>, StorageError> {
+pub async fn find(db: &Pool, id: Uuid) -> Result<Option<Event>, StorageError> {
     Ok(Entity::find_by_id(id).one(db).await?.map(Event::from))
 }
 
 /// Any number of events in one statement.
-pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Event>, StorageError> {
+pub async fn find_many(db: &Pool, ids: &[Uuid]) -> Result<Vec<Event>, StorageError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -93,12 +89,12 @@ pub async fn find_many(db: &DatabaseConnection, ids: &[Uuid]) -> Result<Vec<Even
 }
 
 /// Overwrites the writable fields; `None` if the event does not exist.
-pub async fn update(db: &DatabaseConnection, id: Uuid, fields: EventFields) -> Result<Option<Event>, StorageError> {
+pub async fn update(db: &Pool, id: Uuid, fields: EventFields) -> Result<Option<Event>, StorageError> {
     let model = ActiveModel { id: Set(id), updated_at: Set(Utc::now()), ..with_fields(fields) };
     updated(model.update(db).await)
 }
 
-pub async fn set_status(db: &DatabaseConnection, id: Uuid, status: EventStatus) -> Result<Option<Event>, StorageError> {
+pub async fn set_status(db: &Pool, id: Uuid, status: EventStatus) -> Result<Option<Event>, StorageError> {
     let model = ActiveModel {
         id: Set(id),
         status: Set(status.as_str().to_owned()),
@@ -152,7 +148,7 @@ fn escape_like(s: &str) -> String {
 
 /// Up to `limit` events after `after`, ordered by start time then id.
 pub async fn page(
-    db: &DatabaseConnection,
+    db: &Pool,
     filter: &EventFilter,
     after: Option<Cursor>,
     limit: u64,
@@ -169,7 +165,7 @@ pub async fn page(
 }
 
 pub async fn page_by_offset(
-    db: &DatabaseConnection,
+    db: &Pool,
     filter: &EventFilter,
     limit: u64,
     offset: u64,
@@ -185,6 +181,6 @@ pub async fn page_by_offset(
     Ok(rows.into_iter().map(Event::from).collect())
 }
 
-pub async fn count(db: &DatabaseConnection, filter: &EventFilter) -> Result<u64, StorageError> {
+pub async fn count(db: &Pool, filter: &EventFilter) -> Result<u64, StorageError> {
     Entity::find().filter(condition(filter)).count(db).await.map_err(StorageError::from)
 }

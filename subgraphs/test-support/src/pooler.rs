@@ -1,0 +1,133 @@
+//! PgBouncer (Debian's package) in front of a PostgreSQL server, configured
+//! as most deployments configure it: `pool_mode = transaction` and
+//! `ignore_startup_parameters = extra_float_digits`, nothing more. So a
+//! client that sends a startup `options`, relies on session state or names
+//! its prepared statements fails here as it would in production. Stopped
+//! (by the same pipe-supervisor as [`crate::cluster`]) when dropped or when
+//! this process ends.
+
+use std::{
+    io::Write,
+    path::PathBuf,
+    process::{Child, ChildStdin, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+
+use crate::cluster::{nanos, run_as, server_user, write_private};
+
+const INSTALL_HINT: &str = "pgbouncer was not found: run scripts/setup-machine.sh (apt-get install pgbouncer)";
+
+pub struct PgBouncer {
+    supervisor: Child,
+    stop_pipe: Option<ChildStdin>,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl PgBouncer {
+    /// Listens on a free loopback port and pools connections to the server
+    /// at `upstream_port` on loopback; `users` are the logins it accepts,
+    /// with their passwords (which it also uses towards the server).
+    pub fn start(upstream_port: u16, users: &[(&str, &str)], pool_size: u32) -> anyhow::Result<PgBouncer> {
+        let binary = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .context(INSTALL_HINT)?;
+        let owner = server_user()?;
+        let dir = std::env::temp_dir().join(format!("titiktemu-pgbouncer-{}-{}", std::process::id(), nanos()));
+        std::fs::create_dir_all(&dir)?;
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(&dir, Some(uid), Some(gid))?;
+        }
+        let port = crate::free_port();
+        let userlist: String = users.iter().map(|(user, password)| format!("\"{user}\" \"{password}\"\n")).collect();
+        write_private(&dir.join("userlist.txt"), &userlist, owner)?;
+        let config = format!(
+            "[databases]
+* = host=127.0.0.1 port={upstream_port}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = {dir}/userlist.txt
+pool_mode = transaction
+ignore_startup_parameters = extra_float_digits
+default_pool_size = {pool_size}
+max_client_conn = 1000
+server_reset_query =
+logfile = {dir}/pgbouncer.log
+pidfile = {dir}/pgbouncer.pid
+",
+            dir = dir.display()
+        );
+        write_private(&dir.join("pgbouncer.ini"), &config, owner)?;
+        let script = r#"set -u
+"$BOUNCER" "$DIR/pgbouncer.ini" >>"$DIR/pgbouncer.log" 2>&1 </dev/null &
+pid=$!
+cat >/dev/null
+kill -INT "$pid" 2>/dev/null
+wait "$pid"
+rm -rf "$DIR"
+"#;
+        let mut supervisor = Command::new("sh");
+        supervisor
+            .arg("-c")
+            .arg(script)
+            .env("BOUNCER", &binary)
+            .env("DIR", &dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut supervisor, 0);
+        run_as(&mut supervisor, owner);
+        let mut supervisor = supervisor.spawn().context("cannot start pgbouncer")?;
+        let stop_pipe = supervisor.stdin.take();
+        let mut bouncer = PgBouncer { supervisor, stop_pipe, port, dir };
+        bouncer.wait_listening()?;
+        Ok(bouncer)
+    }
+
+    /// `url` (a direct URL to the upstream server) pointed at the pooler, with `pgbouncer=true`.
+    pub fn pooled_url(&self, direct: &str) -> String {
+        let mut url = url::Url::parse(direct).expect("a database URL");
+        url.set_port(Some(self.port)).expect("a port");
+        url.query_pairs_mut().append_pair("pgbouncer", "true");
+        url.into()
+    }
+
+    fn wait_listening(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return Ok(());
+            }
+            if let Some(status) = self.supervisor.try_wait()? {
+                let log = std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default();
+                bail!("pgbouncer exited ({status}) while starting:\n{log}");
+            }
+            if Instant::now() > deadline {
+                bail!("pgbouncer did not listen within 20 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What pgbouncer logged (its errors, e.g. a refused startup parameter).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for PgBouncer {
+    fn drop(&mut self) {
+        if let Some(mut pipe) = self.stop_pipe.take() {
+            let _ = pipe.flush();
+        }
+        let _ = self.supervisor.wait();
+    }
+}
