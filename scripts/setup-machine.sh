@@ -4,6 +4,8 @@
 #   - PostgreSQL server binaries (initdb, postgres) for the private dev/test cluster
 #   - protoc and the protobuf well-known types, needed to build the Apollo Router
 #   - Chromium, for the browser tests (driven by playwright-core; no browser download)
+#   - PgBouncer, for the pooler tests (transaction mode), and HAProxy, for the replica tests
+#   - kubernetes-validate (PyPI, pinned), for validating deploy/kubernetes offline
 set -euo pipefail
 
 missing=()
@@ -18,6 +20,17 @@ if [ ! -f /usr/include/google/protobuf/timestamp.proto ]; then
 fi
 if ! command -v chromium >/dev/null 2>&1; then
   missing+=(chromium)
+fi
+if [ ! -x /usr/sbin/pgbouncer ] && ! command -v pgbouncer >/dev/null 2>&1; then
+  missing+=(pgbouncer)
+fi
+if [ ! -x /usr/sbin/haproxy ] && ! command -v haproxy >/dev/null 2>&1; then
+  missing+=(haproxy)
+fi
+if ! python3 -c "import kubernetes_validate" >/dev/null 2>&1; then
+  echo "setup: installing kubernetes-validate"
+  python3 -m pip install --quiet --user kubernetes-validate==1.31.0 2>/dev/null \
+    || python3 -m pip install --quiet kubernetes-validate==1.31.0
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: system packages already present"

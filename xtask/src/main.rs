@@ -7,6 +7,8 @@
 //! * `compose [--check]`: subgraph SDLs and `supergraph.graphql`.
 //! * `dev`: the whole stack (PostgreSQL, services, Apollo Router); Ctrl-C stops it.
 //! * `check-compose-file`: docker-compose.yml against what the binaries read.
+//! * `kubernetes [--check]`: the router's ConfigMap in `deploy/kubernetes/`, and
+//!   every manifest against what the binaries read and the Kubernetes schemas.
 //! * `bench [--seconds N] [--only 1,3b,...]`: the load benchmark on release builds
 //!   (all scenarios, or those numbered); writes
 //!   `target/bench/results.{json,md}`. `bench --restart-soak [--crash]
@@ -17,6 +19,7 @@
 mod compose;
 mod compose_file;
 mod dev;
+mod kubernetes;
 
 use std::{
     path::PathBuf,
@@ -25,7 +28,7 @@ use std::{
 
 use anyhow::{bail, Context};
 
-const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | bench [--seconds N] [--only 1,3b,...] [--restart-soak [--crash] [--clients N]]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | kubernetes [--check] | bench [--seconds N] [--only 1,3b,...] [--restart-soak [--crash] [--clients N]]>";
 
 /// The repository root.
 fn root() -> PathBuf {
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
         Some("test") => test(&args[1..]),
         Some("dev") => dev::run(&root()),
         Some("check-compose-file") => compose_file::run(&root()),
+        Some("kubernetes") => kubernetes::run(&root(), args.get(1).map(String::as_str) == Some("--check")),
         Some("bench") => bench(&args[1..]),
         Some("compose") => compose::run(&root(), args.get(1).map(String::as_str) == Some("--check")),
         _ => {
@@ -150,6 +154,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     cargo(&["clippy", "--workspace", "--exclude", ROUTER, "--all-targets", "--", "-D", "warnings"])?;
     compose::run(&root(), true)?;
     build_binaries(true)?;
+    kubernetes::run(&root(), true)?;
     build_javascript()?;
     // Every test binary runs even when one fails, so one run shows every failure.
     let mut args = vec!["test", "--workspace", "--exclude", ROUTER, "--no-fail-fast"];

@@ -442,6 +442,7 @@ mod tests {
         let env = Env::from_pairs([
             ("DATABASE_URL", "postgresql://event_user:pw@pooler:6543/postgres?pgbouncer=true&schema=event_schema"),
             ("DIRECT_URL", "postgresql://event_user:pw@db:5432/postgres?schema=event_schema"),
+            ("APP_ENV", "development"),
         ]);
         let settings = CommonSettings::from_env(&env, ServiceKind::Event).unwrap().database;
         assert!(settings.pooled && settings.has_session());
