@@ -7,6 +7,7 @@ pub mod cpu;
 mod live;
 pub mod load;
 pub mod reference;
+pub mod replicas;
 mod scans;
 pub mod seed;
 pub mod soak;
@@ -138,12 +139,17 @@ pub fn finish(stack: Stack) {
 /// The stack as `cargo xtask dev` starts it, on a private PostgreSQL with
 /// `pg_stat_statements`, on free ports.
 pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
+    Stack::start(stack_config(config)?).await
+}
+
+/// What [`start_stack`] starts, for runs that change it first.
+pub fn stack_config(config: &BenchConfig) -> anyhow::Result<StackConfig> {
     let root = stack::workspace_root();
     // One key directory per stack: two stacks in one process (the smoke tests)
     // must not generate the same development key file at once.
     let key_dir = std::env::temp_dir().join(format!("titiktemu-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&key_dir)?;
-    Stack::start(StackConfig {
+    Ok(StackConfig {
         bin_dir: config.bin_dir.clone(),
         router_bin: stack::router_binary(),
         router_config: root.join("router/router.yaml"),
@@ -162,8 +168,8 @@ pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
         ],
         router_env: Vec::new(),
         pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
+        pooled: false,
     })
-    .await
 }
 
 /// Everything the scenarios share: the stack, the seeded data, the clients,

@@ -2,6 +2,9 @@
 //! `titiktemu-bench --restart-soak [--crash] [--clients N] [--seconds N]`: check-ins
 //! from N clients (200) for N seconds (60) with the attendance service restarted
 //! midway (with `--crash`: killed with SIGKILL, then started).
+//! `titiktemu-bench --replica-fault [--clients N] [--seconds N]`: two of everything
+//! behind HAProxy, the database through PgBouncer, N clients (100) for N seconds
+//! (60) while an attendance instance and a router are killed and started again.
 
 use std::path::PathBuf;
 
@@ -21,6 +24,15 @@ async fn main() -> anyhow::Result<()> {
     }
     if let Some(seconds) = value("--seconds") {
         config.duration = std::time::Duration::from_secs(seconds.parse().context("--seconds")?);
+    }
+    if args.iter().any(|a| a == "--replica-fault") {
+        if value("--seconds").is_none() {
+            config.duration = std::time::Duration::from_secs(60);
+        }
+        let clients = value("--clients").map(|n| n.parse()).transpose().context("--clients")?.unwrap_or(100);
+        let report = bench::replicas::run(&config, clients).await?;
+        println!("{}", report.summary());
+        return report.holds();
     }
     if args.iter().any(|a| a == "--restart-soak") {
         if value("--seconds").is_none() {

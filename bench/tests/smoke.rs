@@ -41,3 +41,16 @@ async fn soak(fault: bench::soak::Fault) {
     assert_eq!(report.inconsistent_events, 0, "counters and rows disagree");
     assert!(report.serves_after, "the stack did not serve normally after the restart");
 }
+
+/// The replica fault run, short: two instances of each service and two
+/// routers behind HAProxy, PgBouncer in transaction mode, an attendance
+/// instance and a router killed midway (`cargo xtask bench --replica-fault`
+/// is the full one).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_behind_haproxy_and_pgbouncer_lose_nothing_when_one_of_each_dies() {
+    let mut config = bench::BenchConfig::smoke(test_support::stack::target_dir().join("debug"));
+    config.duration = std::time::Duration::from_secs(8);
+    let report = bench::replicas::run(&config, 16).await.unwrap_or_else(|e| panic!("replica run failed: {e:#}"));
+    println!("{}", report.summary());
+    report.holds().unwrap();
+}

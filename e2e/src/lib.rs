@@ -66,6 +66,7 @@ pub async fn start_configured(app_env: &str, extra_service_env: &[(&str, &str)],
         service_env,
         router_env: owned(router_env),
         pg_settings: Vec::new(),
+        pooled: false,
     };
     let stack = Stack::start(config).await.unwrap_or_else(|e| panic!("cannot start the stack: {e:#}"));
     E2e { stack, http: reqwest::Client::new(), key_dir }

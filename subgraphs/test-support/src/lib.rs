@@ -6,6 +6,7 @@
 //! by itself when the test process ends.
 
 pub mod cluster;
+pub mod haproxy;
 pub mod hostile;
 pub mod npm;
 pub mod pooler;

@@ -81,6 +81,9 @@ pub struct StackConfig {
     pub router_env: Vec<(String, String)>,
     /// Extra settings of a private PostgreSQL (`name=value`).
     pub pg_settings: Vec<String>,
+    /// The services reach the database through PgBouncer in transaction mode
+    /// (`pgbouncer=true`, `DIRECT_URL` for LISTEN), as a pooled deployment does.
+    pub pooled: bool,
 }
 
 pub struct Stack {
@@ -90,7 +93,13 @@ pub struct Stack {
     /// new for every stack.
     service_secret: String,
     services: Vec<(ServiceKind, Supervised)>,
+    /// Second instances of services, by kind and port.
+    replicas: Vec<(ServiceKind, u16, Supervised)>,
     router: Option<Supervised>,
+    /// A second router, on its own ports.
+    second_router: Option<Supervised>,
+    // Dropped after the servers above, before the database.
+    pooler: Option<crate::pooler::PgBouncer>,
     // Dropped last: the servers above stop before the database does.
     _cluster: Option<PrivateCluster>,
 }
@@ -123,8 +132,31 @@ impl Stack {
             eprintln!("bootstrap: {action}");
         }
         let service_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let mut stack =
-            Stack { config, admin_url, service_secret, services: Vec::new(), router: None, _cluster: cluster };
+        let pooler = match config.pooled {
+            false => None,
+            true => {
+                let port = url::Url::parse(&admin_url)?.port().unwrap_or(5432);
+                let logins: Vec<(String, String)> =
+                    config.passwords.iter().map(|(k, p)| (k.db_user().to_owned(), p.clone())).collect();
+                let bouncer = tokio::task::spawn_blocking(move || {
+                    let logins: Vec<(&str, &str)> = logins.iter().map(|(u, p)| (u.as_str(), p.as_str())).collect();
+                    crate::pooler::PgBouncer::start(port, &logins, 10)
+                })
+                .await??;
+                Some(bouncer)
+            }
+        };
+        let mut stack = Stack {
+            config,
+            admin_url,
+            service_secret,
+            services: Vec::new(),
+            replicas: Vec::new(),
+            router: None,
+            second_router: None,
+            pooler,
+            _cluster: cluster,
+        };
         for kind in ServiceKind::ALL {
             let settings = common::config::DatabaseSettings::parse("DATABASE_URL", &stack.database_url(kind))?;
             let db = common::db::connect(&settings).await.with_context(|| format!("connect as {}", kind.db_user()))?;
@@ -167,8 +199,13 @@ impl Stack {
 
     fn service_env(&self, kind: ServiceKind) -> Vec<(String, String)> {
         let auth = self.service_url(ServiceKind::Auth);
+        let database_url = match &self.pooler {
+            Some(pooler) => pooler.pooled_url(&self.database_url(kind)),
+            None => self.database_url(kind),
+        };
         let mut env = vec![
-            ("DATABASE_URL".to_owned(), self.database_url(kind)),
+            ("DATABASE_URL".to_owned(), database_url),
+            ("DIRECT_URL".to_owned(), self.database_url(kind)),
             ("PORT".to_owned(), self.config.ports.service(kind).to_string()),
             ("HOST".to_owned(), "127.0.0.1".to_owned()),
             ("APP_ENV".to_owned(), self.config.app_env.clone()),
@@ -207,12 +244,40 @@ impl Stack {
         env.push(("PORT".to_owned(), port.to_string()));
         let name = format!("{}-replica", kind.name());
         let process = Supervised::spawn(&name, &binary, &["serve"], &env, self.config.output)?;
-        self.services.push((kind, process));
+        self.replicas.push((kind, port, process));
         let url = format!("http://127.0.0.1:{port}");
-        // Waited for by its kind's name: the first instance runs too, so a
-        // replica that exits shows as not ready within the time.
-        self.wait_ready(kind.name(), &format!("{url}/health/ready")).await?;
+        self.wait_ready(&name, &format!("{url}/health/ready")).await?;
         Ok(url)
+    }
+
+    /// Kills a replica of `kind` with SIGKILL, as a crash would; its port.
+    pub fn crash_replica(&mut self, kind: ServiceKind) -> Option<u16> {
+        let at = self.replicas.iter().position(|(k, _, _)| *k == kind)?;
+        let (_, port, mut process) = self.replicas.remove(at);
+        process.kill();
+        Some(port)
+    }
+
+    /// Stops a replica of `kind` gracefully; its port.
+    pub fn stop_replica(&mut self, kind: ServiceKind) -> Option<u16> {
+        let at = self.replicas.iter().position(|(k, _, _)| *k == kind)?;
+        let (_, port, mut process) = self.replicas.remove(at);
+        process.stop();
+        Some(port)
+    }
+
+    /// Starts a second router on `port` (health on `health`), configured as the first.
+    pub async fn start_second_router(&mut self, port: u16, health: u16) -> anyhow::Result<()> {
+        let process = self.spawn_router("router-2", port, health)?;
+        self.second_router = Some(process);
+        self.wait_ready("router-2", &format!("http://127.0.0.1:{health}/health?ready")).await
+    }
+
+    /// Kills the second router with SIGKILL.
+    pub fn crash_second_router(&mut self) {
+        if let Some(mut process) = self.second_router.take() {
+            process.kill();
+        }
     }
 
     /// Kills one service with SIGKILL, as a crash would.
@@ -237,9 +302,15 @@ impl Stack {
 
     async fn start_router(&mut self) -> anyhow::Result<()> {
         let ports = self.config.ports;
+        self.router = Some(self.spawn_router("router", ports.router, ports.router_health)?);
+        let url = format!("{}?ready", self.router_health_url());
+        self.wait_ready("router", &url).await
+    }
+
+    fn spawn_router(&self, name: &str, port: u16, health: u16) -> anyhow::Result<Supervised> {
         let mut env = vec![
-            ("ROUTER_LISTEN".to_owned(), format!("127.0.0.1:{}", ports.router)),
-            ("ROUTER_HEALTH_LISTEN".to_owned(), format!("127.0.0.1:{}", ports.router_health)),
+            ("ROUTER_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
+            ("ROUTER_HEALTH_LISTEN".to_owned(), format!("127.0.0.1:{health}")),
             ("APOLLO_TELEMETRY_DISABLED".to_owned(), "true".to_owned()),
             ("SERVICE_SECRET".to_owned(), self.service_secret.clone()),
             // The development playground's files (`router.yaml`; a production config ignores it).
@@ -255,9 +326,7 @@ impl Stack {
         let config = self.config.router_config.display().to_string();
         let supergraph = self.config.supergraph.display().to_string();
         let args = ["--config", config.as_str(), "--supergraph", supergraph.as_str()];
-        self.router = Some(Supervised::spawn("router", &self.config.router_bin, &args, &env, self.config.output)?);
-        let url = format!("{}?ready", self.router_health_url());
-        self.wait_ready("router", &url).await
+        Supervised::spawn(name, &self.config.router_bin, &args, &env, self.config.output)
     }
 
     async fn wait_ready(&mut self, name: &str, url: &str) -> anyhow::Result<()> {
@@ -271,7 +340,11 @@ impl Stack {
             }
             let running = match name {
                 "router" => self.router.as_mut().is_some_and(Supervised::is_running),
-                _ => self.services.iter_mut().any(|(k, p)| k.name() == name && p.is_running()),
+                "router-2" => self.second_router.as_mut().is_some_and(Supervised::is_running),
+                _ => {
+                    self.services.iter_mut().any(|(_, p)| p.name == name && p.is_running())
+                        || self.replicas.iter_mut().any(|(_, _, p)| p.name == name && p.is_running())
+                }
             };
             if !running {
                 bail!("{name} exited while starting (its output is above; with tests, set TEST_LOG=1)");
@@ -289,12 +362,16 @@ impl Stack {
     }
 
     fn stop_all(&mut self) {
-        if let Some(mut router) = self.router.take() {
+        for mut router in [self.router.take(), self.second_router.take()].into_iter().flatten() {
             router.stop();
+        }
+        for (_, _, mut process) in self.replicas.drain(..) {
+            process.stop();
         }
         for (_, mut process) in self.services.drain(..) {
             process.stop();
         }
+        self.pooler.take();
     }
 }
 

@@ -1,0 +1,106 @@
+//! HAProxy (Debian's package) on loopback in front of replicas: one HTTP
+//! frontend per group, round robin over its servers, health-checked every
+//! 300 ms (down after two failures, up after two passes), a request whose
+//! connection fails is sent to another server. Stopped (by the same
+//! pipe-supervisor as [`crate::cluster`]) when dropped.
+
+use std::{
+    path::PathBuf,
+    process::{Child, ChildStdin, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+
+use crate::cluster::nanos;
+
+/// One load-balanced group: where it listens, its servers as `(port,
+/// health port)` on loopback, and the path that says a server is ready.
+pub struct Frontend {
+    pub listen: u16,
+    pub servers: Vec<(u16, u16)>,
+    pub health_path: &'static str,
+}
+
+pub struct HaProxy {
+    supervisor: Child,
+    stop_pipe: Option<ChildStdin>,
+    dir: PathBuf,
+}
+
+impl HaProxy {
+    pub fn start(frontends: &[Frontend]) -> anyhow::Result<HaProxy> {
+        let binary = ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .context("haproxy was not found: run scripts/setup-machine.sh (apt-get install haproxy)")?;
+        let dir = std::env::temp_dir().join(format!("titiktemu-haproxy-{}-{}", std::process::id(), nanos()));
+        std::fs::create_dir_all(&dir)?;
+        let mut config = String::from(
+            "global\n  maxconn 4000\n\ndefaults\n  mode http\n  timeout connect 1s\n  timeout client 60s\n  \
+             timeout server 30s\n  timeout http-keep-alive 10s\n  retries 3\n  option redispatch\n  \
+             retry-on conn-failure\n\n",
+        );
+        for (i, frontend) in frontends.iter().enumerate() {
+            config.push_str(&format!(
+                "frontend f{i}\n  bind 127.0.0.1:{listen}\n  default_backend b{i}\n\nbackend b{i}\n  balance roundrobin\n  \
+                 option httpchk GET {path}\n  http-check expect status 200\n  default-server inter 300ms fall 2 rise 2\n",
+                listen = frontend.listen,
+                path = frontend.health_path
+            ));
+            for (j, (port, health)) in frontend.servers.iter().enumerate() {
+                config.push_str(&format!("  server s{j} 127.0.0.1:{port} check port {health}\n"));
+            }
+            config.push('\n');
+        }
+        std::fs::write(dir.join("haproxy.cfg"), config)?;
+        let script = r#"set -u
+"$HAPROXY" -db -f "$DIR/haproxy.cfg" >>"$DIR/haproxy.log" 2>&1 </dev/null &
+pid=$!
+cat >/dev/null
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+rm -rf "$DIR"
+"#;
+        let mut supervisor = Command::new("sh");
+        supervisor
+            .arg("-c")
+            .arg(script)
+            .env("HAPROXY", &binary)
+            .env("DIR", &dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut supervisor, 0);
+        let mut supervisor = supervisor.spawn().context("cannot start haproxy")?;
+        let stop_pipe = supervisor.stdin.take();
+        let mut proxy = HaProxy { supervisor, stop_pipe, dir };
+        let first = frontends.first().map(|f| f.listen);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while let Some(port) = first {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            if let Some(status) = proxy.supervisor.try_wait()? {
+                bail!("haproxy exited ({status}) while starting:\n{}", proxy.log());
+            }
+            if Instant::now() > deadline {
+                bail!("haproxy did not listen within 10 s:\n{}", proxy.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(proxy)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("haproxy.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for HaProxy {
+    fn drop(&mut self) {
+        drop(self.stop_pipe.take());
+        let _ = self.supervisor.wait();
+    }
+}
