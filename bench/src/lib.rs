@@ -169,6 +169,7 @@ pub fn stack_config(config: &BenchConfig) -> anyhow::Result<StackConfig> {
         router_env: Vec::new(),
         pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
         pooled: false,
+        replicated: false,
     })
 }
 

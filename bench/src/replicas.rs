@@ -8,8 +8,8 @@
 //! signing key must be picked up by every verifier.
 
 use std::{
-    collections::{HashMap, HashSet},
-    sync::{Arc, Mutex},
+    collections::HashMap,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -18,10 +18,9 @@ use common::ServiceKind;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde::Serialize;
 use serde_json::{json, Value};
-use test_support::haproxy::{Frontend, HaProxy};
 use uuid::Uuid;
 
-use crate::BenchConfig;
+use crate::{soak::CheckInClients, BenchConfig};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ReplicaReport {
@@ -89,68 +88,13 @@ impl ReplicaReport {
     }
 }
 
-const CHECK_IN: &str = "mutation($e: ID!, $u: ID!) { checkIn(input: {eventId: $e, userId: $u}) { id } }";
 /// Capacity of every other event, small enough to be reached during the run.
 const CAPACITY: i64 = 40;
 
 pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<ReplicaReport> {
-    let ports = test_support::free_ports(10)?;
-    let stack_ports = test_support::stack::Ports {
-        auth: ports[0],
-        event: ports[1],
-        attendance: ports[2],
-        router: ports[3],
-        router_health: ports[4],
-    };
-    let replica_port = |kind: ServiceKind| match kind {
-        ServiceKind::Auth => ports[5],
-        ServiceKind::Event => ports[6],
-        ServiceKind::Attendance => ports[7],
-    };
-    let (second_router, second_router_health) = (ports[8], ports[9]);
-    let balancer_ports = test_support::free_ports(4)?;
-    let client_front = balancer_ports[3];
-    let service_front = |kind: ServiceKind| match kind {
-        ServiceKind::Auth => balancer_ports[0],
-        ServiceKind::Event => balancer_ports[1],
-        ServiceKind::Attendance => balancer_ports[2],
-    };
-    // HAProxy first: its servers come up (and are checked in) as they start.
-    let mut frontends: Vec<Frontend> = ServiceKind::ALL
-        .iter()
-        .map(|kind| {
-            let (a, b) = (stack_ports.service(*kind), replica_port(*kind));
-            Frontend { listen: service_front(*kind), servers: vec![(a, a), (b, b)], health_path: "/health/ready" }
-        })
-        .collect();
-    frontends.push(Frontend {
-        listen: client_front,
-        servers: vec![(stack_ports.router, stack_ports.router_health), (second_router, second_router_health)],
-        health_path: "/health?ready",
-    });
-    let balancer = tokio::task::spawn_blocking(move || HaProxy::start(&frontends)).await??;
-    let through = |kind: ServiceKind| format!("http://127.0.0.1:{}", service_front(kind));
-
     let mut settings = crate::stack_config(config)?;
-    settings.ports = stack_ports;
-    settings.pooled = true;
-    // The services call each other, and the routers call them, through HAProxy.
-    let auth = through(ServiceKind::Auth);
-    settings.service_env.extend([
-        ("AUTH_JWKS_URL".to_owned(), format!("{auth}/.well-known/jwks.json")),
-        ("AUTH_SERVICE_URL".to_owned(), auth),
-        ("EVENT_SERVICE_URL".to_owned(), through(ServiceKind::Event)),
-        ("ATTENDANCE_SERVICE_URL".to_owned(), through(ServiceKind::Attendance)),
-    ]);
-    for kind in ServiceKind::ALL {
-        settings.router_env.push((format!("{}_SUBGRAPH_URL", kind.env_prefix()), format!("{}/graphql", through(kind))));
-    }
+    settings.replicated = true;
     let mut stack = test_support::stack::Stack::start(settings).await?;
-    for kind in ServiceKind::ALL {
-        stack.start_replica(kind, replica_port(kind)).await?;
-    }
-    stack.start_second_router(second_router, second_router_health).await?;
-
     let admin = Database::connect(stack.admin_url()).await?;
     let seeded = crate::seed::seed(&admin, config.users, config.events, 0).await?;
     let fresh = seeded.users.len().saturating_sub(5);
@@ -165,52 +109,20 @@ pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<Replica
         .await?;
 
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).pool_max_idle_per_host(clients).build()?;
-    let entry = format!("http://127.0.0.1:{client_front}/");
-    let acknowledged = Arc::new(Mutex::new(Vec::<Uuid>::new()));
-    let (failed, full) = (Arc::new(Mutex::new(0usize)), Arc::new(Mutex::new(0usize)));
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let entry = format!("{}/", stack.router_url());
     let started = Instant::now();
-    let deadline = started + config.duration;
-    let loops: Vec<_> = (0..clients)
-        .map(|_| {
-            let (http, entry, users, events) = (http.clone(), entry.clone(), users.clone(), events.clone());
-            let (acknowledged, failed, full, next) = (acknowledged.clone(), failed.clone(), full.clone(), next.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    // Across the events first, so every event fills as the run goes.
-                    let (event, user) = (events[i % events.len()], users[(i / events.len()) % users.len()]);
-                    let body = json!({"query": CHECK_IN, "variables": {"e": event, "u": user}});
-                    let answer: Option<Value> = match http.post(&entry).json(&body).send().await {
-                        Ok(response) => response.json().await.ok(),
-                        Err(_) => None,
-                    };
-                    let answer = answer.unwrap_or(Value::Null);
-                    match answer["data"]["checkIn"]["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()) {
-                        Some(id) => acknowledged.lock().expect("lock").push(id),
-                        None if answer["errors"][0]["extensions"]["code"] == "EVENT_FULL" => {
-                            *full.lock().expect("lock") += 1;
-                        }
-                        None => {
-                            *failed.lock().expect("lock") += 1;
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
+    // Across the events first, so every event fills as the run goes.
+    let pick = move |i: usize| (events[i % events.len()], users[(i / events.len()) % users.len()]);
+    let load = CheckInClients::start(&http, &entry, clients, started + config.duration, pick);
 
     // Midway, an attendance instance and a router die at once, then come back.
     tokio::time::sleep(config.duration / 2).await;
     let crashed = stack.crash_replica(ServiceKind::Attendance).context("the attendance replica runs")?;
-    stack.crash_second_router();
+    let second_router = stack.crash_second_router().context("the second router runs")?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     stack.start_replica(ServiceKind::Attendance, crashed).await?;
-    stack.start_second_router(second_router, second_router_health).await?;
-    for task in loops {
-        task.await?;
-    }
+    stack.start_second_router(second_router.0, second_router.1).await?;
+    let seen = load.finish().await?;
     let seconds = started.elapsed().as_secs_f64();
 
     let number = |sql: &'static str| {
@@ -220,12 +132,8 @@ pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<Replica
             anyhow::Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or_default())
         }
     };
-    let rows = admin
-        .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id FROM attendance_schema.attendances"))
-        .await?;
-    let stored: HashSet<Uuid> = rows.iter().map(|r| r.try_get("", "id")).collect::<Result<_, _>>()?;
-    let acknowledged = std::mem::take(&mut *acknowledged.lock().expect("lock"));
-    let lost = acknowledged.iter().filter(|id| !stored.contains(id)).count();
+    let acknowledged = seen.acknowledged;
+    let lost = crate::soak::lost(&admin, &acknowledged).await?;
     let inconsistent_events = number(
         "SELECT count(*) AS n FROM attendance_schema.event_checkins c
          WHERE c.checked_in <> (SELECT count(*) FROM attendance_schema.attendances a WHERE a.event_id = c.event_id)
@@ -239,14 +147,12 @@ pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<Replica
     )
     .await?;
 
-    let logins_until_throttled = throttle_over_both(&http, &stack, replica_port(ServiceKind::Auth)).await?;
+    let logins_until_throttled = throttle_over_both(&http, &stack).await?;
     let (verifiers_with_new_key, verifiers_with_old_token, verifiers_refusing_forged) =
-        rotate_key(&http, &mut stack, &replica_port).await?;
+        rotate_key(&http, &mut stack).await?;
 
-    drop(balancer);
     crate::finish(stack);
-    let failed = *failed.lock().expect("lock");
-    let refused_full = *full.lock().expect("lock");
+    let (failed, refused_full) = (seen.failed, seen.full);
     Ok(ReplicaReport {
         clients,
         seconds,
@@ -265,12 +171,9 @@ pub async fn run(config: &BenchConfig, clients: usize) -> anyhow::Result<Replica
 
 /// Wrong passwords for one account, alternately at each auth instance: the
 /// throttle lives in the database, so it trips as it would on one instance.
-async fn throttle_over_both(
-    http: &reqwest::Client,
-    stack: &test_support::stack::Stack,
-    replica: u16,
-) -> anyhow::Result<Option<u32>> {
-    let instances = [stack.service_url(ServiceKind::Auth), format!("http://127.0.0.1:{replica}")];
+async fn throttle_over_both(http: &reqwest::Client, stack: &test_support::stack::Stack) -> anyhow::Result<Option<u32>> {
+    let instances = stack.instance_urls(ServiceKind::Auth);
+    anyhow::ensure!(instances.len() == 2, "two auth instances");
     for attempt in 1..=12u32 {
         let url = format!("{}/auth/login", instances[attempt as usize % 2]);
         let body = json!({"email": "bench2@example.com", "password": "not-the-password"});
@@ -289,7 +192,6 @@ async fn throttle_over_both(
 async fn rotate_key(
     http: &reqwest::Client,
     stack: &mut test_support::stack::Stack,
-    replica_port: &impl Fn(ServiceKind) -> u16,
 ) -> anyhow::Result<(usize, usize, usize)> {
     let login = |base: String| {
         let http = http.clone();
@@ -299,19 +201,17 @@ async fn rotate_key(
             answer["token"].as_str().map(str::to_owned).context("login answered no token")
         }
     };
-    let old_token = login(stack.service_url(ServiceKind::Auth)).await?;
+    let old_token = login(stack.instance_urls(ServiceKind::Auth)[0].clone()).await?;
     let old_key = std::fs::read_to_string(&stack.config.jwt_key_file)?;
     let new_key = test_support::signing_key_pem();
     stack.config.service_env.push(("JWT_PRIVATE_KEY".to_owned(), format!("{new_key}\n{old_key}")));
+    // Both instances, one after the other, as a rolling restart does.
     stack.start_service(ServiceKind::Auth).await?;
-    let auth_replica = stack.stop_replica(ServiceKind::Auth).context("the auth replica runs")?;
-    stack.start_replica(ServiceKind::Auth, auth_replica).await?;
-    let new_token = login(format!("http://127.0.0.1:{auth_replica}")).await?;
+    let new_token = login(stack.instance_urls(ServiceKind::Auth)[1].clone()).await?;
     anyhow::ensure!(kid(&new_token) != kid(&old_token), "the new token is signed with the old key");
-    let verifiers: Vec<String> = [ServiceKind::Event, ServiceKind::Attendance]
-        .into_iter()
-        .flat_map(|kind| [stack.service_url(kind), format!("http://127.0.0.1:{}", replica_port(kind))])
-        .collect();
+    let verifiers: Vec<String> =
+        [ServiceKind::Event, ServiceKind::Attendance].into_iter().flat_map(|kind| stack.instance_urls(kind)).collect();
+    anyhow::ensure!(verifiers.len() == 4, "two event and two attendance instances");
     // The control: the same token with its signature's last character changed.
     let forged = {
         let mut forged = new_token.clone();

@@ -80,42 +80,12 @@ pub async fn run(config: &BenchConfig, clients: usize, fault: Fault) -> anyhow::
     let fresh = seeded.users.len().saturating_sub(5);
     let users: Arc<Vec<Uuid>> = Arc::new(seeded.users[..fresh].iter().map(|(id, _)| *id).collect());
     let events = Arc::new(seeded.events);
+    let events_for_pick = events.clone();
     let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?;
     let router = format!("{}/", stack.router_url());
-    let acknowledged = Arc::new(Mutex::new(Vec::<Uuid>::new()));
-    let failed = Arc::new(Mutex::new(0usize));
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
-    let deadline = started + config.duration;
-    let loops: Vec<_> = (0..clients)
-        .map(|_| {
-            let (http, router, users, events) = (http.clone(), router.clone(), users.clone(), events.clone());
-            let (acknowledged, failed, next) = (acknowledged.clone(), failed.clone(), next.clone());
-            tokio::spawn(async move {
-                while Instant::now() < deadline {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let (user, event) = (users[i % users.len()], events[(i / users.len()) % events.len()]);
-                    let body = json!({"query": CHECK_IN, "variables": {"e": event, "u": user}});
-                    let answer: Option<Value> = match http.post(&router).json(&body).send().await {
-                        Ok(response) => response.json().await.ok(),
-                        Err(_) => None,
-                    };
-                    let id = answer
-                        .as_ref()
-                        .and_then(|a| a["data"]["checkIn"]["id"].as_str())
-                        .and_then(|id| Uuid::parse_str(id).ok());
-                    match id {
-                        Some(id) => acknowledged.lock().expect("lock").push(id),
-                        None => {
-                            *failed.lock().expect("lock") += 1;
-                            // Do not spin while the service is away.
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
+    let pick = move |i: usize| (events_for_pick[(i / users.len()) % events_for_pick.len()], users[i % users.len()]);
+    let load = CheckInClients::start(&http, &router, clients, started + config.duration, pick);
 
     tokio::time::sleep(config.duration / 2).await;
     let away = Instant::now();
@@ -125,17 +95,11 @@ pub async fn run(config: &BenchConfig, clients: usize, fault: Fault) -> anyhow::
     // (Gracefully stopped first when still running.) Then ready again.
     stack.start_service(ServiceKind::Attendance).await?;
     let restart_seconds = away.elapsed().as_secs_f64();
-    for task in loops {
-        task.await?;
-    }
+    let seen = load.finish().await?;
     let seconds = started.elapsed().as_secs_f64();
 
-    let rows = admin
-        .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id FROM attendance_schema.attendances"))
-        .await?;
-    let stored: HashSet<Uuid> = rows.iter().map(|r| r.try_get("", "id")).collect::<Result<_, _>>()?;
-    let acknowledged = std::mem::take(&mut *acknowledged.lock().expect("lock"));
-    let lost = acknowledged.iter().filter(|id| !stored.contains(id)).count();
+    let acknowledged = seen.acknowledged;
+    let lost = lost(&admin, &acknowledged).await?;
     let inconsistent = admin
         .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
@@ -158,7 +122,7 @@ pub async fn run(config: &BenchConfig, clients: usize, fault: Fault) -> anyhow::
         && read["data"]["eventAttendance"]["totalCount"].as_i64().is_some_and(|n| n > 0);
 
     crate::finish(stack);
-    let failed = *failed.lock().expect("lock");
+    let failed = seen.failed + seen.full;
     Ok(SoakReport {
         fault,
         clients,
@@ -170,4 +134,84 @@ pub async fn run(config: &BenchConfig, clients: usize, fault: Fault) -> anyhow::
         restart_seconds,
         serves_after,
     })
+}
+
+/// The acknowledged check-ins missing from the table.
+pub(crate) async fn lost(admin: &sea_orm::DatabaseConnection, acknowledged: &[Uuid]) -> anyhow::Result<usize> {
+    let rows = admin
+        .query_all_raw(Statement::from_string(DbBackend::Postgres, "SELECT id FROM attendance_schema.attendances"))
+        .await?;
+    let stored: HashSet<Uuid> = rows.iter().map(|r| r.try_get("", "id")).collect::<Result<_, _>>()?;
+    Ok(acknowledged.iter().filter(|id| !stored.contains(id)).count())
+}
+
+/// What the check-in clients of a fault run saw.
+#[derive(Debug, Default)]
+pub(crate) struct CheckInsSeen {
+    /// The ids of the check-ins answered with one.
+    pub acknowledged: Vec<Uuid>,
+    /// Refused because the event was full.
+    pub full: usize,
+    /// Failed otherwise (refused, cut off, timed out).
+    pub failed: usize,
+}
+
+/// Clients checking people in through the router until a deadline, the
+/// `i`th check-in for `pick(i)` = (event, person).
+pub(crate) struct CheckInClients {
+    loops: Vec<tokio::task::JoinHandle<()>>,
+    seen: Arc<Mutex<CheckInsSeen>>,
+}
+
+impl CheckInClients {
+    pub(crate) fn start(
+        http: &reqwest::Client,
+        router: &str,
+        clients: usize,
+        deadline: Instant,
+        pick: impl Fn(usize) -> (Uuid, Uuid) + Send + Sync + 'static,
+    ) -> CheckInClients {
+        let seen = Arc::new(Mutex::new(CheckInsSeen::default()));
+        let (next, pick) = (Arc::new(std::sync::atomic::AtomicUsize::new(0)), Arc::new(pick));
+        let loops = (0..clients)
+            .map(|_| {
+                let (http, router, seen, next, pick) =
+                    (http.clone(), router.to_owned(), seen.clone(), next.clone(), pick.clone());
+                tokio::spawn(async move {
+                    while Instant::now() < deadline {
+                        let (event, user) = pick(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+                        let body = json!({"query": CHECK_IN, "variables": {"e": event, "u": user}});
+                        let answer: Value = match http.post(&router).json(&body).send().await {
+                            Ok(response) => response.json().await.unwrap_or(Value::Null),
+                            Err(_) => Value::Null,
+                        };
+                        let id = answer["data"]["checkIn"]["id"].as_str().and_then(|id| Uuid::parse_str(id).ok());
+                        let full = answer["errors"][0]["extensions"]["code"] == "EVENT_FULL";
+                        let failed = {
+                            let mut seen = seen.lock().expect("lock");
+                            match id {
+                                Some(id) => seen.acknowledged.push(id),
+                                None if full => seen.full += 1,
+                                None => seen.failed += 1,
+                            }
+                            id.is_none() && !full
+                        };
+                        if failed {
+                            // Do not spin while a service is away.
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        CheckInClients { loops, seen }
+    }
+
+    /// Waits for every client to reach the deadline.
+    pub(crate) async fn finish(self) -> anyhow::Result<CheckInsSeen> {
+        for task in self.loops {
+            task.await?;
+        }
+        Ok(std::mem::take(&mut *self.seen.lock().expect("lock")))
+    }
 }

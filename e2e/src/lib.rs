@@ -67,6 +67,9 @@ pub async fn start_configured(app_env: &str, extra_service_env: &[(&str, &str)],
         router_env: owned(router_env),
         pg_settings: Vec::new(),
         pooled: false,
+        // `E2E_REPLICATED=1`: two of everything behind HAProxy, PgBouncer in
+        // transaction mode (`cargo xtask test` runs the suite so once more).
+        replicated: std::env::var_os("E2E_REPLICATED").is_some(),
     };
     let stack = Stack::start(config).await.unwrap_or_else(|e| panic!("cannot start the stack: {e:#}"));
     E2e { stack, http: reqwest::Client::new(), key_dir }

@@ -50,6 +50,7 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
         router_env: Vec::new(),
         pg_settings: Vec::new(),
         pooled: false,
+        replicated: false,
     };
     // The playground's files come from npm through its lockfile; without
     // them (no registry, no cache) the router serves a page saying so.

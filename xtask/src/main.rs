@@ -160,6 +160,15 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let mut args = vec!["test", "--workspace", "--exclude", ROUTER, "--no-fail-fast"];
     args.extend(extra.iter().map(String::as_str));
     let outcome = cargo_test(&args);
+    // The end-to-end suite once more with two of everything behind HAProxy
+    // and the database through PgBouncer (its fault tests kill single
+    // instances on purpose, and the browser and pooler tests build their own).
+    let replicated = ["access", "contract", "federation", "limits", "apollo_client"];
+    let mut replicated_args = vec!["test", "-p", "e2e", "--no-fail-fast"];
+    for test in replicated {
+        replicated_args.extend(["--test", test]);
+    }
+    let replicated_outcome = cargo_test_with(&replicated_args, &[("E2E_REPLICATED", "1")]);
     let stray = no_stray_servers();
     // The router's own unit tests, on the release build just made (seconds, not a rebuild).
     let router_target = test_support::stack::router_target_dir();
@@ -167,11 +176,16 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let router_outcome = cargo_test(&["test", "--release", "-p", ROUTER, "--target-dir", router_target]);
     // The summary is the last line, whatever happened.
     let (passed, failed, succeeded) = outcome?;
+    let (replicated_passed, replicated_failed, replicated_succeeded) = replicated_outcome?;
     let (router_passed, router_failed, router_succeeded) = router_outcome?;
-    let (passed, failed, succeeded) = (passed + router_passed, failed + router_failed, succeeded && router_succeeded);
+    let (passed, failed, succeeded) = (
+        passed + replicated_passed + router_passed,
+        failed + replicated_failed + router_failed,
+        succeeded && replicated_succeeded && router_succeeded,
+    );
     println!("tests: {passed} passed, {failed} failed");
     if !succeeded {
-        bail!("`cargo {}` or the router's unit tests failed", args.join(" "));
+        bail!("`cargo {}`, the replicated end-to-end run or the router's unit tests failed", args.join(" "));
     }
     stray?;
     if passed == 0 {
@@ -183,9 +197,16 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
 /// Runs `cargo test`, passing its output through; counts the passed and
 /// failed tests of all test binaries, and says whether it succeeded.
 fn cargo_test(args: &[&str]) -> anyhow::Result<(u64, u64, bool)> {
+    cargo_test_with(args, &[])
+}
+
+/// As [`cargo_test`], with `env` set for the tests.
+fn cargo_test_with(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<(u64, u64, bool)> {
     use std::io::{BufRead, BufReader};
-    eprintln!("==> cargo {}", args.join(" "));
-    let mut child = cargo_command().args(args).stdout(std::process::Stdio::piped()).spawn()?;
+    let shown: Vec<String> = env.iter().map(|(k, v)| format!("{k}={v} ")).collect();
+    eprintln!("==> {}cargo {}", shown.concat(), args.join(" "));
+    let mut child =
+        cargo_command().args(args).envs(env.iter().copied()).stdout(std::process::Stdio::piped()).spawn()?;
     let (mut passed, mut failed) = (0u64, 0u64);
     for line in BufReader::new(child.stdout.take().context("cargo test stdout")?).lines() {
         let line = line?;

@@ -125,23 +125,15 @@ if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
 "#,
             args = server_args.join(" ")
         );
-        let mut supervisor = Command::new("sh");
-        supervisor
-            .arg("-c")
-            .arg(script)
-            .env("PG_BIN", &bin)
-            .env("PG_DATA", &data_dir)
-            .env("PG_BASE", &base)
-            .env("PG_THROWAWAY", if throwaway { "1" } else { "0" })
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // Own process group: a Ctrl-C in the terminal reaches us, not the server.
-        std::os::unix::process::CommandExt::process_group(&mut supervisor, 0);
-        run_as(&mut supervisor, owner);
-        let mut supervisor = supervisor.spawn().context("cannot start the PostgreSQL supervisor")?;
-        let stop_pipe = supervisor.stdin.take();
-        let mut cluster = PrivateCluster { supervisor, stop_pipe, port, password, data_dir };
+        let throwaway = if throwaway { "1" } else { "0" };
+        let env = [
+            ("PG_BIN", bin.as_os_str()),
+            ("PG_DATA", data_dir.as_os_str()),
+            ("PG_BASE", base.as_os_str()),
+            ("PG_THROWAWAY", throwaway.as_ref()),
+        ];
+        let (supervisor, stop_pipe) = spawn_supervisor(&script, &env, owner).context("cannot start PostgreSQL")?;
+        let mut cluster = PrivateCluster { supervisor, stop_pipe: Some(stop_pipe), port, password, data_dir };
         cluster.wait_ready(&base)?;
         Ok(cluster)
     }
@@ -195,6 +187,25 @@ impl Drop for PrivateCluster {
     fn drop(&mut self) {
         self.stop_inner();
     }
+}
+
+/// Runs `script` under `sh` in a process group of its own (a Ctrl-C in the
+/// terminal reaches us, not the server), as `owner` if given, its standard
+/// input a pipe from this process: the script waits on that pipe and stops
+/// its server when it closes, however this process ends.
+pub(crate) fn spawn_supervisor(
+    script: &str,
+    env: &[(&str, &std::ffi::OsStr)],
+    owner: Option<(u32, u32)>,
+) -> anyhow::Result<(Child, ChildStdin)> {
+    let mut supervisor = Command::new("sh");
+    supervisor.arg("-c").arg(script).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
+    supervisor.envs(env.iter().copied());
+    std::os::unix::process::CommandExt::process_group(&mut supervisor, 0);
+    run_as(&mut supervisor, owner);
+    let mut supervisor = supervisor.spawn().context("cannot start the supervisor shell")?;
+    let stop_pipe = supervisor.stdin.take().context("the supervisor's stdin")?;
+    Ok((supervisor, stop_pipe))
 }
 
 /// PostgreSQL refuses to run as root: when we are root, the server runs as

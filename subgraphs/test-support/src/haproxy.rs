@@ -6,13 +6,13 @@
 
 use std::{
     path::PathBuf,
-    process::{Child, ChildStdin, Command, Stdio},
+    process::{Child, ChildStdin},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context};
 
-use crate::cluster::nanos;
+use crate::cluster::{nanos, spawn_supervisor};
 
 /// One load-balanced group: where it listens, its servers as `(port,
 /// health port)` on loopback, and the path that says a server is ready.
@@ -63,19 +63,9 @@ kill -TERM "$pid" 2>/dev/null
 wait "$pid"
 rm -rf "$DIR"
 "#;
-        let mut supervisor = Command::new("sh");
-        supervisor
-            .arg("-c")
-            .arg(script)
-            .env("HAPROXY", &binary)
-            .env("DIR", &dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut supervisor, 0);
-        let mut supervisor = supervisor.spawn().context("cannot start haproxy")?;
-        let stop_pipe = supervisor.stdin.take();
-        let mut proxy = HaProxy { supervisor, stop_pipe, dir };
+        let env = [("HAPROXY", binary.as_os_str()), ("DIR", dir.as_os_str())];
+        let (supervisor, stop_pipe) = spawn_supervisor(script, &env, None).context("cannot start haproxy")?;
+        let mut proxy = HaProxy { supervisor, stop_pipe: Some(stop_pipe), dir };
         let first = frontends.first().map(|f| f.listen);
         let deadline = Instant::now() + Duration::from_secs(10);
         while let Some(port) = first {

@@ -9,13 +9,13 @@
 use std::{
     io::Write,
     path::PathBuf,
-    process::{Child, ChildStdin, Command, Stdio},
+    process::{Child, ChildStdin},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context};
 
-use crate::cluster::{nanos, run_as, server_user, write_private};
+use crate::cluster::{nanos, server_user, spawn_supervisor, write_private};
 
 const INSTALL_HINT: &str = "pgbouncer was not found: run scripts/setup-machine.sh (apt-get install pgbouncer)";
 
@@ -74,20 +74,9 @@ kill -INT "$pid" 2>/dev/null
 wait "$pid"
 rm -rf "$DIR"
 "#;
-        let mut supervisor = Command::new("sh");
-        supervisor
-            .arg("-c")
-            .arg(script)
-            .env("BOUNCER", &binary)
-            .env("DIR", &dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut supervisor, 0);
-        run_as(&mut supervisor, owner);
-        let mut supervisor = supervisor.spawn().context("cannot start pgbouncer")?;
-        let stop_pipe = supervisor.stdin.take();
-        let mut bouncer = PgBouncer { supervisor, stop_pipe, port, dir };
+        let env = [("BOUNCER", binary.as_os_str()), ("DIR", dir.as_os_str())];
+        let (supervisor, stop_pipe) = spawn_supervisor(script, &env, owner).context("cannot start pgbouncer")?;
+        let mut bouncer = PgBouncer { supervisor, stop_pipe: Some(stop_pipe), port, dir };
         bouncer.wait_listening()?;
         Ok(bouncer)
     }

@@ -84,6 +84,23 @@ pub struct StackConfig {
     /// The services reach the database through PgBouncer in transaction mode
     /// (`pgbouncer=true`, `DIRECT_URL` for LISTEN), as a pooled deployment does.
     pub pooled: bool,
+    /// Two instances of each service and two routers behind HAProxy, which
+    /// listens on `ports` (so every URL of the stack reaches a balancer, as in
+    /// a replicated deployment); the database through PgBouncer.
+    pub replicated: bool,
+}
+
+/// Where the instances of a replicated stack listen, behind HAProxy.
+struct Replicated {
+    /// Each kind's two instances, by [`ServiceKind::ALL`] order.
+    instances: [(u16, u16); 3],
+    /// The two routers: client port and health port.
+    routers: [(u16, u16); 2],
+    _balancer: crate::haproxy::HaProxy,
+}
+
+fn kind_index(kind: ServiceKind) -> usize {
+    ServiceKind::ALL.iter().position(|k| *k == kind).expect("a kind")
 }
 
 pub struct Stack {
@@ -100,6 +117,7 @@ pub struct Stack {
     second_router: Option<Supervised>,
     // Dropped after the servers above, before the database.
     pooler: Option<crate::pooler::PgBouncer>,
+    replicated: Option<Replicated>,
     // Dropped last: the servers above stop before the database does.
     _cluster: Option<PrivateCluster>,
 }
@@ -132,7 +150,11 @@ impl Stack {
             eprintln!("bootstrap: {action}");
         }
         let service_secret = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-        let pooler = match config.pooled {
+        let replicated = match config.replicated {
+            false => None,
+            true => Some(start_balancer(&config.ports).await?),
+        };
+        let pooler = match config.pooled || config.replicated {
             false => None,
             true => {
                 let port = url::Url::parse(&admin_url)?.port().unwrap_or(5432);
@@ -155,6 +177,7 @@ impl Stack {
             router: None,
             second_router: None,
             pooler,
+            replicated,
             _cluster: cluster,
         };
         for kind in ServiceKind::ALL {
@@ -167,7 +190,27 @@ impl Stack {
             stack.start_service(kind).await?;
         }
         stack.start_router().await?;
+        if let Some((port, health)) = stack.replicated.as_ref().map(|r| r.routers[1]) {
+            stack.start_second_router(port, health).await?;
+            let query = serde_json::json!({"query": "{ __typename }"});
+            wait_balanced(&format!("{}/", stack.router_url()), Some(query)).await?;
+        }
         Ok(stack)
+    }
+
+    /// Where the first instance of `kind` listens (behind HAProxy when replicated).
+    fn instance_port(&self, kind: ServiceKind) -> u16 {
+        match &self.replicated {
+            Some(r) => r.instances[kind_index(kind)].0,
+            None => self.config.ports.service(kind),
+        }
+    }
+
+    /// Every instance of `kind`, bypassing any balancer.
+    pub fn instance_urls(&self, kind: ServiceKind) -> Vec<String> {
+        let mut ports = vec![self.instance_port(kind)];
+        ports.extend(self.replicas.iter().filter(|(k, _, _)| *k == kind).map(|(_, port, _)| *port));
+        ports.into_iter().map(|port| format!("http://127.0.0.1:{port}")).collect()
     }
 
     pub fn admin_url(&self) -> &str {
@@ -193,8 +236,10 @@ impl Stack {
         format!("http://127.0.0.1:{}", self.config.ports.router)
     }
 
+    /// The (first) router's health endpoint.
     pub fn router_health_url(&self) -> String {
-        format!("http://127.0.0.1:{}/health", self.config.ports.router_health)
+        let health = self.replicated.as_ref().map_or(self.config.ports.router_health, |r| r.routers[0].1);
+        format!("http://127.0.0.1:{health}/health")
     }
 
     fn service_env(&self, kind: ServiceKind) -> Vec<(String, String)> {
@@ -206,7 +251,7 @@ impl Stack {
         let mut env = vec![
             ("DATABASE_URL".to_owned(), database_url),
             ("DIRECT_URL".to_owned(), self.database_url(kind)),
-            ("PORT".to_owned(), self.config.ports.service(kind).to_string()),
+            ("PORT".to_owned(), self.instance_port(kind).to_string()),
             ("HOST".to_owned(), "127.0.0.1".to_owned()),
             ("APP_ENV".to_owned(), self.config.app_env.clone()),
             ("SERVICE_SECRET".to_owned(), self.service_secret.clone()),
@@ -225,14 +270,21 @@ impl Stack {
         env
     }
 
-    /// Starts (or restarts) one service and waits until it is ready.
+    /// Starts (or restarts) one service, every instance of it when
+    /// replicated, and waits until it is ready.
     pub async fn start_service(&mut self, kind: ServiceKind) -> anyhow::Result<()> {
         self.stop_service(kind);
         let binary = self.config.bin_dir.join(format!("{}-service", kind.name()));
         let process = Supervised::spawn(kind.name(), &binary, &["serve"], &self.service_env(kind), self.config.output)?;
         self.services.push((kind, process));
-        let url = format!("{}/health/ready", self.service_url(kind));
-        self.wait_ready(kind.name(), &url).await
+        let url = format!("http://127.0.0.1:{}/health/ready", self.instance_port(kind));
+        self.wait_ready(kind.name(), &url).await?;
+        if let Some(port) = self.replicated.as_ref().map(|r| r.instances[kind_index(kind)].1) {
+            self.start_replica(kind, port).await?;
+            let url = format!("{}/health/ready", self.service_url(kind));
+            wait_balanced(&url, None).await?;
+        }
+        Ok(())
     }
 
     /// Another instance of `kind` on `port`, with the same database and
@@ -273,11 +325,11 @@ impl Stack {
         self.wait_ready("router-2", &format!("http://127.0.0.1:{health}/health?ready")).await
     }
 
-    /// Kills the second router with SIGKILL.
-    pub fn crash_second_router(&mut self) {
-        if let Some(mut process) = self.second_router.take() {
-            process.kill();
-        }
+    /// Kills the second router with SIGKILL; its ports, to start it again.
+    pub fn crash_second_router(&mut self) -> Option<(u16, u16)> {
+        let mut process = self.second_router.take()?;
+        process.kill();
+        self.replicated.as_ref().map(|r| r.routers[1])
     }
 
     /// Kills one service with SIGKILL, as a crash would.
@@ -285,13 +337,16 @@ impl Stack {
         if let Some(mut process) = self.take_service(kind) {
             process.kill();
         }
+        while self.crash_replica(kind).is_some() {}
     }
 
-    /// Stops one service gracefully (as SIGTERM does in production).
+    /// Stops one service gracefully (as SIGTERM does in production), every
+    /// instance of it.
     pub fn stop_service(&mut self, kind: ServiceKind) {
         if let Some(mut process) = self.take_service(kind) {
             process.stop();
         }
+        while self.stop_replica(kind).is_some() {}
     }
 
     /// Removes one service's process from the stack, if it runs.
@@ -301,8 +356,11 @@ impl Stack {
     }
 
     async fn start_router(&mut self) -> anyhow::Result<()> {
-        let ports = self.config.ports;
-        self.router = Some(self.spawn_router("router", ports.router, ports.router_health)?);
+        let (port, health) = match &self.replicated {
+            Some(r) => r.routers[0],
+            None => (self.config.ports.router, self.config.ports.router_health),
+        };
+        self.router = Some(self.spawn_router("router", port, health)?);
         let url = format!("{}?ready", self.router_health_url());
         self.wait_ready("router", &url).await
     }
@@ -443,4 +501,50 @@ pub fn router_target_dir() -> PathBuf {
 
 pub fn router_binary() -> PathBuf {
     router_target_dir().join("release").join("titiktemu-router")
+}
+
+/// HAProxy on the stack's public ports, in front of instances and routers on
+/// ports of their own; servers join as their health checks pass.
+async fn start_balancer(public: &Ports) -> anyhow::Result<Replicated> {
+    let free = crate::free_ports(10)?;
+    let instances = [(free[0], free[1]), (free[2], free[3]), (free[4], free[5])];
+    let routers = [(free[6], free[7]), (free[8], free[9])];
+    let mut frontends: Vec<crate::haproxy::Frontend> = ServiceKind::ALL
+        .into_iter()
+        .map(|kind| {
+            let (a, b) = instances[kind_index(kind)];
+            crate::haproxy::Frontend {
+                listen: public.service(kind),
+                servers: vec![(a, a), (b, b)],
+                health_path: "/health/ready",
+            }
+        })
+        .collect();
+    frontends.push(crate::haproxy::Frontend {
+        listen: public.router,
+        servers: routers.to_vec(),
+        health_path: "/health?ready",
+    });
+    let balancer = tokio::task::spawn_blocking(move || crate::haproxy::HaProxy::start(&frontends)).await??;
+    Ok(Replicated { instances, routers, _balancer: balancer })
+}
+
+/// Until HAProxy has a server up behind `url` (its health checks pass a
+/// server after two checks, 300 ms apart): GET, or POST `body`.
+async fn wait_balanced(url: &str, body: Option<serde_json::Value>) -> anyhow::Result<()> {
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(2)).build()?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let request = match &body {
+            Some(body) => http.post(url).json(body),
+            None => http.get(url),
+        };
+        if request.send().await.is_ok_and(|r| r.status().is_success()) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("HAProxy had no server up for {url} within 20 s");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
