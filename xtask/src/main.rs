@@ -164,7 +164,8 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     // and the database through PgBouncer (its fault tests kill single
     // instances on purpose, and the browser and pooler tests build their own).
     let replicated = ["access", "contract", "federation", "limits", "apollo_client"];
-    let mut replicated_args = vec!["test", "-p", "e2e", "--no-fail-fast"];
+    // The same package selection as above, so nothing is built again with other features.
+    let mut replicated_args = vec!["test", "--workspace", "--exclude", ROUTER, "--no-fail-fast"];
     for test in replicated {
         replicated_args.extend(["--test", test]);
     }
