@@ -98,23 +98,33 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
     }
     let config_source = copied_from(&dockerfile, &flag(&args, "--config")?).unwrap_or_default();
     let router_yaml = std::fs::read_to_string(root.join(config_source))?;
-    let read_by_config: BTreeSet<String> = router_yaml
-        .split("${env.")
-        .skip(1)
-        .filter_map(|rest| rest.split([':', '}']).next().map(str::to_owned))
-        .collect();
-    // Read by our binary itself: the client edge, and telemetry off.
-    let read_by_binary = ["APOLLO_TELEMETRY_DISABLED", "ROUTER_LISTEN", "ROUTER_TRUSTED_PROXIES"];
-    for var in environment(&router)?.keys() {
-        ensure!(
-            read_by_config.contains(var) || read_by_binary.contains(&var.as_str()),
-            "router is given {var}, which neither router.prod.yaml nor the client edge reads"
-        );
-    }
+    let read_by_config = router_config_variables(&router_yaml);
+    check_router_reads(environment(&router)?.keys(), &read_by_config)?;
     check_auth_trusts_the_router(&router, &service("auth")?)?;
     for kind in common::ServiceKind::ALL {
         let var = format!("{}_SUBGRAPH_URL", kind.env_prefix());
         ensure!(read_by_config.contains(&var), "router.prod.yaml must read {var}");
+    }
+    Ok(())
+}
+
+/// The variables a router configuration reads (`${env.NAME}`).
+pub(crate) fn router_config_variables(router_yaml: &str) -> BTreeSet<String> {
+    router_yaml.split("${env.").skip(1).filter_map(|rest| rest.split([':', '}']).next().map(str::to_owned)).collect()
+}
+
+/// Every variable given to the router is read by its configuration or by
+/// our binary itself (the client edge, and telemetry off).
+pub(crate) fn check_router_reads<'a>(
+    given: impl IntoIterator<Item = &'a String>,
+    read_by_config: &BTreeSet<String>,
+) -> anyhow::Result<()> {
+    let read_by_binary = ["APOLLO_TELEMETRY_DISABLED", "ROUTER_LISTEN", "ROUTER_TRUSTED_PROXIES"];
+    for var in given {
+        ensure!(
+            read_by_config.contains(var) || read_by_binary.contains(&var.as_str()),
+            "router is given {var}, which neither router.prod.yaml nor the client edge reads"
+        );
     }
     Ok(())
 }

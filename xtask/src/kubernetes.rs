@@ -295,18 +295,11 @@ fn check_router(root: &Path, deployment: &Value, config_map: &Value) -> anyhow::
         "router: mount the config at {CONFIG_DIR}"
     );
     let router_yaml = std::fs::read_to_string(root.join("router/router.prod.yaml"))?;
-    let read_by_config: BTreeSet<&str> =
-        router_yaml.split("${env.").skip(1).filter_map(|rest| rest.split([':', '}']).next()).collect();
-    let read_by_binary = ["APOLLO_TELEMETRY_DISABLED", "ROUTER_LISTEN", "ROUTER_TRUSTED_PROXIES"];
-    for var in environment(None, c)?.keys() {
-        ensure!(
-            read_by_config.contains(var.as_str()) || read_by_binary.contains(&var.as_str()),
-            "router is given {var}, which neither router.prod.yaml nor the client edge reads"
-        );
-    }
+    let env = environment(None, c)?;
+    crate::compose_file::check_router_reads(env.keys(), &crate::compose_file::router_config_variables(&router_yaml))?;
     for kind in ServiceKind::ALL {
         let var = format!("{}_SUBGRAPH_URL", kind.env_prefix());
-        ensure!(environment(None, c)?.contains_key(&var), "router needs {var}");
+        ensure!(env.contains_key(&var), "router needs {var}");
     }
     Ok(())
 }

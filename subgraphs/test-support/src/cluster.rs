@@ -208,6 +208,31 @@ pub(crate) fn spawn_supervisor(
     Ok((supervisor, stop_pipe))
 }
 
+/// Waits until something accepts connections on loopback `port`; fails
+/// at once, with its log, if `supervisor` exits first, and after `within`.
+pub(crate) fn wait_listening(
+    what: &str,
+    port: u16,
+    supervisor: &mut Child,
+    log: &Path,
+    within: Duration,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + within;
+    let log = || std::fs::read_to_string(log).unwrap_or_default();
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = supervisor.try_wait()? {
+            bail!("{what} exited ({status}) while starting:\n{}", log());
+        }
+        if Instant::now() > deadline {
+            bail!("{what} did not listen within {within:?}:\n{}", log());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// PostgreSQL refuses to run as root: when we are root, the server runs as
 /// the `postgres` user (created by the distribution's packages).
 pub(crate) fn server_user() -> anyhow::Result<Option<(u32, u32)>> {

@@ -7,12 +7,12 @@
 use std::{
     path::PathBuf,
     process::{Child, ChildStdin},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
-use crate::cluster::{nanos, spawn_supervisor};
+use crate::cluster::{nanos, spawn_supervisor, wait_listening};
 
 /// One load-balanced group: where it listens, its servers as `(port,
 /// health port)` on loopback, and the path that says a server is ready.
@@ -66,19 +66,9 @@ rm -rf "$DIR"
         let env = [("HAPROXY", binary.as_os_str()), ("DIR", dir.as_os_str())];
         let (supervisor, stop_pipe) = spawn_supervisor(script, &env, None).context("cannot start haproxy")?;
         let mut proxy = HaProxy { supervisor, stop_pipe: Some(stop_pipe), dir };
-        let first = frontends.first().map(|f| f.listen);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while let Some(port) = first {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
-            }
-            if let Some(status) = proxy.supervisor.try_wait()? {
-                bail!("haproxy exited ({status}) while starting:\n{}", proxy.log());
-            }
-            if Instant::now() > deadline {
-                bail!("haproxy did not listen within 10 s:\n{}", proxy.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(first) = frontends.first() {
+            let log = proxy.dir.join("haproxy.log");
+            wait_listening("haproxy", first.listen, &mut proxy.supervisor, &log, Duration::from_secs(10))?;
         }
         Ok(proxy)
     }

@@ -10,12 +10,12 @@ use std::{
     io::Write,
     path::PathBuf,
     process::{Child, ChildStdin},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
-use crate::cluster::{nanos, server_user, spawn_supervisor, write_private};
+use crate::cluster::{nanos, server_user, spawn_supervisor, wait_listening, write_private};
 
 const INSTALL_HINT: &str = "pgbouncer was not found: run scripts/setup-machine.sh (apt-get install pgbouncer)";
 
@@ -77,7 +77,8 @@ rm -rf "$DIR"
         let env = [("BOUNCER", binary.as_os_str()), ("DIR", dir.as_os_str())];
         let (supervisor, stop_pipe) = spawn_supervisor(script, &env, owner).context("cannot start pgbouncer")?;
         let mut bouncer = PgBouncer { supervisor, stop_pipe: Some(stop_pipe), port, dir };
-        bouncer.wait_listening()?;
+        let log = bouncer.dir.join("pgbouncer.log");
+        wait_listening("pgbouncer", port, &mut bouncer.supervisor, &log, Duration::from_secs(20))?;
         Ok(bouncer)
     }
 
@@ -87,23 +88,6 @@ rm -rf "$DIR"
         url.set_port(Some(self.port)).expect("a port");
         url.query_pairs_mut().append_pair("pgbouncer", "true");
         url.into()
-    }
-
-    fn wait_listening(&mut self) -> anyhow::Result<()> {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                return Ok(());
-            }
-            if let Some(status) = self.supervisor.try_wait()? {
-                let log = std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default();
-                bail!("pgbouncer exited ({status}) while starting:\n{log}");
-            }
-            if Instant::now() > deadline {
-                bail!("pgbouncer did not listen within 20 s");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
     }
 
     /// What pgbouncer logged (its errors, e.g. a refused startup parameter).
