@@ -51,6 +51,36 @@ fn codes(response: &Value) -> Vec<String> {
 }
 
 /// The code refused fields carry for `role`: sign in first, or not yours.
+/// The first answer to `attendanceUpdates(E)` over `graphql-transport-ws`
+/// at `url`, with `token` in `connection_init`.
+async fn first_subscription_message(url: &str, token: Option<&str>, event: &str) -> Value {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
+    let mut request = url.into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("a WebSocket");
+    let payload = token.map_or(json!({}), |t| json!({"authorization": format!("Bearer {t}")}));
+    let query = "subscription($e: ID!) { attendanceUpdates(eventId: $e) { stats { totalAttendees } } }";
+    let messages = [
+        json!({"type": "connection_init", "payload": payload}),
+        json!({"id": "1", "type": "subscribe", "payload": {"query": query, "variables": {"e": event}}}),
+    ];
+    for message in messages {
+        socket.send(Message::text(message.to_string())).await.expect("sent");
+    }
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while let Some(Ok(message)) = socket.next().await {
+            let Message::Text(text) = message else { continue };
+            let value: Value = serde_json::from_str(&text).expect("JSON");
+            if value["id"] == "1" {
+                return value;
+            }
+        }
+        panic!("the socket closed before answering the subscription");
+    });
+    answer.await.expect("an answer within 10 s")
+}
+
 fn refusal(role: Role) -> &'static str {
     if role == Anonymous {
         "UNAUTHENTICATED"
@@ -561,6 +591,16 @@ async fn scans_reach_only_the_events_scanners_on_every_path_in_production() {
             Other | Myself => StatusCode::FORBIDDEN,
         };
         assert_eq!(status, expected, "{role:?} GET /attendance/live/{{E}}");
+        // The same updates as a subscription over WebSocket, the token in `connection_init`.
+        let ws = format!("{}/graphql/ws", world.e2e.stack.service_url(Attendance).replacen("http", "ws", 1));
+        let first = first_subscription_message(&ws, world.token(role), &world.event).await;
+        if matches!(role, Organizer | Staff | Admin) {
+            assert!(first["payload"]["errors"].is_null(), "{role:?} attendanceUpdates: {first}");
+            assert!(first["payload"]["data"]["attendanceUpdates"]["stats"].is_object(), "{role:?}: {first}");
+        } else {
+            assert_eq!(codes(&first["payload"]), [refusal(role)], "{role:?} attendanceUpdates: {first}");
+            assert_eq!(first["payload"]["data"], Value::Null, "{role:?} attendanceUpdates: {first}");
+        }
 
         let annul = "mutation($id: ID!) { annulScan(id: $id, reason: \"test\") { annulled } }";
         let annulled = world.router(role, annul, json!({"id": scan_id})).await;
