@@ -3,6 +3,7 @@
 //! verification, GraphQL and REST helpers, health checks and server start-up.
 
 pub mod auth;
+pub mod batch;
 pub mod config;
 pub mod db;
 pub mod error;

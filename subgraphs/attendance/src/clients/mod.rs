@@ -10,6 +10,7 @@ use std::{
 };
 
 use common::{
+    batch::{Batcher, Limits},
     internal::{ServiceClient, ServiceCredential},
     time::Timestamp,
 };
@@ -111,59 +112,84 @@ impl EventDirectory {
     }
 }
 
-/// Users, from `GET {AUTH_SERVICE_URL}/internal/users/{id}`. Accounts are
-/// never deleted, so a user once found is remembered (up to a bound).
+/// Users, from `POST {AUTH_SERVICE_URL}/internal/users/existing`. Accounts
+/// are never deleted, so a user once found is remembered (up to a bound).
+/// Lookups of people not yet known that arrive together (a door checking in
+/// first arrivals) go out as one request (`common::batch`).
 #[derive(Clone)]
 pub struct UserDirectory {
     client: ServiceClient,
     known: Arc<Mutex<std::collections::HashSet<Uuid>>>,
+    lookups: Batcher<Uuid, Result<bool, Unavailable>>,
 }
 
 const MAX_KNOWN_USERS: usize = 100_000;
+/// The most people in one lookup, and lookups in flight at once.
+const LOOKUP_LIMITS: Limits = Limits { max_group: 500, max_queued: 4096, concurrency: 4 };
 
 impl UserDirectory {
+    /// Needs a Tokio runtime: it starts the task that groups lookups.
     pub fn new(base_url: &str, timeout: Duration, credential: ServiceCredential) -> Self {
-        UserDirectory { client: ServiceClient::new(base_url, "auth", timeout, credential), known: Default::default() }
+        let client = ServiceClient::new(base_url, "auth", timeout, credential);
+        let known: Arc<Mutex<std::collections::HashSet<Uuid>>> = Default::default();
+        let lookups = Batcher::start(LOOKUP_LIMITS, {
+            let (client, known) = (client.clone(), known.clone());
+            move |ids: Vec<Uuid>| {
+                let (client, known) = (client.clone(), known.clone());
+                async move {
+                    match ask_existing(&client, &known, &ids).await {
+                        Ok(found) => ids.iter().map(|id| Ok(found.contains(id))).collect(),
+                        Err(e) => ids.iter().map(|_| Err(e.clone())).collect(),
+                    }
+                }
+            }
+        });
+        UserDirectory { client, known, lookups }
     }
 
     pub async fn exists(&self, id: Uuid) -> Result<bool, Unavailable> {
         if self.known.lock().expect("users lock").contains(&id) {
             return Ok(true);
         }
-        let found = self.client.get::<serde_json::Value>(&format!("/internal/users/{id}")).await?.is_some();
-        if found {
-            let mut known = self.known.lock().expect("users lock");
-            if known.len() >= MAX_KNOWN_USERS {
-                known.clear();
-            }
-            known.insert(id);
-        }
-        Ok(found)
+        let stopped = Unavailable { service: self.client.service() };
+        self.lookups.call(id).await.unwrap_or(Err(stopped))
     }
 
     /// Of `ids`, those of existing people: one call for all the unknown ones.
     pub async fn existing(&self, ids: &[Uuid]) -> Result<std::collections::HashSet<Uuid>, Unavailable> {
-        let mut found = std::collections::HashSet::new();
-        let unknown: Vec<Uuid> = {
-            let known = self.known.lock().expect("users lock");
-            let (seen, unseen): (Vec<Uuid>, Vec<Uuid>) = ids.iter().partition(|id| known.contains(id));
-            found.extend(seen);
-            unseen
-        };
-        if unknown.is_empty() {
-            return Ok(found);
-        }
-        let body = serde_json::json!({ "ids": unknown });
-        let answer: Option<UserIds> = self.client.post("/internal/users/existing", &body).await?;
-        let existing = answer.map(|a| a.ids).unwrap_or_default();
-        let mut known = self.known.lock().expect("users lock");
-        if known.len() + existing.len() >= MAX_KNOWN_USERS {
-            known.clear();
-        }
-        known.extend(existing.iter().copied());
-        found.extend(existing);
-        Ok(found)
+        ask_existing(&self.client, &self.known, ids).await
     }
+}
+
+/// Of `ids`, those of existing people: the known ones from memory, the rest
+/// in one call, remembered when found.
+async fn ask_existing(
+    client: &ServiceClient,
+    known: &Mutex<std::collections::HashSet<Uuid>>,
+    ids: &[Uuid],
+) -> Result<std::collections::HashSet<Uuid>, Unavailable> {
+    let mut found = std::collections::HashSet::new();
+    let mut unknown: Vec<Uuid> = {
+        let known = known.lock().expect("users lock");
+        let (seen, unseen): (Vec<Uuid>, Vec<Uuid>) = ids.iter().partition(|id| known.contains(id));
+        found.extend(seen);
+        unseen
+    };
+    if unknown.is_empty() {
+        return Ok(found);
+    }
+    unknown.sort_unstable();
+    unknown.dedup();
+    let body = serde_json::json!({ "ids": unknown });
+    let answer: Option<UserIds> = client.post("/internal/users/existing", &body).await?;
+    let existing = answer.map(|a| a.ids).unwrap_or_default();
+    let mut known = known.lock().expect("users lock");
+    if known.len() + existing.len() >= MAX_KNOWN_USERS {
+        known.clear();
+    }
+    known.extend(existing.iter().copied());
+    found.extend(existing);
+    Ok(found)
 }
 
 #[derive(Deserialize)]
