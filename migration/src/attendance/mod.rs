@@ -6,6 +6,7 @@ mod m20260101_000001_create_attendances;
 mod m20261126_000001_check_in_batch;
 mod m20261201_000001_check_in_staff;
 mod m20261203_000001_scans;
+mod m20261205_000001_record_scans_in_sets;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_check_in_batch::Migration),
             Box::new(m20261201_000001_check_in_staff::Migration),
             Box::new(m20261203_000001_scans::Migration),
+            Box::new(m20261205_000001_record_scans_in_sets::Migration),
         ]
     }
 }

@@ -706,12 +706,105 @@ async fn the_scans_migration_upgrades_existing_check_ins_and_goes_down() {
     }
     scan(&s, Some(&organizer), &event, &users[0], "EXIT").await;
     let db = s.db.connect_as(common::ServiceKind::Attendance).await;
+    // The set-wise `record_scans` alone goes down and up with nothing lost.
     migration::attendance::Migrator::down(&db.conn, Some(1)).await.unwrap();
+    assert_eq!(counts(&stats(&s, &event).await), (1, 2, 1, 2));
+    assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "ENTRY").await.0, 201, "one by one again");
+    migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
+    assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "EXIT").await.0, 201);
+    // Then the scans migration under it.
+    migration::attendance::Migrator::down(&db.conn, Some(2)).await.unwrap();
     assert_eq!(s.attendance_rows().await, 2, "check-ins stay");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(scan_count(&s, "direction = 'ENTRY' AND status = 'OK'").await, 2, "each check-in is an entry again");
     assert_eq!(counts(&stats(&s, &event).await), (2, 2, 0, 2));
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "EXIT").await.0, 201);
+}
+
+/// The usual batch (entries of different people with room for all) is
+/// written as sets; everything else one scan at a time. The one-by-one
+/// function, which the set-wise migration's `down` brings back, is the
+/// oracle: the same batches at an event just like it must answer the same
+/// statuses and leave the same counts.
+#[tokio::test]
+async fn batches_written_as_sets_are_judged_as_one_by_one() {
+    use migration::sea_orm_migration::MigratorTrait;
+    let s = helpers::spawn().await;
+    let (organizer, _) = s.user("org@example.com").await;
+    let p = s.seed_users(6).await;
+    let stranger = "00000000-0000-0000-0000-000000000001";
+    let db = s.db.connect_as(common::ServiceKind::Attendance).await;
+    let now = chrono::Utc::now();
+    let at = |seconds: i64| (now - chrono::Duration::seconds(600 - seconds)).to_rfc3339();
+    let entry = |n: &str, user: &str, t: i64| json!({"nonce": n, "userId": user, "scannedAt": at(t)});
+    let exit =
+        |n: &str, user: &str, t: i64| json!({"nonce": n, "userId": user, "direction": "EXIT", "scannedAt": at(t)});
+    let rounds: Vec<(Option<Value>, Value)> = vec![
+        // As sets: first entries; a person inside, an unknown one and one out of the window beside one new.
+        (None, json!([entry("a", &p[0], 1), entry("b", &p[1], 2)])),
+        (
+            None,
+            json!([
+                entry("c", &p[0], 3),
+                entry("d", &p[2], 4),
+                entry("e", stranger, 5),
+                {"nonce": "f", "userId": p[3], "scannedAt": "2024-01-01T00:00:00Z"},
+            ]),
+        ),
+        // The same upload again: replays, one by one.
+        (
+            None,
+            json!([
+                entry("c", &p[0], 3),
+                entry("d", &p[2], 4),
+                entry("e", stranger, 5),
+                {"nonce": "f", "userId": p[3], "scannedAt": "2024-01-01T00:00:00Z"},
+            ]),
+        ),
+        // Multiple entries on: an entry while inside, as a set.
+        (Some(json!({"allowMultipleEntries": true})), json!([entry("w", &p[1], 5)])),
+        // Exits, one by one; then re-entries beside new people, as sets.
+        (None, json!([exit("g", &p[0], 6), exit("h", &p[1], 7), exit("i", &p[4], 8)])),
+        (None, json!([entry("j", &p[0], 9), entry("k", &p[3], 10)])),
+        // The last places: one by one, the last person is refused.
+        (None, json!([entry("l", &p[1], 11), entry("m", &p[4], 12), entry("n", &p[5], 13)])),
+        // Re-entry off: out is out, in may still enter again.
+        (Some(json!({"allowReentry": false})), json!([exit("o", &p[0], 14), exit("p", &p[1], 15)])),
+        (None, json!([entry("q", &p[0], 16), entry("r", &p[2], 17), entry("s", &p[3], 18)])),
+        // The same person twice in one batch: one by one.
+        (None, json!([entry("t", &p[2], 19), exit("u", &p[2], 20), entry("v", &p[2], 21)])),
+    ];
+    let mut runs = Vec::new();
+    for one_by_one in [false, true] {
+        if one_by_one {
+            migration::attendance::Migrator::down(&db.conn, Some(1)).await.unwrap();
+        }
+        let event = s.live_event(Some(&organizer), Some(5)).await;
+        let mut statuses = Vec::new();
+        for (policy, scans) in &rounds {
+            if let Some(policy) = policy {
+                let out = set_policy(&s, &organizer, &event, policy.clone()).await;
+                assert!(out["errors"].is_null(), "{out}");
+            }
+            let (status, body) = sync(&s, Some(&organizer), &event, scans.clone()).await;
+            assert_eq!(status, 200, "{body}");
+            let results = body["results"].as_array().unwrap();
+            statuses.push(results.iter().map(|r| r["status"].as_str().unwrap().to_owned()).collect::<Vec<_>>());
+        }
+        let inside =
+            s.db.number(&format!(
+                "SELECT count(*)::bigint AS n FROM attendance_schema.attendances WHERE event_id = '{event}' AND inside"
+            ))
+            .await;
+        runs.push((statuses, counts(&stats(&s, &event).await), inside));
+    }
+    migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
+    assert_eq!(runs[0], runs[1], "as sets, then one by one");
+    let (statuses, (inside_now, ..), inside) = &runs[0];
+    assert_eq!(statuses[1], ["ALREADY_CHECKED_IN", "OK", "NOT_FOUND", "CHECKIN_CLOSED"]);
+    assert_eq!(statuses[3], ["OK"]);
+    assert_eq!(statuses[6], ["OK", "OK", "EVENT_FULL"]);
+    assert_eq!(inside_now, inside, "{runs:?}");
 }
 
 /// `direction` is nullable with a default, as the contract writes it: left

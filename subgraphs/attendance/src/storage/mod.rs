@@ -110,6 +110,44 @@ struct AttendanceColumns {
     created_at: Option<DateTime<Utc>>,
 }
 
+/// One scan as `record_scans` reads it (see its migration for the keys).
+#[derive(serde::Serialize)]
+struct ScanArgument {
+    ordinal: usize,
+    id: Uuid,
+    event_id: Uuid,
+    user_id: Uuid,
+    direction: &'static str,
+    /// Microseconds, PostgreSQL's precision: stored as given.
+    scanned_at: String,
+    scanned_by: Option<Uuid>,
+    nonce: Option<String>,
+    capacity: Option<i32>,
+    organizer_id: Option<Uuid>,
+    refused: Option<&'static str>,
+    event_updated_at: String,
+}
+
+impl ScanArgument {
+    fn new(ordinal: usize, scan: &NewScan) -> Self {
+        let micros = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        ScanArgument {
+            ordinal,
+            id: Uuid::now_v7(),
+            event_id: scan.event_id,
+            user_id: scan.user_id,
+            direction: scan.direction.as_str(),
+            scanned_at: micros(scan.scanned_at),
+            scanned_by: scan.scanned_by,
+            nonce: scan.nonce.clone(),
+            capacity: scan.capacity,
+            organizer_id: scan.organizer_id,
+            refused: scan.refused.map(ScanStatus::code),
+            event_updated_at: micros(scan.event_updated_at),
+        }
+    }
+}
+
 /// Records scans, in one statement: a call of the `record_scans` function
 /// (see its migration). The outcomes come back in the order of `batch`.
 ///
@@ -117,30 +155,10 @@ struct AttendanceColumns {
 /// that event until the statement commits and makes the counts, the capacity
 /// check and the nonce check exact under concurrency.
 pub async fn record_scans(db: &Pool, batch: &[NewScan]) -> Result<Vec<Recorded>, StorageError> {
-    let scans: Vec<serde_json::Value> = batch
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            serde_json::json!({
-                "ordinal": i + 1,
-                "id": Uuid::now_v7(),
-                "event_id": c.event_id,
-                "user_id": c.user_id,
-                "direction": c.direction.as_str(),
-                // Microseconds, PostgreSQL's precision: stored as given.
-                "scanned_at": c.scanned_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                "scanned_by": c.scanned_by,
-                "nonce": c.nonce,
-                "capacity": c.capacity,
-                "organizer_id": c.organizer_id,
-                "refused": c.refused.map(ScanStatus::code),
-                "event_updated_at": c.event_updated_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            })
-        })
-        .collect();
-    let rows = db
-        .query_all_raw(stmt("SELECT * FROM record_scans($1::jsonb)", [serde_json::Value::Array(scans).into()]))
-        .await?;
+    let scans: Vec<ScanArgument> = batch.iter().enumerate().map(|(i, scan)| ScanArgument::new(i + 1, scan)).collect();
+    // Sent as text and read as `jsonb` by PostgreSQL: no JSON tree is built here.
+    let scans = serde_json::to_string(&scans).map_err(|e| DbErr::Custom(format!("scans as JSON: {e}")))?;
+    let rows = db.query_all_raw(stmt("SELECT * FROM record_scans($1::text::jsonb)", [scans.into()])).await?;
     let mut outcomes: Vec<Option<Recorded>> = batch.iter().map(|_| None).collect();
     for row in rows {
         let ordinal: i64 = row.try_get("", "ordinal")?;
