@@ -739,28 +739,19 @@ async fn batches_written_as_sets_are_judged_as_one_by_one() {
     let entry = |n: &str, user: &str, t: i64| json!({"nonce": n, "userId": user, "scannedAt": at(t)});
     let exit =
         |n: &str, user: &str, t: i64| json!({"nonce": n, "userId": user, "direction": "EXIT", "scannedAt": at(t)});
+    // A person inside, an unknown one and one out of the window beside one new.
+    let mixed = json!([
+        entry("c", &p[0], 3),
+        entry("d", &p[2], 4),
+        entry("e", stranger, 5),
+        {"nonce": "f", "userId": p[3], "scannedAt": "2024-01-01T00:00:00Z"},
+    ]);
     let rounds: Vec<(Option<Value>, Value)> = vec![
-        // As sets: first entries; a person inside, an unknown one and one out of the window beside one new.
+        // As sets: first entries, then the mixed upload.
         (None, json!([entry("a", &p[0], 1), entry("b", &p[1], 2)])),
-        (
-            None,
-            json!([
-                entry("c", &p[0], 3),
-                entry("d", &p[2], 4),
-                entry("e", stranger, 5),
-                {"nonce": "f", "userId": p[3], "scannedAt": "2024-01-01T00:00:00Z"},
-            ]),
-        ),
+        (None, mixed.clone()),
         // The same upload again: replays, one by one.
-        (
-            None,
-            json!([
-                entry("c", &p[0], 3),
-                entry("d", &p[2], 4),
-                entry("e", stranger, 5),
-                {"nonce": "f", "userId": p[3], "scannedAt": "2024-01-01T00:00:00Z"},
-            ]),
-        ),
+        (None, mixed),
         // Multiple entries on: an entry while inside, as a set.
         (Some(json!({"allowMultipleEntries": true})), json!([entry("w", &p[1], 5)])),
         // Exits, one by one; then re-entries beside new people, as sets.
