@@ -18,14 +18,8 @@ async fn main() {
             promote(email).await
         }
         _ => {
-            server::service_main(
-                NAME,
-                env!("CARGO_MANIFEST_DIR"),
-                graphql::sdl,
-                AuthSettings::from_env,
-                |s| async move { startup::build(&s).await },
-            )
-            .await
+            server::service_main(NAME, env!("CARGO_MANIFEST_DIR"), graphql::sdl, AuthSettings::from_env, startup::build)
+                .await
         }
     }
 }

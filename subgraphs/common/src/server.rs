@@ -250,16 +250,13 @@ impl Application {
 /// up logging, loads the settings from the environment and the service's
 /// `.env`, builds the service and serves until SIGTERM or Ctrl-C. Any start-up
 /// failure is one line on stderr and exit status 1.
-pub async fn service_main<S, B, F>(
+pub async fn service_main<S>(
     name: &str,
     manifest_dir: &str,
     sdl: fn() -> String,
     load: fn(&crate::config::Env) -> Result<S, crate::config::ConfigError>,
-    build: B,
-) where
-    B: FnOnce(S) -> F,
-    F: Future<Output = anyhow::Result<Application>>,
-{
+    build: impl AsyncFnOnce(&S) -> anyhow::Result<Application>,
+) {
     match std::env::args().nth(1).as_deref() {
         Some("print-schema") => return print!("{}", sdl()),
         None | Some("serve") => {}
@@ -271,7 +268,7 @@ pub async fn service_main<S, B, F>(
         tracing::warn!("neither APP_ENV nor NODE_ENV is set: running as production (APP_ENV=development allows the guide's anonymous writes)");
     }
     let settings = load(&env).unwrap_or_else(|e| exit_with(name, e));
-    let app = build(settings).await.unwrap_or_else(|e| exit_with(name, format!("{e:#}")));
+    let app = build(&settings).await.unwrap_or_else(|e| exit_with(name, format!("{e:#}")));
     if let Err(e) = app.run_until(shutdown_signal()).await {
         exit_with(name, e);
     }

@@ -1,16 +1,10 @@
 //! `event-service [serve]` runs the service; `event-service print-schema`
 //! prints its federation SDL (no database needed).
 
-use event_service::{config::EventSettings, graphql, startup};
+use common::server::service_main;
+use event_service::{config::EventSettings as Settings, graphql::sdl, startup::build};
 
 #[tokio::main]
 async fn main() {
-    common::server::service_main(
-        "event-service",
-        env!("CARGO_MANIFEST_DIR"),
-        graphql::sdl,
-        EventSettings::from_env,
-        |s| async move { startup::build(&s).await },
-    )
-    .await
+    service_main("event-service", env!("CARGO_MANIFEST_DIR"), sdl, Settings::from_env, build).await
 }
