@@ -44,15 +44,10 @@ impl From<EventStatus> for domain::EventStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: ID,
-    pub title: String,
-    pub description: Option<String>,
-    pub start_time: Timestamp,
-    pub end_time: Timestamp,
-    pub location: Option<String>,
-    /// The IANA time zone the event happens in (e.g. `Asia/Jakarta`), for
-    /// showing local times; `startTime` and `endTime` are instants either way.
-    pub timezone: Option<String>,
-    pub capacity: Option<i32>,
+    /// What its organizer wrote: the same fields `createEvent` takes.
+    #[graphql(flatten)]
+    #[serde(flatten)]
+    pub details: EventDetails,
     pub status: EventStatus,
     /// REST only: GraphQL clients follow `organizer` instead.
     #[graphql(skip)]
@@ -72,16 +67,9 @@ impl Event {
 
 impl From<domain::Event> for Event {
     fn from(e: domain::Event) -> Self {
-        let domain::EventFields { title, description, start_time, end_time, location, timezone, capacity } = e.fields;
         Event {
             id: ID(e.id.to_string()),
-            title,
-            description,
-            start_time,
-            end_time,
-            location,
-            timezone,
-            capacity,
+            details: e.fields.into(),
             status: e.status.into(),
             organizer_id: e.organizer_id,
             created_at: e.created_at,
@@ -98,31 +86,36 @@ pub struct User {
     pub id: ID,
 }
 
-// `createEvent`'s input and the body of `POST /events`.
-#[derive(Debug, InputObject, Deserialize)]
+// An event's own fields, declared once: `createEvent`'s input
+// (`CreateEventInput`), the body of `POST /events`, and flattened into `Event`
+// (GraphQL and REST alike). The output type of its own never reaches the SDL:
+// nothing refers to it.
+#[derive(Debug, Clone, SimpleObject, InputObject, Serialize, Deserialize)]
+#[graphql(name = "EventDetails", input_name = "CreateEventInput")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct CreateEventInput {
+pub struct EventDetails {
     pub title: String,
     pub description: Option<String>,
     pub start_time: Timestamp,
     pub end_time: Timestamp,
     pub location: Option<String>,
-    /// An IANA time zone name, e.g. `Asia/Jakarta`.
+    /// The IANA time zone the event happens in, e.g. `Asia/Jakarta`, for
+    /// showing local times; `startTime` and `endTime` are instants either way.
     pub timezone: Option<String>,
     pub capacity: Option<i32>,
 }
 
-impl From<CreateEventInput> for domain::EventFields {
-    fn from(input: CreateEventInput) -> Self {
-        domain::EventFields {
-            title: input.title,
-            description: input.description,
-            start_time: input.start_time,
-            end_time: input.end_time,
-            location: input.location,
-            timezone: input.timezone,
-            capacity: input.capacity,
-        }
+impl From<domain::EventFields> for EventDetails {
+    fn from(fields: domain::EventFields) -> Self {
+        let domain::EventFields { title, description, start_time, end_time, location, timezone, capacity } = fields;
+        EventDetails { title, description, start_time, end_time, location, timezone, capacity }
+    }
+}
+
+impl From<EventDetails> for domain::EventFields {
+    fn from(details: EventDetails) -> Self {
+        let EventDetails { title, description, start_time, end_time, location, timezone, capacity } = details;
+        domain::EventFields { title, description, start_time, end_time, location, timezone, capacity }
     }
 }
 

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{self, EventService},
-    wire::{CreateEventInput, Event, EventStatus, UpdateEventInput},
+    wire::{Event, EventDetails, EventStatus, UpdateEventInput},
 };
 
 pub type EventSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -132,7 +132,7 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// The caller becomes the organizer.
-    async fn create_event(&self, ctx: &Context<'_>, input: CreateEventInput) -> Result<Event, ApiError> {
+    async fn create_event(&self, ctx: &Context<'_>, input: EventDetails) -> Result<Event, ApiError> {
         Ok(ctx.data_unchecked::<EventService>().create(caller(ctx), input.into()).await?.into())
     }
 

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::{
     domain::{EventFilter, EventService},
-    wire::{CreateEventInput, Event, EventStatus, UpdateEventInput},
+    wire::{Event, EventDetails, EventStatus, UpdateEventInput},
 };
 
 pub const MAX_LIMIT: u64 = 100;
@@ -40,7 +40,7 @@ pub fn router(service: EventService, verifier: TokenVerifier) -> Router {
 async fn create(
     State(state): State<Arc<RestState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<CreateEventInput>,
+    ApiJson(body): ApiJson<EventDetails>,
 ) -> Result<(StatusCode, Json<Event>), ApiError> {
     Ok((StatusCode::CREATED, Json(state.service.create(&caller, body.into()).await?.into())))
 }
