@@ -44,7 +44,8 @@ impl From<EventStatus> for domain::EventStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: ID,
-    /// What its organizer wrote: the same fields `createEvent` takes.
+    // What its organizer wrote, the fields `createEvent` takes: flattened, so
+    // a `///` here would reach no SDL.
     #[graphql(flatten)]
     #[serde(flatten)]
     pub details: EventDetails,
