@@ -42,10 +42,20 @@ impl EventInfo {
 
 const MAX_CACHED: usize = 10_000;
 
-/// The last answer about one event, and when the call for it started. Failures are
-/// kept too, so that requests that were waiting for the same call share its
-/// failure instead of each trying again in turn.
-type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Result<Option<EventInfo>, Unavailable>)>>>;
+/// An answer about one event, and when the call for it started.
+type Answer = (Instant, Result<Option<EventInfo>, Unavailable>);
+
+/// What is known of one event. Failures are kept too, so that requests that
+/// were waiting for the same call share its failure instead of each trying
+/// again in turn.
+#[derive(Default)]
+struct Slot {
+    /// The last answer, and when the call for it started: read without
+    /// waiting, so a burst of check-ins for one event never queues here.
+    last: Mutex<Option<Answer>>,
+    /// Held by the one request that is fetching the event.
+    fetching: tokio::sync::Mutex<()>,
+}
 
 /// Events, from `GET {EVENT_SERVICE_URL}/events/{id}`, cached briefly.
 /// Concurrent requests for the same event share one call (a burst of
@@ -55,7 +65,7 @@ type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Result<Option<EventInfo>, Un
 pub struct EventDirectory {
     client: ServiceClient,
     ttl: Duration,
-    cache: Arc<Mutex<HashMap<Uuid, Slot>>>,
+    cache: Arc<Mutex<HashMap<Uuid, Arc<Slot>>>>,
 }
 
 impl EventDirectory {
@@ -94,20 +104,27 @@ impl EventDirectory {
             }
             cache.entry(id).or_default().clone()
         };
-        // Whoever holds the slot is fetching; its call ends within the timeout.
-        let mut entry = tokio::time::timeout(self.client.timeout() * 2, slot.lock())
+        // Asked for by another request after this one came (success or
+        // failure alike), or a success still young enough for a read.
+        let usable = |slot: &Slot| {
+            let last = slot.last.lock().expect("slot lock");
+            let (started_at, answer) = last.as_ref()?;
+            let usable = *started_at >= asked_at || (!fresh && answer.is_ok() && started_at.elapsed() < self.ttl);
+            usable.then(|| answer.clone())
+        };
+        if let Some(answer) = usable(&slot) {
+            return answer;
+        }
+        // Whoever holds the lock is fetching; its call ends within the timeout.
+        let _fetching = tokio::time::timeout(self.client.timeout() * 2, slot.fetching.lock())
             .await
             .map_err(|_| Unavailable { service: self.client.service() })?;
-        if let Some((started_at, answer)) = &*entry {
-            // Asked for by another request after this one came (success or
-            // failure alike), or a success still young enough for a read.
-            if *started_at >= asked_at || (!fresh && answer.is_ok() && started_at.elapsed() < self.ttl) {
-                return answer.clone();
-            }
+        if let Some(answer) = usable(&slot) {
+            return answer;
         }
         let started_at = Instant::now();
         let answer = self.client.get::<EventInfo>(&format!("/events/{id}")).await;
-        *entry = Some((started_at, answer.clone()));
+        *slot.last.lock().expect("slot lock") = Some((started_at, answer.clone()));
         answer
     }
 }
