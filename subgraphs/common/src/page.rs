@@ -27,6 +27,20 @@ impl<T> Page<T> {
         Page { items: Vec::new(), has_next: false }
     }
 
+    /// One page per owner, in the order of `owners`, from the `limit + 1`
+    /// rows fetched for each of them at once (an owner without rows gets an
+    /// empty page).
+    pub fn per_owner<K: Copy + Eq + std::hash::Hash>(
+        owners: &[K],
+        mut rows: std::collections::HashMap<K, Vec<T>>,
+        limit: u64,
+    ) -> Vec<(K, Self)> {
+        owners
+            .iter()
+            .map(|owner| (*owner, Page::from_overfetch(rows.remove(owner).unwrap_or_default(), limit)))
+            .collect()
+    }
+
     /// The cursor after the last item, when there is a next page to ask for
     /// (GraphQL's `endCursor` is given whenever the page has items).
     pub fn end_cursor(&self, cursor_of: impl Fn(&T) -> Cursor) -> Option<String> {

@@ -340,11 +340,8 @@ impl AttendanceService {
         // An exit-all whose time has come shows in the log (scans and the
         // statistics apply it too; no background task is needed).
         storage::apply_due_exits(&self.db, events).await?;
-        let mut logs = storage::scan_logs(&self.db, events, viewer, filter, after, first + 1).await?;
-        Ok(events
-            .iter()
-            .map(|event| (*event, Page::from_overfetch(logs.remove(event).unwrap_or_default(), first)))
-            .collect())
+        let logs = storage::scan_logs(&self.db, events, viewer, filter, after, first + 1).await?;
+        Ok(Page::per_owner(events, logs, first))
     }
 
     /// One event's scan log (the event must exist).
@@ -479,11 +476,8 @@ impl AttendanceService {
         first: u64,
         after: Option<Cursor>,
     ) -> Result<Vec<(Uuid, Page<Attendance>)>, AttendanceError> {
-        let mut rows = storage::pages(&self.db, by, owners, viewer, after, first + 1).await?;
-        Ok(owners
-            .iter()
-            .map(|owner| (*owner, Page::from_overfetch(rows.remove(owner).unwrap_or_default(), first)))
-            .collect())
+        let rows = storage::pages(&self.db, by, owners, viewer, after, first + 1).await?;
+        Ok(Page::per_owner(owners, rows, first))
     }
 
     /// How many check-ins of each owner `viewer` may read (one query).
