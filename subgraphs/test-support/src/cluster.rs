@@ -55,8 +55,7 @@ impl ClusterOptions {
 }
 
 pub struct PrivateCluster {
-    supervisor: Child,
-    stop_pipe: Option<ChildStdin>,
+    server: PipeSupervised,
     port: u16,
     password: String,
     data_dir: PathBuf,
@@ -114,17 +113,9 @@ impl PrivateCluster {
                 .extend(["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"].map(str::to_owned));
         }
         server_args.extend(options.settings.iter().map(|s| format!("-c {s}")));
-        let script = format!(
-            r#"set -u
-"$PG_BIN/postgres" -D "$PG_DATA" {args} >>"$PG_BASE/postgres.log" 2>&1 </dev/null &
-pg=$!
-cat >/dev/null
-kill -INT "$pg" 2>/dev/null
-wait "$pg"
-if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
-"#,
-            args = server_args.join(" ")
-        );
+        let server =
+            format!(r#""$PG_BIN/postgres" -D "$PG_DATA" {} >>"$PG_BASE/postgres.log" 2>&1"#, server_args.join(" "));
+        let cleanup = r#"if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi"#;
         let throwaway = if throwaway { "1" } else { "0" };
         let env = [
             ("PG_BIN", bin.as_os_str()),
@@ -132,8 +123,8 @@ if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
             ("PG_BASE", base.as_os_str()),
             ("PG_THROWAWAY", throwaway.as_ref()),
         ];
-        let (supervisor, stop_pipe) = spawn_supervisor(&script, &env, owner).context("cannot start PostgreSQL")?;
-        let mut cluster = PrivateCluster { supervisor, stop_pipe: Some(stop_pipe), port, password, data_dir };
+        let server = PipeSupervised::start(&server, "INT", cleanup, &env, owner).context("cannot start PostgreSQL")?;
+        let mut cluster = PrivateCluster { server, port, password, data_dir };
         cluster.wait_ready(&base)?;
         Ok(cluster)
     }
@@ -161,7 +152,7 @@ if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
             if ready {
                 return Ok(());
             }
-            if let Some(status) = self.supervisor.try_wait()? {
+            if let Some(status) = self.server.exited()? {
                 let log = std::fs::read_to_string(base.join("postgres.log")).unwrap_or_default();
                 bail!("PostgreSQL exited ({status}) while starting:\n{log}");
             }
@@ -174,62 +165,79 @@ if [ "$PG_THROWAWAY" = 1 ]; then rm -rf "$PG_BASE"; fi
 
     /// Stops the server and waits until it is gone.
     pub fn stop(mut self) {
-        self.stop_inner();
+        self.server.stop();
+    }
+}
+
+/// A server in the background under a small `sh` supervisor whose standard
+/// input is a pipe from this process, in a process group of its own (a Ctrl-C
+/// in the terminal reaches us, not the server): when the pipe closes (dropped,
+/// stopped, or this process ends in any way) the shell sends the server its
+/// stop signal, waits for it to exit, then runs its clean-up. PostgreSQL,
+/// PgBouncer and HAProxy all run this way.
+pub(crate) struct PipeSupervised {
+    shell: Child,
+    stop_pipe: Option<ChildStdin>,
+}
+
+impl PipeSupervised {
+    /// Runs `server` (a shell command line, which finds its paths in `env`)
+    /// as `owner` if given; `stop_signal` (e.g. `INT`) stops it, and `cleanup`
+    /// (a shell command line) runs once it has exited.
+    pub(crate) fn start(
+        server: &str,
+        stop_signal: &str,
+        cleanup: &str,
+        env: &[(&str, &std::ffi::OsStr)],
+        owner: Option<(u32, u32)>,
+    ) -> anyhow::Result<Self> {
+        let script = format!(
+            "set -u\n{server} </dev/null &\npid=$!\ncat >/dev/null\nkill -{stop_signal} \"$pid\" 2>/dev/null\nwait \"$pid\"\n{cleanup}\n"
+        );
+        let mut shell = Command::new("sh");
+        shell.arg("-c").arg(script).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
+        shell.envs(env.iter().copied());
+        std::os::unix::process::CommandExt::process_group(&mut shell, 0);
+        run_as(&mut shell, owner);
+        let mut shell = shell.spawn().context("cannot start the supervisor shell")?;
+        let stop_pipe = Some(shell.stdin.take().context("the supervisor's stdin")?);
+        Ok(PipeSupervised { shell, stop_pipe })
     }
 
-    fn stop_inner(&mut self) {
+    /// How the server ended, if it has.
+    pub(crate) fn exited(&mut self) -> std::io::Result<Option<std::process::ExitStatus>> {
+        self.shell.try_wait()
+    }
+
+    /// Waits until something accepts connections on loopback `port`; fails
+    /// at once, with its log, if the server exits first, and after `within`.
+    pub(crate) fn wait_listening(&mut self, what: &str, port: u16, log: &Path, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        let log = || std::fs::read_to_string(log).unwrap_or_default();
+        loop {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(());
+            }
+            if let Some(status) = self.exited()? {
+                bail!("{what} exited ({status}) while starting:\n{}", log());
+            }
+            if Instant::now() > deadline {
+                bail!("{what} did not listen within {within:?}:\n{}", log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Stops the server and waits until it is gone (and cleaned up).
+    pub(crate) fn stop(&mut self) {
         drop(self.stop_pipe.take());
-        let _ = self.supervisor.wait();
+        let _ = self.shell.wait();
     }
 }
 
-impl Drop for PrivateCluster {
+impl Drop for PipeSupervised {
     fn drop(&mut self) {
-        self.stop_inner();
-    }
-}
-
-/// Runs `script` under `sh` in a process group of its own (a Ctrl-C in the
-/// terminal reaches us, not the server), as `owner` if given, its standard
-/// input a pipe from this process: the script waits on that pipe and stops
-/// its server when it closes, however this process ends.
-pub(crate) fn spawn_supervisor(
-    script: &str,
-    env: &[(&str, &std::ffi::OsStr)],
-    owner: Option<(u32, u32)>,
-) -> anyhow::Result<(Child, ChildStdin)> {
-    let mut supervisor = Command::new("sh");
-    supervisor.arg("-c").arg(script).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
-    supervisor.envs(env.iter().copied());
-    std::os::unix::process::CommandExt::process_group(&mut supervisor, 0);
-    run_as(&mut supervisor, owner);
-    let mut supervisor = supervisor.spawn().context("cannot start the supervisor shell")?;
-    let stop_pipe = supervisor.stdin.take().context("the supervisor's stdin")?;
-    Ok((supervisor, stop_pipe))
-}
-
-/// Waits until something accepts connections on loopback `port`; fails
-/// at once, with its log, if `supervisor` exits first, and after `within`.
-pub(crate) fn wait_listening(
-    what: &str,
-    port: u16,
-    supervisor: &mut Child,
-    log: &Path,
-    within: Duration,
-) -> anyhow::Result<()> {
-    let deadline = Instant::now() + within;
-    let log = || std::fs::read_to_string(log).unwrap_or_default();
-    loop {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return Ok(());
-        }
-        if let Some(status) = supervisor.try_wait()? {
-            bail!("{what} exited ({status}) while starting:\n{}", log());
-        }
-        if Instant::now() > deadline {
-            bail!("{what} did not listen within {within:?}:\n{}", log());
-        }
-        std::thread::sleep(Duration::from_millis(50));
+        self.stop();
     }
 }
 

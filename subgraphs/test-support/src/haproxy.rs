@@ -4,15 +4,11 @@
 //! connection fails is sent to another server. Stopped (by the same
 //! pipe-supervisor as [`crate::cluster`]) when dropped.
 
-use std::{
-    path::PathBuf,
-    process::{Child, ChildStdin},
-    time::Duration,
-};
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 
-use crate::cluster::{nanos, spawn_supervisor, wait_listening};
+use crate::cluster::{nanos, PipeSupervised};
 
 /// One load-balanced group: where it listens, its servers as `(port,
 /// health port)` on loopback, and the path that says a server is ready.
@@ -23,8 +19,7 @@ pub struct Frontend {
 }
 
 pub struct HaProxy {
-    supervisor: Child,
-    stop_pipe: Option<ChildStdin>,
+    server: PipeSupervised,
     dir: PathBuf,
 }
 
@@ -55,32 +50,19 @@ impl HaProxy {
             config.push('\n');
         }
         std::fs::write(dir.join("haproxy.cfg"), config)?;
-        let script = r#"set -u
-"$HAPROXY" -db -f "$DIR/haproxy.cfg" >>"$DIR/haproxy.log" 2>&1 </dev/null &
-pid=$!
-cat >/dev/null
-kill -TERM "$pid" 2>/dev/null
-wait "$pid"
-rm -rf "$DIR"
-"#;
         let env = [("HAPROXY", binary.as_os_str()), ("DIR", dir.as_os_str())];
-        let (supervisor, stop_pipe) = spawn_supervisor(script, &env, None).context("cannot start haproxy")?;
-        let mut proxy = HaProxy { supervisor, stop_pipe: Some(stop_pipe), dir };
+        let server = r#""$HAPROXY" -db -f "$DIR/haproxy.cfg" >>"$DIR/haproxy.log" 2>&1"#;
+        let server =
+            PipeSupervised::start(server, "TERM", r#"rm -rf "$DIR""#, &env, None).context("cannot start haproxy")?;
+        let mut proxy = HaProxy { server, dir };
         if let Some(first) = frontends.first() {
             let log = proxy.dir.join("haproxy.log");
-            wait_listening("haproxy", first.listen, &mut proxy.supervisor, &log, Duration::from_secs(10))?;
+            proxy.server.wait_listening("haproxy", first.listen, &log, Duration::from_secs(10))?;
         }
         Ok(proxy)
     }
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("haproxy.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for HaProxy {
-    fn drop(&mut self) {
-        drop(self.stop_pipe.take());
-        let _ = self.supervisor.wait();
     }
 }

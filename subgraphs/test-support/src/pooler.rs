@@ -6,22 +6,16 @@
 //! (by the same pipe-supervisor as [`crate::cluster`]) when dropped or when
 //! this process ends.
 
-use std::{
-    io::Write,
-    path::PathBuf,
-    process::{Child, ChildStdin},
-    time::Duration,
-};
+use std::{path::PathBuf, time::Duration};
 
 use anyhow::Context;
 
-use crate::cluster::{nanos, server_user, spawn_supervisor, wait_listening, write_private};
+use crate::cluster::{nanos, server_user, write_private, PipeSupervised};
 
 const INSTALL_HINT: &str = "pgbouncer was not found: run scripts/setup-machine.sh (apt-get install pgbouncer)";
 
 pub struct PgBouncer {
-    supervisor: Child,
-    stop_pipe: Option<ChildStdin>,
+    server: PipeSupervised,
     pub port: u16,
     dir: PathBuf,
 }
@@ -66,19 +60,13 @@ pidfile = {dir}/pgbouncer.pid
             dir = dir.display()
         );
         write_private(&dir.join("pgbouncer.ini"), &config, owner)?;
-        let script = r#"set -u
-"$BOUNCER" "$DIR/pgbouncer.ini" >>"$DIR/pgbouncer.log" 2>&1 </dev/null &
-pid=$!
-cat >/dev/null
-kill -INT "$pid" 2>/dev/null
-wait "$pid"
-rm -rf "$DIR"
-"#;
         let env = [("BOUNCER", binary.as_os_str()), ("DIR", dir.as_os_str())];
-        let (supervisor, stop_pipe) = spawn_supervisor(script, &env, owner).context("cannot start pgbouncer")?;
-        let mut bouncer = PgBouncer { supervisor, stop_pipe: Some(stop_pipe), port, dir };
+        let server = r#""$BOUNCER" "$DIR/pgbouncer.ini" >>"$DIR/pgbouncer.log" 2>&1"#;
+        let server =
+            PipeSupervised::start(server, "INT", r#"rm -rf "$DIR""#, &env, owner).context("cannot start pgbouncer")?;
+        let mut bouncer = PgBouncer { server, port, dir };
         let log = bouncer.dir.join("pgbouncer.log");
-        wait_listening("pgbouncer", port, &mut bouncer.supervisor, &log, Duration::from_secs(20))?;
+        bouncer.server.wait_listening("pgbouncer", port, &log, Duration::from_secs(20))?;
         Ok(bouncer)
     }
 
@@ -93,14 +81,5 @@ rm -rf "$DIR"
     /// What pgbouncer logged (its errors, e.g. a refused startup parameter).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("pgbouncer.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for PgBouncer {
-    fn drop(&mut self) {
-        if let Some(mut pipe) = self.stop_pipe.take() {
-            let _ = pipe.flush();
-        }
-        let _ = self.supervisor.wait();
     }
 }
