@@ -56,12 +56,13 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
                 "auth: JWT_EXPIRE must be at most 15m in production (access tokens outlive logout until they expire)"
             );
         }
-        let env = with_secrets(root, &compose, &svc, env)?;
+        let (env, stand_ins) = with_secrets(root, &compose, &svc, env)?;
         let loaded = match name {
             "auth" => auth_service::config::AuthSettings::from_env(&env).map(|_| ()),
             "event" => event_service::config::EventSettings::from_env(&env).map(|_| ()),
             _ => attendance_service::config::AttendanceSettings::from_env(&env).map(|_| ()),
         };
+        drop(stand_ins);
         loaded.with_context(|| format!("{name}'s environment does not load"))?;
         let unread = env.unread();
         ensure!(unread.is_empty(), "{name} is given variables it never reads: {unread:?}");
@@ -251,35 +252,37 @@ fn interpolate(value: &str) -> String {
 }
 
 /// Points variables naming a mounted secret (`/run/secrets/<name>`) at a
-/// stand-in file, so that loading reads a real (throwaway) secret.
+/// stand-in file, so that loading reads a real (throwaway) secret; the files
+/// last as long as the stand-ins returned.
 fn with_secrets(
     root: &Path,
     compose: &Value,
     service: &Value,
     mut env: BTreeMap<String, String>,
-) -> anyhow::Result<Env> {
+) -> anyhow::Result<(Env, Vec<crate::StandIn>)> {
     let secrets: Vec<String> = service["secrets"]
         .as_sequence()
         .map(|s| s.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
         .unwrap_or_default();
     let gitignore = std::fs::read_to_string(root.join(".gitignore")).unwrap_or_default();
+    let mut stand_ins = Vec::new();
     for secret in secrets {
         let file = compose["secrets"][secret.as_str()]["file"]
             .as_str()
             .with_context(|| format!("secret {secret} has no file"))?;
         let dir = file.trim_start_matches("./").split('/').next().unwrap_or("");
         ensure!(gitignore.lines().any(|l| l.trim_matches('/') == dir), "secret files under {dir}/ must be git-ignored");
-        let stand_in = std::env::temp_dir().join(format!("titiktemu-compose-check-{secret}-{}", std::process::id()));
-        std::fs::write(&stand_in, stand_in_secret(&secret))?;
+        let stand_in = crate::StandIn::write(&format!("compose-check-{secret}"), &stand_in_secret(&secret))?;
         let mounted = format!("/run/secrets/{secret}");
         let mut used = false;
         for value in env.values_mut().filter(|v| **v == mounted) {
-            *value = stand_in.display().to_string();
+            *value = stand_in.path();
             used = true;
         }
         ensure!(used, "secret {secret} is mounted but no variable points at {mounted}");
+        stand_ins.push(stand_in);
     }
-    Ok(Env::from_pairs(env))
+    Ok((Env::from_pairs(env), stand_ins))
 }
 
 fn stand_in_secret(secret: &str) -> String {

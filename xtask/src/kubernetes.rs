@@ -209,15 +209,16 @@ fn check_service(root: &Path, kind: ServiceKind, deployment: &Value) -> anyhow::
     }
     ensure!(env.get("PORT").map(String::as_str) == Some(port.to_string().as_str()), "{name}: PORT must be {port}");
     // A key file comes from a mounted Secret; a throwaway key stands in.
+    let mut stand_in = None;
     if let Some(path) = env.get("JWT_PRIVATE_KEY_FILE").cloned() {
         let mounts = c["volumeMounts"].as_sequence().context("volumeMounts")?;
         ensure!(
             mounts.iter().any(|m| m["mountPath"].as_str().is_some_and(|dir| path.starts_with(dir))),
             "{name}: JWT_PRIVATE_KEY_FILE must be in a mounted volume"
         );
-        let stand_in = std::env::temp_dir().join(format!("titiktemu-kubernetes-check-{}", std::process::id()));
-        std::fs::write(&stand_in, auth_service::keys::SigningKeys::generate_pem())?;
-        env.insert("JWT_PRIVATE_KEY_FILE".to_owned(), stand_in.display().to_string());
+        let key = crate::StandIn::write("kubernetes-check", &auth_service::keys::SigningKeys::generate_pem())?;
+        env.insert("JWT_PRIVATE_KEY_FILE".to_owned(), key.path());
+        stand_in = Some(key);
     }
     let env = Env::from_pairs(env);
     let loaded = match kind {
@@ -225,6 +226,7 @@ fn check_service(root: &Path, kind: ServiceKind, deployment: &Value) -> anyhow::
         ServiceKind::Event => event_service::config::EventSettings::from_env(&env).map(|_| ()),
         ServiceKind::Attendance => attendance_service::config::AttendanceSettings::from_env(&env).map(|_| ()),
     };
+    drop(stand_in);
     loaded.with_context(|| format!("{name}'s environment does not load"))?;
     let unread = env.unread();
     ensure!(unread.is_empty(), "{name} is given variables it never reads: {unread:?}");

@@ -246,3 +246,25 @@ fn no_stray_servers() -> anyhow::Result<()> {
     }
     bail!("PostgreSQL test servers are still running: see `pgrep -af titiktemu-pg-`")
 }
+
+/// A throwaway secret file that a configuration check points a variable at;
+/// removed when dropped, so no check leaves a key behind.
+pub(crate) struct StandIn(PathBuf);
+
+impl StandIn {
+    pub(crate) fn write(name: &str, contents: &str) -> anyhow::Result<Self> {
+        let path = std::env::temp_dir().join(format!("titiktemu-{name}-{}", std::process::id()));
+        std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(StandIn(path))
+    }
+
+    pub(crate) fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
