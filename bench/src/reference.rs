@@ -34,8 +34,10 @@ pub fn pgbench(
         .args(["-h", url.host_str().unwrap_or("127.0.0.1"), "-p", &url.port().unwrap_or(5432).to_string()])
         .args(["-U", url.username(), url.path().trim_start_matches('/')])
         .env("PGPASSWORD", url.password().unwrap_or(""))
-        .output()
-        .context("cannot run pgbench")?;
+        .output();
+    // The script's folder goes whatever pgbench did (each run left one behind).
+    let _ = std::fs::remove_dir_all(&dir);
+    let output = output.context("cannot run pgbench")?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         bail!("pgbench failed: {stdout}{}", String::from_utf8_lossy(&output.stderr));
