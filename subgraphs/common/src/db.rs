@@ -225,11 +225,6 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(settings.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
-        // A connection in use moments ago is handed out as it is; one idle
-        // for a while (the database may have restarted, a proxy may have
-        // dropped it) is pinged first. Pinging every checkout cost each
-        // statement a round trip, and each batch of check-ins its writer's.
-        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         .sqlx_logging(false);
     match &settings.schema {
         _ if settings.pooled => {
