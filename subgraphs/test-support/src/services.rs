@@ -9,6 +9,23 @@ use serde_json::{json, Value};
 
 use crate::{TestDb, TestServer};
 
+/// One service started as its binary starts it (`common::server::service_main`):
+/// settings from `env`, then its `startup::build`.
+async fn serve<S, E: std::fmt::Display>(
+    name: &str,
+    env: &common::config::Env,
+    load: fn(&common::config::Env) -> Result<S, E>,
+    build: impl AsyncFnOnce(&S) -> anyhow::Result<common::server::Application>,
+) -> TestServer {
+    let settings = load(env).unwrap_or_else(|e| panic!("{name} settings: {e}"));
+    TestServer::spawn(build(&settings).await.unwrap_or_else(|e| panic!("{name} starts: {e:#}")))
+}
+
+async fn serve_attendance(env: &common::config::Env) -> TestServer {
+    use attendance_service::{config::AttendanceSettings, startup::build};
+    serve("attendance", env, AttendanceSettings::from_env, build).await
+}
+
 pub struct Services {
     pub db: TestDb,
     pub auth: TestServer,
@@ -54,8 +71,8 @@ impl Services {
                 ("ATTENDANCE_SERVICE_URL", format!("http://127.0.0.1:{attendance_port}")),
             ],
         );
-        let auth = auth_service::config::AuthSettings::from_env(&auth).expect("auth settings");
-        let auth = TestServer::spawn(auth_service::startup::build(&auth).await.expect("auth starts"));
+        let auth =
+            serve("auth", &auth, auth_service::config::AuthSettings::from_env, auth_service::startup::build).await;
         let jwks = auth.url("/.well-known/jwks.json");
 
         let events = env_of(
@@ -65,8 +82,9 @@ impl Services {
                 ("ATTENDANCE_SERVICE_URL", format!("http://127.0.0.1:{attendance_port}")),
             ],
         );
-        let events = event_service::config::EventSettings::from_env(&events).expect("event settings");
-        let events = TestServer::spawn(event_service::startup::build(&events).await.expect("event starts"));
+        let events =
+            serve("event", &events, event_service::config::EventSettings::from_env, event_service::startup::build)
+                .await;
 
         let attendance = env_of(
             ServiceKind::Attendance,
@@ -82,10 +100,7 @@ impl Services {
             ],
         );
         let attendance_env = attendance;
-        let settings =
-            attendance_service::config::AttendanceSettings::from_env(&attendance_env).expect("attendance settings");
-        let attendance =
-            TestServer::spawn(attendance_service::startup::build(&settings).await.expect("attendance starts"));
+        let attendance = serve_attendance(&attendance_env).await;
         Services { db, auth, events, attendance, auth_key_pem, attendance_env }
     }
 
@@ -94,8 +109,7 @@ impl Services {
     pub async fn another_attendance(&self) -> TestServer {
         let mut env = self.attendance_env.clone();
         env.set("PORT", crate::free_port().to_string());
-        let settings = attendance_service::config::AttendanceSettings::from_env(&env).expect("attendance settings");
-        TestServer::spawn(attendance_service::startup::build(&settings).await.expect("attendance starts"))
+        serve_attendance(&env).await
     }
 
     /// Registers a user (password `securepass`); returns (token, id).
