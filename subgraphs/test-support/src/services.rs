@@ -11,10 +11,10 @@ use crate::{TestDb, TestServer};
 
 /// One service started as its binary starts it (`common::server::service_main`):
 /// settings from `env`, then its `startup::build`.
-async fn serve<S, E: std::fmt::Display>(
+async fn serve<S>(
     name: &str,
     env: &common::config::Env,
-    load: fn(&common::config::Env) -> Result<S, E>,
+    load: fn(&common::config::Env) -> Result<S, common::config::ConfigError>,
     build: impl AsyncFnOnce(&S) -> anyhow::Result<common::server::Application>,
 ) -> TestServer {
     let settings = load(env).unwrap_or_else(|e| panic!("{name} settings: {e}"));
