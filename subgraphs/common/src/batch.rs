@@ -57,6 +57,30 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
         Batcher { queue }
     }
 
+    /// As [`Batcher::start`], but the callers run on a thread of their own,
+    /// in a runtime of their own, so that a reply from the database wakes
+    /// them at once instead of waiting for a busy worker of the service's
+    /// runtime to notice it (and to reach them in its queue). `answer` should
+    /// do its I/O through connections it opens there (a lazily connected
+    /// pool does), which that thread then watches. The thread ends with the
+    /// callers, once the last handle is dropped.
+    pub fn start_on_own_thread<F, Fut>(name: &str, limits: Limits, answer: F) -> std::io::Result<Self>
+    where
+        F: Fn(Vec<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Vec<R>> + 'static,
+    {
+        let (queue, pending) = mpsc::channel(limits.max_queued.max(1));
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            let pending = Arc::new(Mutex::new(pending));
+            let answer = Arc::new(answer);
+            let callers = (0..limits.concurrency.max(1))
+                .map(|_| caller(pending.clone(), limits.max_group.max(1), answer.clone()));
+            runtime.block_on(futures::future::join_all(callers));
+        })?;
+        Ok(Batcher { queue })
+    }
+
     /// The answer to one item, from whichever group it lands in; `None` if
     /// the batcher stopped (its callers ended or dropped the item).
     pub async fn call(&self, item: T) -> Option<R> {
@@ -137,6 +161,30 @@ mod tests {
         });
         assert_eq!(batcher.call(13).await, None);
         assert_eq!(batcher.call(14).await, Some(14), "the caller survives a panic");
+    }
+
+    #[tokio::test]
+    async fn callers_on_their_own_thread_answer_and_end_with_the_last_handle() {
+        let limits = Limits { max_group: 10, max_queued: 10, concurrency: 2 };
+        let alive = Arc::new(());
+        let batcher = Batcher::start_on_own_thread("test-callers", limits, {
+            let alive = alive.clone();
+            move |items: Vec<u32>| {
+                let _alive = alive.clone();
+                async move {
+                    let thread = std::thread::current().name().map(str::to_owned);
+                    items.into_iter().map(|i| (i + 1, thread.clone())).collect::<Vec<_>>()
+                }
+            }
+        })
+        .unwrap();
+        assert_eq!(batcher.call(1).await, Some((2, Some("test-callers".to_owned()))));
+        drop(batcher);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while Arc::strong_count(&alive) > 1 {
+            assert!(std::time::Instant::now() < deadline, "the callers' thread outlived the last handle");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
     }
 
     #[tokio::test]

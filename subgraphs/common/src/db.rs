@@ -209,6 +209,35 @@ impl Db {
 /// role's own settings (bootstrap writes them) and statements are never
 /// named (sqlx's statement cache is off, as Prisma's `pgbouncer=true` does).
 pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
+    let statements = StatementCounter::default();
+    let conn = connect_counted(settings, settings.max_connections, false, &statements).await?;
+    Ok(Db { conn, statements, pooled: settings.pooled })
+}
+
+/// A pool of `connections` for a task that sends one statement after
+/// another, as the check-in writer does, counted with the service's other
+/// statements. Its connections are opened on first use, so on the runtime
+/// of the task that uses them (see `Batcher::start_on_own_thread`), and
+/// handed out without a ping: sqlx's ping costs each checkout a round trip
+/// before the statement's own, and the writer's round trip is what every
+/// check-in waiting on it waits for. A connection that broke meanwhile fails
+/// its statement with a connection error, which callers treat as the
+/// database being unavailable, and is replaced at the next checkout.
+pub async fn connect_busy(
+    settings: &DatabaseSettings,
+    connections: u32,
+    statements: &StatementCounter,
+) -> Result<Pool, DbErr> {
+    let conn = connect_counted(settings, connections, true, statements).await?;
+    Ok(Pool::new(conn, settings.pooled))
+}
+
+async fn connect_counted(
+    settings: &DatabaseSettings,
+    connections: u32,
+    busy: bool,
+    statements: &StatementCounter,
+) -> Result<DatabaseConnection, DbErr> {
     let mut url = url::Url::parse(settings.connect_url()).map_err(|e| DbErr::Custom(format!("database URL: {e}")))?;
     if !settings.pooled && !url.query_pairs().any(|(key, _)| key.starts_with("options")) {
         let timeout_ms = settings.statement_timeout.as_millis().to_string();
@@ -220,11 +249,13 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
     }
     let mut options = ConnectOptions::new(String::from(url));
     options
-        .max_connections(settings.max_connections)
-        .min_connections(1)
+        .max_connections(connections)
+        .min_connections(if busy { 0 } else { 1 })
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(settings.acquire_timeout)
         .idle_timeout(Duration::from_secs(300))
+        .test_before_acquire(!busy)
+        .connect_lazy(busy)
         .sqlx_logging(false);
     match &settings.schema {
         _ if settings.pooled => {
@@ -236,13 +267,12 @@ pub async fn connect(settings: &DatabaseSettings) -> Result<Db, DbErr> {
         None => {}
     }
     let mut conn = Database::connect(options).await?;
-    if settings.pooled {
+    if settings.pooled && !busy {
         check_role_settings(&Pool::new(conn.clone(), true), settings).await?;
     }
-    let statements = StatementCounter::default();
     let counter = statements.clone();
     conn.set_metric_callback(move |_info| counter.increment());
-    Ok(Db { conn, statements, pooled: settings.pooled })
+    Ok(conn)
 }
 
 /// Through a pooler the role's settings are all there is: without its
