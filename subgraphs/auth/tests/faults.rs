@@ -7,15 +7,6 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use test_support::{ClusterOptions, PgServer, PrivateCluster, TestDb};
 
-async fn start_cluster(options: &ClusterOptions) -> PrivateCluster {
-    let options = options.clone();
-    tokio::task::spawn_blocking(move || PrivateCluster::start(options)).await.unwrap().expect("start PostgreSQL")
-}
-
-async fn stop_cluster(cluster: PrivateCluster) {
-    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
-}
-
 async fn get_status(app: &helpers::Stack, path: &str) -> u16 {
     app.auth.http.get(app.auth.url(path)).send().await.unwrap().status().as_u16()
 }
@@ -23,14 +14,14 @@ async fn get_status(app: &helpers::Stack, path: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_fails_fast_turns_readiness_off_and_heals_by_itself() {
     let options = ClusterOptions::restartable().unwrap();
-    let cluster = start_cluster(&options).await;
+    let cluster = PrivateCluster::start_async(&options).await.unwrap();
     let db = TestDb::new_on(PgServer::at(&cluster.admin_url())).await;
     let app = helpers::spawn_with(db, &[]).await;
     app.register("before@example.com", "securepass").await;
     let login = json!({"email": "before@example.com", "password": "securepass"});
 
     // PostgreSQL goes away.
-    stop_cluster(cluster).await;
+    cluster.stop_async().await;
     assert_eq!(get_status(&app, "/health/live").await, 200, "the process keeps running");
     assert_eq!(get_status(&app, "/health/ready").await, 503);
     // The first request may wait for a pool connection; once the watcher has
@@ -49,7 +40,7 @@ async fn a_database_outage_fails_fast_turns_readiness_off_and_heals_by_itself() 
     }
 
     // It comes back: the service recovers without a restart.
-    let cluster = start_cluster(&options).await;
+    let cluster = PrivateCluster::start_async(&options).await.unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     while get_status(&app, "/health/ready").await != 200 {
         assert!(Instant::now() < deadline, "not ready again 30 s after the database came back");
@@ -59,7 +50,7 @@ async fn a_database_outage_fails_fast_turns_readiness_off_and_heals_by_itself() 
     app.register("after@example.com", "securepass").await;
 
     app.auth.stop().await;
-    stop_cluster(cluster).await;
+    cluster.stop_async().await;
     let _ = std::fs::remove_dir_all(options.data_dir.as_ref().unwrap());
 }
 

@@ -167,6 +167,17 @@ impl PrivateCluster {
     pub fn stop(mut self) {
         self.server.stop();
     }
+
+    /// [`PrivateCluster::start`] from async code (it waits for the server on a blocking thread).
+    pub async fn start_async(options: &ClusterOptions) -> anyhow::Result<Self> {
+        let options = options.clone();
+        tokio::task::spawn_blocking(move || PrivateCluster::start(options)).await?
+    }
+
+    /// [`PrivateCluster::stop`] from async code: an outage a test injects.
+    pub async fn stop_async(self) {
+        tokio::task::spawn_blocking(move || self.stop()).await.expect("stopping PostgreSQL panicked");
+    }
 }
 
 /// A server in the background under a small `sh` supervisor whose standard
