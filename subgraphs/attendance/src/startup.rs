@@ -1,5 +1,6 @@
 //! Builds the attendance service from its settings.
 
+use anyhow::Context;
 use common::{server::Application, ServiceKind};
 
 use crate::{
@@ -10,8 +11,15 @@ use crate::{
 };
 
 pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application> {
-    let common = &settings.common;
+    let writers = settings.checkin_writers;
+    // The writers' connections come out of the service's connection budget.
+    let mut common = settings.common.clone();
+    common.database.max_connections = common.database.max_connections.saturating_sub(writers as u32).max(1);
+    let common = &common;
     let db = migration::connect_service(ServiceKind::Attendance, common).await?;
+    let writer_pool = common::db::connect_busy(&common.database, writers as u32, &db.db.statements)
+        .await
+        .context("cannot connect the check-in writer")?;
     let credential = common.service_credential.clone();
     let events = EventDirectory::new(
         &settings.event_service_url,
@@ -26,7 +34,8 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         clock_skew: settings.clock_skew,
         live_subscriptions_per_user: settings.live_subscriptions_per_user,
     };
-    let service = AttendanceService::new(db.pool(), settings.checkin_writers, events, users, rules);
+    let service = AttendanceService::new(db.pool(), writer_pool, writers, events, users, rules)
+        .context("cannot start the check-in writer")?;
     service.live().start(common.database.for_session().connect_url().to_owned());
     let schema = graphql::build(service.clone(), common);
     let rest = rest::router(service.clone(), settings.verifier.clone(), credential).merge(graphql::ws::router(

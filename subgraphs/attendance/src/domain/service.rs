@@ -87,17 +87,25 @@ pub struct AttendanceService {
 }
 
 impl AttendanceService {
-    /// Starts the task that writes check-ins in batches, up to `writers` at
-    /// once (needs a Tokio runtime).
-    pub fn new(db: Pool, writers: usize, events: EventDirectory, users: UserDirectory, rules: Rules) -> Self {
-        AttendanceService {
-            scans: ScanWriter::start(db.clone(), writers),
+    /// Starts the thread that writes check-ins in batches, up to `writers` at
+    /// once, through `writes`, a pool of their own (`connect_busy`); needs a
+    /// Tokio runtime for the rest.
+    pub fn new(
+        db: Pool,
+        writes: Pool,
+        writers: usize,
+        events: EventDirectory,
+        users: UserDirectory,
+        rules: Rules,
+    ) -> std::io::Result<Self> {
+        Ok(AttendanceService {
+            scans: ScanWriter::start(writes, writers)?,
             live: super::live::LiveHub::new(db.clone(), events.clone(), rules.live_subscriptions_per_user),
             db,
             events,
             users,
             rules,
-        }
+        })
     }
 
     /// Live updates of events' attendance (see `live`).

@@ -25,15 +25,19 @@ pub struct ScanWriter {
 }
 
 impl ScanWriter {
-    /// Starts writing up to `writers` batches at once (each holds a pooled
-    /// connection meanwhile; the rest of the pool stays free for reads).
-    pub fn start(db: Pool, writers: usize) -> Self {
+    /// Starts writing up to `writers` batches at once, on a thread of their
+    /// own (see [`Batcher::start_on_own_thread`]) and through `db`, a lazily
+    /// connected pool of their own (`common::db::connect_busy`): every
+    /// check-in waiting on a batch waits for the writer's round trip, so the
+    /// writer neither queues behind HTTP work for a worker nor pings a
+    /// connection before each batch.
+    pub fn start(db: Pool, writers: usize) -> std::io::Result<Self> {
         let limits = Limits { max_group: MAX_BATCH, max_queued: MAX_QUEUED, concurrency: writers };
-        let batches = Batcher::start(limits, move |scans| {
+        let batches = Batcher::start_on_own_thread("checkin-writer", limits, move |scans| {
             let db = db.clone();
             async move { write(&db, scans).await }
-        });
-        ScanWriter { batches }
+        })?;
+        Ok(ScanWriter { batches })
     }
 
     /// Records one check-in, in whichever batch it lands in.
