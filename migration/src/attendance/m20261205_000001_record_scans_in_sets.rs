@@ -32,7 +32,7 @@ impl MigrationTrait for Migration {
 }
 
 /// The same signature and answers as before (see the scans migration).
-const RECORD_SCANS_IN_SETS: &str = r#"
+pub(super) const RECORD_SCANS_IN_SETS: &str = r#"
         CREATE OR REPLACE FUNCTION record_scans(batch jsonb) RETURNS TABLE (
             ordinal bigint, status text, replayed boolean,
             id uuid, event_id uuid, user_id uuid, direction text, scanned_at timestamptz,

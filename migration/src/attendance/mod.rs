@@ -7,6 +7,7 @@ mod m20261126_000001_check_in_batch;
 mod m20261201_000001_check_in_staff;
 mod m20261203_000001_scans;
 mod m20261205_000001_record_scans_in_sets;
+mod m20261206_000001_probe_each_nonce;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_check_in_staff::Migration),
             Box::new(m20261203_000001_scans::Migration),
             Box::new(m20261205_000001_record_scans_in_sets::Migration),
+            Box::new(m20261206_000001_probe_each_nonce::Migration),
         ]
     }
 }

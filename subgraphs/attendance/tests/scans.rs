@@ -52,8 +52,7 @@ struct Door {
 
 async fn door(capacity: Option<i32>) -> Door {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), capacity).await;
+    let (organizer, event) = s.organized_live_event(capacity).await;
     let (staffer, staffer_id) = s.user("staff@example.com").await;
     staff(&s, &organizer, &event, &staffer_id).await;
     Door { s, organizer, event, staffer, staffer_id }
@@ -76,8 +75,7 @@ async fn scan_count(s: &Stack, sql_filter: &str) -> i64 {
 #[tokio::test]
 async fn entries_and_exits_follow_the_events_policy() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let (_, ann) = s.user("ann@example.com").await;
     let (_, bob) = s.user("bob@example.com").await;
     let o = Some(organizer.as_str());
@@ -139,8 +137,7 @@ async fn entries_and_exits_follow_the_events_policy() {
 #[tokio::test]
 async fn counts_are_exact_when_entries_race_for_the_last_places() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), Some(3)).await;
+    let (organizer, event) = s.organized_live_event(Some(3)).await;
     let users = s.seed_users(20).await;
     let results = futures::future::join_all(users.iter().map(|u| scan(&s, Some(&organizer), &event, u, "ENTRY"))).await;
     let admitted: Vec<&String> = users.iter().zip(&results).filter(|(_, r)| r.0 == 201).map(|(u, _)| u).collect();
@@ -159,8 +156,7 @@ async fn counts_are_exact_when_entries_race_for_the_last_places() {
 #[tokio::test]
 async fn the_same_nonce_raced_twenty_times_is_one_scan() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let (_, ann) = s.user("ann@example.com").await;
     let send = || {
         let request = s
@@ -451,8 +447,7 @@ async fn the_scan_log_keeps_refusals_and_shows_staff_their_own_scans() {
 #[tokio::test]
 async fn exit_all_marks_everyone_out_once() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(3).await;
     for u in &users {
         scan(&s, Some(&organizer), &event, u, "ENTRY").await;
@@ -553,8 +548,7 @@ async fn an_event_change_binds_scans_on_every_instance() {
 #[tokio::test]
 async fn only_scanners_choose_the_scan_time() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let early = (chrono::Utc::now() - chrono::Duration::minutes(29)).to_rfc3339();
     // A person checking themself in is stamped now, whatever they send.
     let (ann, _) = s.user("ann@example.com").await;
@@ -644,8 +638,7 @@ async fn who_may_sync_annul_and_set_the_policy() {
 #[tokio::test]
 async fn hostile_scans_are_refused_and_change_nothing() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let (_, ann) = s.user("ann@example.com").await;
     let long = "n".repeat(201);
     for (name, body) in [
@@ -698,22 +691,21 @@ async fn hostile_scans_are_refused_and_change_nothing() {
 async fn the_scans_migration_upgrades_existing_check_ins_and_goes_down() {
     use migration::sea_orm_migration::MigratorTrait;
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(2).await;
     for u in &users {
         scan(&s, Some(&organizer), &event, u, "ENTRY").await;
     }
     scan(&s, Some(&organizer), &event, &users[0], "EXIT").await;
     let db = s.db.connect_as(common::ServiceKind::Attendance).await;
-    // The set-wise `record_scans` alone goes down and up with nothing lost.
-    migration::attendance::Migrator::down(&db.conn, Some(1)).await.unwrap();
+    // The set-wise `record_scans` (and its per-nonce probe above it) goes down and up with nothing lost.
+    migration::attendance::Migrator::down(&db.conn, Some(2)).await.unwrap();
     assert_eq!(counts(&stats(&s, &event).await), (1, 2, 1, 2));
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "ENTRY").await.0, 201, "one by one again");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "EXIT").await.0, 201);
-    // Then the scans migration under it.
-    migration::attendance::Migrator::down(&db.conn, Some(2)).await.unwrap();
+    // Then the scans migration under them.
+    migration::attendance::Migrator::down(&db.conn, Some(3)).await.unwrap();
     assert_eq!(s.attendance_rows().await, 2, "check-ins stay");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(scan_count(&s, "direction = 'ENTRY' AND status = 'OK'").await, 2, "each check-in is an entry again");
@@ -768,7 +760,8 @@ async fn batches_written_as_sets_are_judged_as_one_by_one() {
     let mut runs = Vec::new();
     for one_by_one in [false, true] {
         if one_by_one {
-            migration::attendance::Migrator::down(&db.conn, Some(1)).await.unwrap();
+            // The two migrations above the one-by-one function go down.
+            migration::attendance::Migrator::down(&db.conn, Some(2)).await.unwrap();
         }
         let event = s.live_event(Some(&organizer), Some(5)).await;
         let mut statuses = Vec::new();
