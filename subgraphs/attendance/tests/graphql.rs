@@ -347,8 +347,7 @@ async fn authorization_is_read_in_the_same_statements() {
 #[tokio::test]
 async fn an_event_has_at_most_fifty_check_in_staff() {
     let stack = helpers::spawn().await;
-    let (organizer, _) = stack.user("organizer@example.com").await;
-    let event = stack.live_event(Some(&organizer), None).await;
+    let (organizer, event) = stack.organized_live_event(None).await;
     let people = stack.seed_users(51).await;
     let add = "mutation($e: ID!, $u: ID!) { addCheckInStaff(eventId: $e, userId: $u) { id } }";
     let first = stack.attendance.graphql(add, json!({"e": event, "u": people[0]}), Some(&organizer)).await;

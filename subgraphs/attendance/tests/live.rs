@@ -65,8 +65,7 @@ fn attendees(update: &Value) -> i64 {
 async fn a_scan_on_one_instance_reaches_subscribers_on_every_instance() {
     let s = helpers::spawn().await;
     let replica = s.another_attendance().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(2).await;
     let mut here = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
     let mut there = Live::open(&replica, &event, Some(&organizer)).await.unwrap();
@@ -96,8 +95,7 @@ async fn a_scan_on_one_instance_reaches_subscribers_on_every_instance() {
 #[tokio::test]
 async fn a_lost_listening_connection_resynchronises_its_subscribers() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(1).await;
     let mut live = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
     assert_eq!(attendees(&live.next().await.unwrap()), 0);
@@ -122,8 +120,7 @@ async fn a_lost_listening_connection_resynchronises_its_subscribers() {
 #[tokio::test]
 async fn only_the_events_scanners_may_watch_while_their_token_and_right_last() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let (staffer, staffer_id) = s.user("staff@example.com").await;
     let (other, _) = s.user("other@example.com").await;
     let admin = s.admin("admin@example.com").await;
@@ -176,8 +173,7 @@ async fn only_the_events_scanners_may_watch_while_their_token_and_right_last() {
 async fn stopping_the_service_ends_its_live_streams() {
     let s = helpers::spawn().await;
     let replica = s.another_attendance().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let mut live = Live::open(&replica, &event, Some(&organizer)).await.unwrap();
     assert!(live.next().await.is_some());
     tokio::time::timeout(Duration::from_secs(5), replica.stop()).await.expect("stopped within 5 s");
@@ -269,8 +265,7 @@ mod websocket {
 async fn the_websocket_subscription_tells_what_the_event_stream_tells() {
     use websocket::*;
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(1).await;
     let mut sse = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
     let mut socket = initialised(&s.attendance, Some(&organizer)).await;
@@ -374,8 +369,7 @@ async fn the_websocket_refuses_strangers_forgeries_and_protocol_abuse() {
 async fn a_websocket_client_that_stops_reading_is_dropped() {
     use websocket::*;
     let s = helpers::spawn_with(&[("LIVE_CLIENT_TIMEOUT", "1s"), ("LIVE_SUBSCRIPTIONS_PER_USER", "3")]).await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(1).await;
     let mut never_initialised = connect(&s.attendance, "graphql-transport-ws").await;
     let mut reader = initialised(&s.attendance, Some(&organizer)).await;
@@ -413,8 +407,7 @@ async fn a_websocket_client_that_stops_reading_is_dropped() {
 #[tokio::test]
 async fn a_burst_of_scans_coalesces_into_the_latest_state() {
     let s = helpers::spawn().await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(40).await;
     let mut live = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
     assert_eq!(attendees(&live.next().await.unwrap()), 0);
@@ -449,8 +442,7 @@ async fn a_database_restart_with_subscribers_connected_resynchronises_them() {
     };
     let cluster = start(options.clone()).await;
     let s = helpers::Stack::start_with(TestDb::new_on(PgServer::at(&cluster.admin_url())).await, &[]).await;
-    let (organizer, _) = s.user("org@example.com").await;
-    let event = s.live_event(Some(&organizer), None).await;
+    let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(2).await;
     let mut sse = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
     let mut socket = initialised(&s.attendance, Some(&organizer)).await;

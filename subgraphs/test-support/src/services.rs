@@ -196,6 +196,14 @@ impl Services {
         self.event(token, body).await
     }
 
+    /// A new organizer (`org@example.com`) and a live event of theirs, as
+    /// most scanning tests begin: `(organizer's token, event id)`.
+    pub async fn organized_live_event(&self, capacity: Option<i32>) -> (String, String) {
+        let (organizer, _) = self.user("org@example.com").await;
+        let event = self.live_event(Some(&organizer), capacity).await;
+        (organizer, event)
+    }
+
     /// `POST /attendance` as the guide calls it, with or without a token.
     pub async fn check_in(&self, token: Option<&str>, body: Value) -> reqwest::Response {
         let request = self.attendance.http.post(self.attendance.url("/attendance")).json(&body);
