@@ -27,7 +27,7 @@ async fn check_ins_are_refused_at_once_while_the_database_is_away_and_resume_wit
     let cluster = PrivateCluster::start_async(&options).await.unwrap();
     let db = TestDb::new_on(PgServer::at(&cluster.admin_url())).await;
     let s = helpers::Stack::start_with(db, &[]).await;
-    let (organizer, event) = s.organized_live_event(None).await;
+    let (_, event) = s.organized_live_event(None).await;
     let users = s.seed_users(3).await;
     // The writer's connection is open and idle when the database goes.
     assert_eq!(check_in(&s, &event, &users[0]).await.0, 201);
