@@ -129,9 +129,14 @@ const DOOR_LIST_OF_50: &str =
 
 /// Stops the stack and removes its development key.
 pub fn finish(stack: Stack) {
-    let key_dir = stack.config.jwt_key_file.parent().map(std::path::Path::to_path_buf);
+    let config = stack.config.clone();
     stack.shutdown();
-    if let Some(dir) = key_dir {
+    remove_key_dir(&config);
+}
+
+/// Removes the key directory [`stack_config`] made.
+fn remove_key_dir(config: &StackConfig) {
+    if let Some(dir) = config.jwt_key_file.parent() {
         let _ = std::fs::remove_dir_all(dir);
     }
 }
@@ -139,7 +144,9 @@ pub fn finish(stack: Stack) {
 /// The stack as `cargo xtask dev` starts it, on a private PostgreSQL with
 /// `pg_stat_statements`, on free ports.
 pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
-    Stack::start(stack_config(config)?).await
+    let config = stack_config(config)?;
+    // A stack that does not start (the router not built, say) leaves no key behind.
+    Stack::start(config.clone()).await.inspect_err(|_| remove_key_dir(&config))
 }
 
 /// What [`start_stack`] starts, for runs that change it first.
