@@ -437,10 +437,7 @@ async fn a_database_restart_with_subscribers_connected_resynchronises_them() {
     use test_support::{ClusterOptions, PgServer, PrivateCluster, TestDb};
     use websocket::*;
     let options = ClusterOptions::restartable().unwrap();
-    let start = |options: ClusterOptions| async move {
-        tokio::task::spawn_blocking(move || PrivateCluster::start(options)).await.unwrap().expect("PostgreSQL starts")
-    };
-    let cluster = start(options.clone()).await;
+    let cluster = PrivateCluster::start_async(&options).await.expect("PostgreSQL starts");
     let s = helpers::Stack::start_with(TestDb::new_on(PgServer::at(&cluster.admin_url())).await, &[]).await;
     let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(2).await;
@@ -453,8 +450,8 @@ async fn a_database_restart_with_subscribers_connected_resynchronises_them() {
     assert_eq!(attendees(&sse.next().await.unwrap()), 1);
     assert!(receive(&mut socket).await.is_ok());
 
-    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
-    let cluster = start(options.clone()).await;
+    cluster.stop_async().await;
+    let cluster = PrivateCluster::start_async(&options).await.expect("PostgreSQL starts");
     // Listening again, the instance sends the state as it is: a snapshot, no scan.
     let resync = sse.next().await.expect("the stream outlived the restart");
     assert_eq!((attendees(&resync), &resync["scan"]), (1, &Value::Null), "{resync}");
@@ -477,7 +474,7 @@ async fn a_database_restart_with_subscribers_connected_resynchronises_them() {
     }
 
     s.attendance.stop().await;
-    tokio::task::spawn_blocking(move || cluster.stop()).await.unwrap();
+    cluster.stop_async().await;
     let _ = std::fs::remove_dir_all(options.data_dir.as_ref().unwrap());
 }
 
