@@ -49,10 +49,8 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
         Fut: Future<Output = Vec<R>> + Send + 'static,
     {
         let (queue, pending) = mpsc::channel(limits.max_queued.max(1));
-        let pending = Arc::new(Mutex::new(pending));
-        let answer = Arc::new(answer);
-        for _ in 0..limits.concurrency.max(1) {
-            tokio::spawn(caller(pending.clone(), limits.max_group.max(1), answer.clone()));
+        for caller in callers(pending, limits, answer) {
+            tokio::spawn(caller);
         }
         Batcher { queue }
     }
@@ -72,11 +70,7 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
         let (queue, pending) = mpsc::channel(limits.max_queued.max(1));
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         std::thread::Builder::new().name(name.to_owned()).spawn(move || {
-            let pending = Arc::new(Mutex::new(pending));
-            let answer = Arc::new(answer);
-            let callers = (0..limits.concurrency.max(1))
-                .map(|_| caller(pending.clone(), limits.max_group.max(1), answer.clone()));
-            runtime.block_on(futures::future::join_all(callers));
+            runtime.block_on(futures::future::join_all(callers(pending, limits, answer)));
         })?;
         Ok(Batcher { queue })
     }
@@ -88,6 +82,21 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
         self.queue.send(Pending { item, reply }).await.ok()?;
         answer.await.ok()
     }
+}
+
+/// The `limits.concurrency` callers sharing one queue and one `answer`.
+fn callers<T, R, F, Fut>(
+    pending: mpsc::Receiver<Pending<T, R>>,
+    limits: Limits,
+    answer: F,
+) -> Vec<impl Future<Output = ()>>
+where
+    F: Fn(Vec<T>) -> Fut,
+    Fut: Future<Output = Vec<R>>,
+{
+    let pending = Arc::new(Mutex::new(pending));
+    let answer = Arc::new(answer);
+    (0..limits.concurrency.max(1)).map(|_| caller(pending.clone(), limits.max_group.max(1), answer.clone())).collect()
 }
 
 /// One caller: takes what is waiting as a group, answers it, and comes back
