@@ -86,9 +86,15 @@ pub fn free_port() -> u16 {
 /// ephemeral range (32768 and up): a port the system hands out for port 0 is
 /// also handed to outgoing connections, so between our check and the
 /// server's bind another test's client could take it, and that server's start
-/// would fail.
+/// would fail. No port is handed out twice in one process: a stack asks in
+/// several calls (its public ports, then those behind HAProxy), and a port
+/// chosen earlier is free until its server binds it, so without this record a
+/// later call could choose it again (a router then lost its port to HAProxy).
 pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
     use rand::Rng;
+    static HANDED_OUT: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     // Held until all are chosen, so no port is chosen twice.
     let mut listeners = Vec::new();
     let mut ports = Vec::new();
@@ -98,12 +104,16 @@ pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
             break;
         }
         let port = rng.gen_range(20_000..32_000);
+        if handed_out.contains(&port) {
+            continue;
+        }
         if let Ok(listener) = std::net::TcpListener::bind(("127.0.0.1", port)) {
             ports.push(port);
             listeners.push(listener);
         }
     }
     anyhow::ensure!(ports.len() == n, "no {n} free ports between 20000 and 32000");
+    handed_out.extend(&ports);
     Ok(ports)
 }
 
@@ -407,4 +417,17 @@ pub async fn admin_token(db: &TestDb, auth: &TestServer, email: &str) -> String 
         .expect("promote");
     let (_, body) = with_test_password(auth, "/auth/login", email).await;
     body["token"].as_str().expect("token").to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn no_port_is_handed_out_twice() {
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..50 {
+            for port in super::free_ports(20).unwrap() {
+                assert!(seen.insert(port), "{port} was handed out twice");
+            }
+        }
+    }
 }

@@ -2,13 +2,19 @@
 //! supervisor whose standard input is a pipe from this process. When the pipe
 //! closes (we stop it, or this process ends in any way), the supervisor sends
 //! SIGTERM, waits for a graceful exit (SIGKILL after 10 s) and exits too. The
-//! child's output is passed through with a `[name]` prefix.
+//! child's output is passed through with a `[name]` prefix, or kept quiet
+//! with its last lines at hand for the error when the child dies early.
 
 use std::{
+    collections::VecDeque,
     io::{BufRead, BufReader},
     path::Path,
     process::{Child, ChildStdin, Command, Stdio},
+    sync::{Arc, Mutex},
 };
+
+/// How many of a process's last output lines [`Supervised::last_lines`] keeps.
+const KEPT_LINES: usize = 30;
 
 use anyhow::Context;
 
@@ -39,6 +45,7 @@ pub struct Supervised {
     pub name: String,
     supervisor: Child,
     stop_pipe: Option<ChildStdin>,
+    last_lines: Arc<Mutex<VecDeque<String>>>,
 }
 
 /// Where a supervised process's output goes.
@@ -46,7 +53,8 @@ pub struct Supervised {
 pub enum Output {
     /// To our stderr, each line prefixed with the process name.
     Prefixed,
-    /// Discarded unless `TEST_LOG` is set (for tests).
+    /// Not shown unless `TEST_LOG` is set (for tests); the last lines are
+    /// kept for [`Supervised::last_lines`].
     Quiet,
 }
 
@@ -68,33 +76,43 @@ impl Supervised {
         command.arg("-c").arg(SUPERVISOR).arg("supervisor").arg(program).args(args);
         command.envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::piped());
         let show = output == Output::Prefixed || std::env::var_os("TEST_LOG").is_some();
-        if show {
-            command.stdout(Stdio::piped()).stderr(Stdio::piped());
-        } else {
-            command.stdout(Stdio::null()).stderr(Stdio::null());
-        }
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
         // Own process group: Ctrl-C in a terminal reaches the launcher, which
         // then stops everything in order.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut supervisor = command.spawn().with_context(|| format!("cannot start {name}"))?;
-        if show {
-            for stream in [
-                supervisor.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-                supervisor.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let prefix = format!("[{name}] ");
-                std::thread::spawn(move || {
-                    for line in BufReader::new(stream).lines().map_while(Result::ok) {
+        let last_lines = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
+        for stream in [
+            supervisor.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            supervisor.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let prefix = format!("[{name}] ");
+            let last_lines = Arc::clone(&last_lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    if show {
                         eprintln!("{prefix}{line}");
                     }
-                });
-            }
+                    let mut kept = last_lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    if kept.len() == KEPT_LINES {
+                        kept.pop_front();
+                    }
+                    kept.push_back(line);
+                }
+            });
         }
         let stop_pipe = supervisor.stdin.take();
-        Ok(Supervised { name: name.to_owned(), supervisor, stop_pipe })
+        Ok(Supervised { name: name.to_owned(), supervisor, stop_pipe, last_lines })
+    }
+
+    /// The process's last lines of output (stdout and stderr as they came),
+    /// for the error when it dies while starting.
+    pub fn last_lines(&self) -> String {
+        let kept = self.last_lines.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.iter().map(String::as_str).collect::<Vec<_>>().join("\n")
     }
 
     /// Whether the process is still running.
@@ -120,5 +138,26 @@ impl Supervised {
 impl Drop for Supervised {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quiet_process_that_dies_leaves_its_last_lines() {
+        let script = "for i in $(seq 1 40); do echo line $i; done; echo 'address in use' >&2; exit 1";
+        let mut process = Supervised::spawn("dies", Path::new("/bin/sh"), &["-c", script], &[], Output::Quiet).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while process.is_running() {
+            assert!(std::time::Instant::now() < deadline, "the process did not exit");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        let lines = process.last_lines();
+        assert!(lines.contains("address in use"), "{lines}");
+        assert!(lines.contains("line 40") && !lines.contains("line 1\n"), "{lines}");
+        assert_eq!(lines.lines().count(), KEPT_LINES);
     }
 }

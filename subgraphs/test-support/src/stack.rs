@@ -396,16 +396,23 @@ impl Stack {
                     return Ok(());
                 }
             }
-            let running = match name {
-                "router" => self.router.as_mut().is_some_and(Supervised::is_running),
-                "router-2" => self.second_router.as_mut().is_some_and(Supervised::is_running),
-                _ => {
-                    self.services.iter_mut().any(|(_, p)| p.name == name && p.is_running())
-                        || self.replicas.iter_mut().any(|(_, _, p)| p.name == name && p.is_running())
-                }
+            let process = match name {
+                "router" => self.router.as_mut(),
+                "router-2" => self.second_router.as_mut(),
+                _ => self
+                    .services
+                    .iter_mut()
+                    .map(|(_, p)| p)
+                    .chain(self.replicas.iter_mut().map(|(_, _, p)| p))
+                    .find(|p| p.name == name),
             };
-            if !running {
-                bail!("{name} exited while starting (its output is above; with tests, set TEST_LOG=1)");
+            let Some(process) = process else {
+                bail!("{name} is not one of this stack's processes");
+            };
+            if !process.is_running() {
+                // Its output's last lines reach us a moment after it exits.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                bail!("{name} exited while starting; its last output:\n{}", process.last_lines());
             }
             if Instant::now() > deadline {
                 bail!("{name} was not ready within {READY_TIMEOUT:?} ({url})");
