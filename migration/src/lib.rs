@@ -9,6 +9,15 @@
 //! Migrations are written in SQL and never depend on the services' entities:
 //! they are frozen in time.
 
+/// The text of a SQL source file under `migration/sql/`: every PL/pgSQL
+/// function has one file per version there, which the migration that brings
+/// that version loads (and the next version's `down` loads again).
+macro_rules! sql {
+    ($path:literal) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/", $path))
+    };
+}
+
 pub mod attendance;
 pub mod auth;
 pub mod bootstrap;

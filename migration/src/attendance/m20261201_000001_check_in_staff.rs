@@ -1,54 +1,5 @@
 use sea_orm_migration::prelude::*;
 
-use super::m20261126_000001_check_in_batch::CHECK_IN_BATCH;
-
-/// `check_in_batch` as this migration leaves it (a later migration restores it on `down`).
-pub(super) const CHECK_IN_BATCH_WITH_ORGANIZER: &str = r#"
-                CREATE OR REPLACE FUNCTION check_in_batch(check_ins jsonb) RETURNS TABLE (
-                    ordinal bigint, outcome text, id uuid, event_id uuid, user_id uuid,
-                    check_in_time timestamptz, recorded_by uuid, created_at timestamptz
-                ) LANGUAGE plpgsql AS $$
-                #variable_conflict use_column
-                DECLARE
-                    n record;
-                BEGIN
-                    FOR n IN
-                        SELECT * FROM jsonb_to_recordset(check_ins)
-                            AS c(ordinal bigint, id uuid, event_id uuid, user_id uuid, check_in_time timestamptz,
-                                 recorded_by uuid, capacity integer, organizer_id uuid)
-                        ORDER BY c.event_id, c.ordinal
-                    LOOP
-                        INSERT INTO event_checkins AS c (event_id, checked_in, organizer_id)
-                        VALUES (n.event_id, 1, n.organizer_id)
-                        ON CONFLICT (event_id) DO UPDATE
-                            SET checked_in = c.checked_in + 1,
-                                organizer_id = coalesce(c.organizer_id, excluded.organizer_id)
-                        WHERE n.capacity IS NULL OR c.checked_in < n.capacity;
-                        IF FOUND THEN
-                            RETURN QUERY
-                                INSERT INTO attendances AS a (id, event_id, user_id, check_in_time, recorded_by)
-                                VALUES (n.id, n.event_id, n.user_id, n.check_in_time, n.recorded_by)
-                                ON CONFLICT ON CONSTRAINT attendances_event_user_key DO NOTHING
-                                RETURNING n.ordinal, 'recorded'::text, a.id, a.event_id, a.user_id,
-                                          a.check_in_time, a.recorded_by, a.created_at;
-                            IF FOUND THEN
-                                CONTINUE;
-                            END IF;
-                            UPDATE event_checkins SET checked_in = checked_in - 1 WHERE event_id = n.event_id;
-                        END IF;
-                        RETURN QUERY
-                            SELECT n.ordinal, 'duplicate'::text, a.id, a.event_id, a.user_id, a.check_in_time,
-                                   a.recorded_by, a.created_at
-                            FROM attendances a WHERE a.event_id = n.event_id AND a.user_id = n.user_id;
-                        IF NOT FOUND THEN
-                            RETURN QUERY SELECT n.ordinal, 'full'::text, NULL::uuid, n.event_id, n.user_id,
-                                                NULL::timestamptz, NULL::uuid, NULL::timestamptz;
-                        END IF;
-                    END LOOP;
-                END
-                $$;
-                "#;
-
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -84,19 +35,18 @@ impl MigrationTrait for Migration {
                 "#,
             )
             .await?;
-        manager.get_connection().execute_unprepared(CHECK_IN_BATCH_WITH_ORGANIZER).await.map(|_| ())
+        manager.get_connection().execute_unprepared(sql!("attendance/check_in_batch/v2.sql")).await.map(|_| ())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let connection = manager.get_connection();
         connection
             .execute_unprepared(
-                "DROP FUNCTION check_in_batch(jsonb);
-                 DROP TABLE check_in_staff;
+                "DROP TABLE check_in_staff;
                  DROP INDEX event_checkins_organizer_idx;
                  ALTER TABLE event_checkins DROP COLUMN organizer_id;",
             )
             .await?;
-        connection.execute_unprepared(CHECK_IN_BATCH).await.map(|_| ())
+        connection.execute_unprepared(sql!("attendance/check_in_batch/v1.sql")).await.map(|_| ())
     }
 }
