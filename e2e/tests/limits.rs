@@ -30,6 +30,25 @@ async fn nested_lists_are_refused_before_planning_and_documented_queries_pass() 
     let (status, response) = e2e.graphql_with_headers(deep, json!({}), None, &[]).await;
     assert_eq!((status.as_u16(), code(&response)), (400, Some("QUERY_TOO_COMPLEX")), "{response}");
     assert!(response["errors"][0]["message"].as_str().unwrap().contains("deep"), "{response}");
+    // What the subgraphs refuse, the router refuses before planning (a fresh
+    // attack padded an operation with a fragment 66 selection sets deep under
+    // `@skip(if: true)`: the router planned it and only a subgraph refused it).
+    let fragment = format!("{}__typename {}", "... on Query { ".repeat(66), "}".repeat(66));
+    let padded = format!("{{ events {{ totalCount }} ...F @skip(if: true) }} fragment F on Query {{ {fragment} }}");
+    let aliases: String = (0..1_200).map(|i| format!(" a{i}: totalCount")).collect();
+    for (what, query) in [
+        ("the padded fragment", padded),
+        ("1,200 aliases", format!("{{ events {{{aliases} }} }}")),
+        (
+            "51 root fields",
+            format!("{{{} }}", (0..51).map(|i| format!(" r{i}: events {{ totalCount }}")).collect::<String>()),
+        ),
+    ] {
+        let (status, response) = e2e.graphql_with_headers(&query, json!({}), None, &[]).await;
+        assert_eq!((status.as_u16(), code(&response)), (400, Some("BAD_USER_INPUT")), "{what}: {response:.300}");
+        let message = response["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(["nests", "fields"].iter().any(|w| message.contains(w)), "{what}: {message}");
+    }
     // The door list of 1,000 with emails, and a page of 100 events with statistics, pass.
     for (query, variables) in [
         (

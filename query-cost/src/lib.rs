@@ -9,6 +9,8 @@
 //! or by the default page size of the paged fields in [`PAGED_FIELDS`]; an
 //! `_entities` fetch by its number of representations.
 
+pub mod document;
+
 use std::collections::HashMap;
 
 use async_graphql_parser::{
@@ -39,6 +41,10 @@ pub const LIST_ARGUMENT_FIELDS: [(&str, &str, u64); 2] =
 /// costs about 5,000) well inside, and refuse two nested lists of 1,000.
 pub const DEFAULT_MAX_COST: u64 = 50_000;
 pub const DEFAULT_MAX_DEPTH: usize = 12;
+/// Fields one operation may resolve once its fragments are expanded, each
+/// alias counted once whatever the lists around it (async-graphql's
+/// "complexity", which every subgraph also limits to this).
+pub const MAX_RESOLVED_FIELDS: u64 = 2_000;
 
 /// How deep fragment spreads may nest while estimating (as the subgraphs' parser limit).
 const MAX_FRAGMENT_NESTING: usize = 64;
@@ -56,6 +62,8 @@ pub enum VariableValue {
 pub struct Estimate {
     pub cost: u64,
     pub depth: usize,
+    /// Fields resolved once fragments are expanded, lists not multiplied.
+    pub fields: u64,
 }
 
 /// Why an operation is refused.
@@ -63,6 +71,7 @@ pub struct Estimate {
 pub enum Refusal {
     TooCostly { cost: u64, max: u64 },
     TooDeep { depth: usize, max: usize },
+    TooManyResolvedFields { fields: u64 },
     FragmentsTooDeep,
 }
 
@@ -76,6 +85,10 @@ impl std::fmt::Display for Refusal {
             Refusal::TooDeep { depth, max } => {
                 write!(f, "the operation nests {depth} fields deep; at most {max} are accepted")
             }
+            Refusal::TooManyResolvedFields { fields } => write!(
+                f,
+                "the operation resolves {fields} fields once its fragments are expanded; at most {MAX_RESOLVED_FIELDS} are accepted"
+            ),
             Refusal::FragmentsTooDeep => {
                 write!(f, "fragments may nest at most {MAX_FRAGMENT_NESTING} levels deep")
             }
@@ -90,7 +103,7 @@ pub fn estimate(
     operation_name: Option<&str>,
     variable: &dyn Fn(&str) -> VariableValue,
 ) -> Result<Estimate, Refusal> {
-    let Some(operation) = pick(document, operation_name) else {
+    let Some(operation) = operation(document, operation_name) else {
         return Ok(Estimate::default());
     };
     // A variable the request leaves out takes its default from the operation
@@ -116,10 +129,14 @@ pub fn estimate(
     walker.selection_set(&operation.selection_set.node, 0)
 }
 
-/// Refuses an estimate over `max_cost` or `max_depth`.
+/// Refuses an estimate over `max_cost` or `max_depth`, or one that resolves
+/// more than [`MAX_RESOLVED_FIELDS`].
 pub fn check(estimate: Estimate, max_cost: u64, max_depth: usize) -> Result<Estimate, Refusal> {
     if estimate.depth > max_depth {
         return Err(Refusal::TooDeep { depth: estimate.depth, max: max_depth });
+    }
+    if estimate.fields > MAX_RESOLVED_FIELDS {
+        return Err(Refusal::TooManyResolvedFields { fields: estimate.fields });
     }
     if estimate.cost > max_cost {
         return Err(Refusal::TooCostly { cost: estimate.cost, max: max_cost });
@@ -127,7 +144,8 @@ pub fn check(estimate: Estimate, max_cost: u64, max_depth: usize) -> Result<Esti
     Ok(estimate)
 }
 
-fn pick<'a>(document: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a OperationDefinition> {
+/// The operation `name` of `document`, or its only one.
+pub fn operation<'a>(document: &'a ExecutableDocument, name: Option<&str>) -> Option<&'a OperationDefinition> {
     match (&document.operations, name) {
         (DocumentOperations::Single(operation), _) => Some(&operation.node),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name).map(|o| &o.node),
@@ -161,6 +179,7 @@ impl<'a> Walker<'a> {
             };
             total.cost = total.cost.saturating_add(part.cost);
             total.depth = total.depth.max(part.depth);
+            total.fields = total.fields.saturating_add(part.fields);
         }
         Ok(total)
     }
@@ -181,7 +200,11 @@ impl<'a> Walker<'a> {
     fn field(&mut self, field: &'a Field, nesting: usize) -> Result<Estimate, Refusal> {
         let children = self.selection_set(&field.selection_set.node, nesting)?;
         let items = self.items(field);
-        Ok(Estimate { cost: 1u64.saturating_add(items.saturating_mul(children.cost)), depth: 1 + children.depth })
+        Ok(Estimate {
+            cost: 1u64.saturating_add(items.saturating_mul(children.cost)),
+            depth: 1 + children.depth,
+            fields: 1u64.saturating_add(children.fields),
+        })
     }
 
     /// How many items a field may return: its `first`, the length of the
@@ -241,7 +264,7 @@ mod tests {
     fn lists_multiply_what_they_select() {
         let door = "query($id: ID!) { event(id: $id) { attendance(first: 1000) { nodes { user { email } } } } }";
         let door = cost_of(door, &none).unwrap();
-        assert_eq!(door, Estimate { cost: 1 + 1 + 1000 * (1 + 1 + 1), depth: 5 });
+        assert_eq!(door, Estimate { cost: 1 + 1 + 1000 * (1 + 1 + 1), depth: 5, fields: 5 });
         assert!(check(door, DEFAULT_MAX_COST, DEFAULT_MAX_DEPTH).is_ok());
         // The report's blow-up: four nested lists of 1,000.
         let nested = "query($id:ID!){event(id:$id){attendance(first:1000){nodes{event{attendance(first:1000){nodes{event{attendance(first:1000){nodes{event{attendance(first:1000){nodes{event{id}}}}}}}}}}}}}}";
@@ -275,6 +298,14 @@ mod tests {
             ten("...B"), ten("...C"), ten("...D")
         );
         assert_eq!(cost_of(&bomb, &none).unwrap().cost, 1000);
+        let refused = check(cost_of(&bomb, &none).unwrap(), u64::MAX, usize::MAX);
+        assert_eq!(refused, Ok(Estimate { cost: 1000, depth: 1, fields: 1000 }));
+        let wider = bomb.replace(
+            "fragment D on Query { __typename }",
+            "fragment D on Query { a: __typename b: __typename c: __typename }",
+        );
+        let refused = check(cost_of(&wider, &none).unwrap(), u64::MAX, usize::MAX).unwrap_err();
+        assert_eq!(refused, Refusal::TooManyResolvedFields { fields: 3000 });
         // Saturates instead of overflowing.
         let huge = "{ events(first: 9223372036854775807) { nodes { attendance(first: 9223372036854775807) { nodes { id } } } } }";
         assert_eq!(cost_of(huge, &none).unwrap().cost, u64::MAX);
