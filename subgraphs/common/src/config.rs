@@ -13,7 +13,10 @@ use std::{
 
 use url::Url;
 
-use crate::service::ServiceKind;
+use crate::{
+    credential::{ServiceCredential, DEVELOPMENT_SECRET, MIN_SECRET_LEN},
+    service::ServiceKind,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -377,7 +380,7 @@ pub struct CommonSettings {
     pub max_query_cost: u64,
     /// The secret the router and the services show each other
     /// (`SERVICE_SECRET` or `SERVICE_SECRET_FILE`; required in production).
-    pub service_credential: crate::internal::ServiceCredential,
+    pub service_credential: ServiceCredential,
 }
 
 impl CommonSettings {
@@ -415,8 +418,26 @@ impl CommonSettings {
             batch_delay: env.duration_or("GRAPHQL_BATCH_DELAY", Duration::from_millis(1))?,
             trusted_proxies: env.list_or("TRUSTED_PROXIES", client_address::loopback())?,
             max_query_cost: env.parse_or("GRAPHQL_MAX_COST", query_cost::DEFAULT_MAX_COST)?,
-            service_credential: crate::internal::ServiceCredential::from_env(env, app_env)?,
+            service_credential: service_credential(env, app_env)?,
         })
+    }
+}
+
+/// The service credential (`SERVICE_SECRET` or `SERVICE_SECRET_FILE`):
+/// required in production, at least [`MIN_SECRET_LEN`](crate::credential::MIN_SECRET_LEN) bytes; development
+/// falls back to [`DEVELOPMENT_SECRET`].
+fn service_credential(env: &Env, app_env: AppEnv) -> Result<ServiceCredential, ConfigError> {
+    match env.secret("SERVICE_SECRET")? {
+        Some(secret) if app_env.is_production() && secret.len() < MIN_SECRET_LEN => Err(ConfigError::invalid(
+            "SERVICE_SECRET",
+            format!("must be at least {MIN_SECRET_LEN} bytes in production (e.g. `openssl rand -hex 32`)"),
+        )),
+        Some(secret) => Ok(ServiceCredential::new(&secret)),
+        None if app_env.is_production() => Err(ConfigError::missing(
+            "SERVICE_SECRET",
+            "the secret shared by the router and the services (or SERVICE_SECRET_FILE); e.g. `openssl rand -hex 32`",
+        )),
+        None => Ok(ServiceCredential::new(DEVELOPMENT_SECRET)),
     }
 }
 
@@ -507,5 +528,22 @@ mod tests {
         let env = Env::from_pairs([("DATABASE_URL", "postgresql://u:p@h/db"), ("PORT", "http")]);
         let err = CommonSettings::from_env(&env, ServiceKind::Auth).unwrap_err();
         assert!(err.to_string().contains("PORT is invalid"), "{err}");
+    }
+
+    #[test]
+    fn production_needs_a_long_secret() {
+        let production = AppEnv::Production;
+        assert!(service_credential(&Env::from_pairs(None::<(&str, &str)>), production).is_err());
+        let short = Env::from_pairs([("SERVICE_SECRET", "short")]);
+        assert!(service_credential(&short, production).unwrap_err().to_string().contains("SERVICE_SECRET"));
+        let long = Env::from_pairs([("SERVICE_SECRET", "x".repeat(crate::credential::MIN_SECRET_LEN))]);
+        assert!(service_credential(&long, production).is_ok());
+        let development = service_credential(&Env::from_pairs(None::<(&str, &str)>), AppEnv::Development);
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            crate::credential::HEADER,
+            axum::http::HeaderValue::from_static(crate::credential::DEVELOPMENT_SECRET),
+        );
+        assert!(development.unwrap().admits(&headers));
     }
 }

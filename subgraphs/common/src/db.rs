@@ -18,7 +18,7 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::config::DatabaseSettings;
+use crate::{config::DatabaseSettings, error::ApiError};
 
 /// A service's connection pool as its use cases hold it: storage functions
 /// take it and the domain never names the database library.
@@ -170,6 +170,46 @@ impl StorageError {
     /// Whether this is a violation of the named unique constraint.
     pub fn is_unique_violation(&self, constraint: &str) -> bool {
         is_unique_violation(&self.0, constraint)
+    }
+}
+
+/// The one mapping of database errors to the public error model.
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(err: sea_orm::DbErr) -> Self {
+        ApiError::from(&err)
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(err: StorageError) -> Self {
+        ApiError::from(err.db_err())
+    }
+}
+
+/// Also for an error shared by several requests (a failed batch).
+impl From<&sea_orm::DbErr> for ApiError {
+    fn from(err: &sea_orm::DbErr) -> Self {
+        if is_connection_error(err) {
+            tracing::warn!(error = %err, "database unavailable");
+            return ApiError::unavailable("the database is unavailable, try again shortly");
+        }
+        let sqlstate = pg_error(err).map(|(code, _)| code).unwrap_or_default();
+        // 57014: cancelled by `statement_timeout`; the database is overloaded
+        // or something holds a lock: try again later.
+        if sqlstate == "57014" {
+            tracing::warn!(error = %err, "statement timed out");
+            return ApiError::unavailable("the database did not answer in time, try again shortly");
+        }
+        // Class 22, data exception: a value PostgreSQL cannot represent (a NUL
+        // character in text, a number out of range). The client's input, so a
+        // 400 that names no SQL; the statement failed, so nothing was written.
+        if sqlstate.starts_with("22") {
+            tracing::info!(error = %err, "input the database cannot store");
+            return ApiError::bad_input(
+                "a value cannot be stored (e.g. it contains a NUL character or is out of range)",
+            );
+        }
+        ApiError::internal(err)
     }
 }
 

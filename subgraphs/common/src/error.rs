@@ -146,45 +146,6 @@ impl ApiError {
     }
 }
 
-impl From<sea_orm::DbErr> for ApiError {
-    fn from(err: sea_orm::DbErr) -> Self {
-        ApiError::from(&err)
-    }
-}
-
-impl From<crate::db::StorageError> for ApiError {
-    fn from(err: crate::db::StorageError) -> Self {
-        ApiError::from(err.db_err())
-    }
-}
-
-/// Also for an error shared by several requests (a failed batch).
-impl From<&sea_orm::DbErr> for ApiError {
-    fn from(err: &sea_orm::DbErr) -> Self {
-        if crate::db::is_connection_error(err) {
-            tracing::warn!(error = %err, "database unavailable");
-            return ApiError::unavailable("the database is unavailable, try again shortly");
-        }
-        let sqlstate = crate::db::pg_error(err).map(|(code, _)| code).unwrap_or_default();
-        // 57014: cancelled by `statement_timeout`; the database is overloaded
-        // or something holds a lock: try again later.
-        if sqlstate == "57014" {
-            tracing::warn!(error = %err, "statement timed out");
-            return ApiError::unavailable("the database did not answer in time, try again shortly");
-        }
-        // Class 22, data exception: a value PostgreSQL cannot represent (a NUL
-        // character in text, a number out of range). The client's input, so a
-        // 400 that names no SQL; the statement failed, so nothing was written.
-        if sqlstate.starts_with("22") {
-            tracing::info!(error = %err, "input the database cannot store");
-            return ApiError::bad_input(
-                "a value cannot be stored (e.g. it contains a NUL character or is out of range)",
-            );
-        }
-        ApiError::internal(err)
-    }
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut error = json!({ "code": self.code, "message": self.message });

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod batch;
 pub mod config;
+pub mod credential;
 pub mod db;
 pub mod error;
 pub mod graphql;

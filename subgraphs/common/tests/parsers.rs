@@ -7,11 +7,11 @@ use std::net::IpAddr;
 use axum::http::HeaderMap;
 use common::{
     config::{parse_duration, DatabaseSettings},
-    graphql::nesting_depth,
     net::client_address,
     page::Cursor,
 };
 use proptest::prelude::*;
+use query_cost::document::nesting_depth;
 
 proptest! {
     #[test]

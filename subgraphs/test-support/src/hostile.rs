@@ -194,7 +194,13 @@ pub fn assert_graphql_refused(case: &str, status: u16, body: &Value) {
 /// `application/graphql-response+json` (400 without `data` for a request
 /// that cannot run); an `Accept` of neither is 406. `mutation` is a document
 /// whose execution would be visible (the caller checks that nothing was written).
+/// No page is served there: a browser's `GET` gets 405 and no script (the
+/// router's playground, from local files, is the playground).
 pub async fn assert_graphql_over_http(http: &reqwest::Client, url: &str, mutation: &str) {
+    let page = http.get(url).header("accept", "text/html").send().await.expect("response");
+    assert_eq!(page.status(), 405, "GET /graphql serves nothing");
+    let text = page.text().await.unwrap_or_default();
+    assert!(!text.to_lowercase().contains("<script"), "no page, no script: {text:.200}");
     let body = serde_json::to_vec(&json!({"query": mutation})).unwrap();
     for content_type in
         [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None]

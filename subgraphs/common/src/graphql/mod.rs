@@ -1,0 +1,16 @@
+//! GraphQL shared by the subgraphs: building a hardened federated schema
+//! (`schema`), the limits every operation passes before it runs on any
+//! transport (`limits`), the `/graphql` endpoint (`http`), and the schema as
+//! a subgraph's own WebSocket endpoint runs it (`subscriptions`).
+
+mod http;
+pub mod limits;
+mod schema;
+mod subscriptions;
+
+pub use http::{error_response, router, MediaType};
+pub use schema::{
+    caller, client_address, federation_sdl, harden, loader, parse_id, subgraph, subgraph_sdl,
+    subgraph_with_subscription, PageInfo, MAX_DEPTH,
+};
+pub use subscriptions::SubscriptionsOnly;
