@@ -1,8 +1,11 @@
 // The playground and the door app in a real Chromium (Debian's, driven by
-// playwright-core), against the running stack. Every request a page makes
-// is recorded; any that leaves loopback fails the test. Screenshots go to
-// SCREENSHOTS. Run by e2e/tests/browser.rs, which sets ROUTER_URL,
-// ATTENDANCE_WS_URL, DOOR_DIST, SCREENSHOTS and CHROMIUM; prints one JSON line.
+// playwright-core), against the running stack; the door app once more against
+// a stack with the production router configuration (PRODUCTION_ROUTER_URL,
+// PRODUCTION_ATTENDANCE_WS_URL), where its refusals must still say why. Every
+// request a page makes is recorded; any that leaves loopback fails the test.
+// Screenshots go to SCREENSHOTS. Run by e2e/tests/browser.rs, which sets
+// ROUTER_URL, ATTENDANCE_WS_URL, DOOR_DIST, SCREENSHOTS and CHROMIUM; prints
+// one JSON line.
 import assert from "node:assert/strict";
 import { createReadStream, existsSync, mkdirSync, statSync } from "node:fs";
 import http from "node:http";
@@ -14,11 +17,11 @@ const LIVE = process.env.ATTENDANCE_WS_URL;
 const SHOTS = process.env.SCREENSHOTS;
 mkdirSync(SHOTS, { recursive: true });
 
-// --- data, through the router as any client would make it ---
-async function graphql(query, variables, token) {
+// --- data, through a router as any client would make it ---
+async function graphql(router, query, variables, token) {
   const headers = { "content-type": "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${ROUTER}/`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(`${router}/`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
   const body = await response.json();
   assert.ok(!body.errors, JSON.stringify(body.errors));
   return body.data;
@@ -26,17 +29,25 @@ async function graphql(query, variables, token) {
 const REGISTER = `mutation($i: RegisterInput!) { register(input: $i) { token user { id } } }`;
 const stamp = Date.now();
 const password = "door-password-1";
-const organizer = await graphql(REGISTER, { i: { email: `door-${stamp}@example.com`, password, name: "Door Organizer" } });
-const attendee = await graphql(REGISTER, { i: { email: `guest-${stamp}@example.com`, password, name: "Ada Guest" } });
-const start = new Date(Date.now() - 10 * 60 * 1000).toISOString();
-const end = new Date(Date.now() + 2 * 60 * 60 * 1000).toISOString();
 const title = `Browser Night ${stamp}`;
-const created = await graphql(
-  `mutation($i: CreateEventInput!) { createEvent(input: $i) { id } }`,
-  { i: { title, startTime: start, endTime: end } },
-  organizer.register.token,
-);
-const eventId = created.createEvent.id;
+let nights = 0;
+/// An organizer (signing in as `email`) with a live event, and an attendee,
+/// on the stack behind `router`.
+async function night(router) {
+  const email = `door-${stamp}-${++nights}@example.com`;
+  const organizer = await graphql(router, REGISTER, { i: { email, password, name: "Door Organizer" } });
+  const attendee = await graphql(router, REGISTER, { i: { email: `guest-${stamp}-${nights}@example.com`, password, name: "Ada Guest" } });
+  const start = new Date(Date.now() - 10 * 60 * 1000).toISOString();
+  const end = new Date(Date.now() + 2 * 60 * 60 * 1000).toISOString();
+  const created = await graphql(
+    router,
+    `mutation($i: CreateEventInput!) { createEvent(input: $i) { id } }`,
+    { i: { title, startTime: start, endTime: end } },
+    organizer.register.token,
+  );
+  return { email, organizer, attendee, eventId: created.createEvent.id };
+}
+const { organizer } = await night(ROUTER);
 
 // --- the door app, from its own origin (a static server on another port) ---
 const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml" };
@@ -74,6 +85,42 @@ async function newPage() {
   return page;
 }
 
+/// The door app against the stack behind `router` (live updates from `live`):
+/// signs in (a wrong password first), checks the attendee in, sees the count
+/// and the door list, and a second scan of the same person refused in words.
+async function doorNight(router, live, shot) {
+  const { email, attendee, eventId } = await night(router);
+  const door = await newPage();
+  await door.goto(`${DOOR}/?router=${encodeURIComponent(`${router}/`)}&live=${encodeURIComponent(live)}`);
+  await door.fill('#sign-in input[name="email"]', email);
+  await door.fill('#sign-in input[name="password"]', "wrong-password");
+  await door.click('#sign-in button[type="submit"]');
+  await door.waitForFunction(() => document.querySelector("#sign-in-message").textContent.length > 0);
+  const wrong = await door.textContent("#sign-in-message");
+  await door.fill('#sign-in input[name="password"]', password);
+  await door.click('#sign-in button[type="submit"]');
+  await door.waitForSelector("#door:not([hidden])");
+  await door.waitForSelector(`#event option[value="${eventId}"]`, { state: "attached" });
+  await door.selectOption("#event", eventId);
+  await door.waitForFunction(() => document.querySelector("#live-state").textContent === "live", null, { timeout: 15000 });
+  assert.equal(await door.textContent("#total"), "0");
+  await door.fill("#attendee", attendee.register.user.id);
+  await door.click('#scan button[type="submit"]');
+  await door.waitForFunction(() => document.querySelector("#result").textContent.includes("is in"));
+  assert.equal(await door.textContent("#result"), "Ada Guest is in.");
+  await door.waitForFunction(() => document.querySelector("#total").textContent === "1", null, { timeout: 15000 });
+  assert.equal(await door.textContent("#inside-now"), "1");
+  await door.waitForFunction(() => document.querySelector("#door-list").textContent.includes("Ada Guest"));
+  // The same person again: refused, with the reason in words.
+  await door.fill("#attendee", attendee.register.user.id);
+  await door.click('#scan button[type="submit"]');
+  await door.waitForFunction(() => document.querySelector("#result").textContent.startsWith("Refused"));
+  const refused = await door.textContent("#result");
+  assert.equal(refused, "Refused: Already checked in. (ALREADY_CHECKED_IN)");
+  await door.screenshot({ path: join(SHOTS, shot) });
+  return { wrong, refused };
+}
+
 try {
   // 1. The playground at the router's root: GraphiQL from local files.
   const playground = await newPage();
@@ -104,39 +151,18 @@ try {
   assert.match(result, /Door Organizer/, "the organizer's name came from the auth subgraph");
   await playground.screenshot({ path: join(SHOTS, "playground.png") });
 
-  // 2. The door app: sign in, pick the event, scan, see the count; a refused scan says why.
-  const door = await newPage();
-  await door.goto(`${DOOR}/?router=${encodeURIComponent(`${ROUTER}/`)}&live=${encodeURIComponent(LIVE)}`);
-  await door.fill('#sign-in input[name="email"]', `door-${stamp}@example.com`);
-  await door.fill('#sign-in input[name="password"]', "wrong-password");
-  await door.click('#sign-in button[type="submit"]');
-  await door.waitForFunction(() => document.querySelector("#sign-in-message").textContent.length > 0);
-  const wrong = await door.textContent("#sign-in-message");
-  await door.fill('#sign-in input[name="password"]', password);
-  await door.click('#sign-in button[type="submit"]');
-  await door.waitForSelector("#door:not([hidden])");
-  await door.waitForSelector(`#event option[value="${eventId}"]`, { state: "attached" });
-  await door.selectOption("#event", eventId);
-  await door.waitForFunction(() => document.querySelector("#live-state").textContent === "live", null, { timeout: 15000 });
-  assert.equal(await door.textContent("#total"), "0");
-  await door.fill("#attendee", attendee.register.user.id);
-  await door.click('#scan button[type="submit"]');
-  await door.waitForFunction(() => document.querySelector("#result").textContent.includes("is in"));
-  assert.equal(await door.textContent("#result"), "Ada Guest is in.");
-  await door.waitForFunction(() => document.querySelector("#total").textContent === "1", null, { timeout: 15000 });
-  assert.equal(await door.textContent("#inside-now"), "1");
-  await door.waitForFunction(() => document.querySelector("#door-list").textContent.includes("Ada Guest"));
-  // The same person again: refused, with the reason in words.
-  await door.fill("#attendee", attendee.register.user.id);
-  await door.click('#scan button[type="submit"]');
-  await door.waitForFunction(() => document.querySelector("#result").textContent.startsWith("Refused"));
-  const refused = await door.textContent("#result");
-  assert.equal(refused, "Refused: Already checked in. (ALREADY_CHECKED_IN)");
-  await door.screenshot({ path: join(SHOTS, "door.png") });
+  // 2. The door app: sign in, pick the event, scan, see the count; a refused
+  // scan says why, in development and with the production router alike.
+  const { wrong, refused } = await doorNight(ROUTER, LIVE, "door.png");
+  let production = null;
+  if (process.env.PRODUCTION_ROUTER_URL) {
+    const router = process.env.PRODUCTION_ROUTER_URL.replace(/\/$/, "");
+    production = await doorNight(router, process.env.PRODUCTION_ATTENDANCE_WS_URL, "door-production.png");
+  }
 
   const away = requested.filter((url) => !loopback(url));
   assert.deepEqual(away, [], "every request stays on loopback");
-  console.log(JSON.stringify({ ok: true, requests: requested.length, wrongPassword: wrong, refused }));
+  console.log(JSON.stringify({ ok: true, requests: requested.length, wrongPassword: wrong, refused, production }));
 } catch (error) {
   // What each page showed when it failed, for the test's artifacts.
   let n = 0;

@@ -145,6 +145,32 @@ assert.deepEqual(updates[0], { __typename: "AttendanceUpdate", stats: { __typena
 assert.equal(updates[1].stats.totalAttendees, 1);
 assert.equal(updates[1].stats.insideNow, 1);
 assert.equal(updates[1].scan.direction, "ENTRY");
+
+// 4. Refusals, as a door app tells them apart: each error carries its code
+// (in production too, where the router hides only what was not meant for
+// clients), and the live socket takes subscriptions only.
+const codeOf = async (operation) => {
+  try {
+    await operation();
+  } catch (error) {
+    return error.graphQLErrors?.[0]?.extensions?.code ?? error.errors?.[0]?.extensions?.code ?? `no code: ${error}`;
+  }
+  return "no error";
+};
+const checkIn = gql`mutation Again($e: ID!) { checkIn(input: { eventId: $e }) { id } }`;
+assert.equal(await codeOf(() => client.mutate({ mutation: checkIn, variables: { e: eventId } })), "ALREADY_CHECKED_IN");
+const nowhere = "00000000-0000-0000-0000-000000000000";
+assert.equal(await codeOf(() => client.mutate({ mutation: checkIn, variables: { e: nowhere } })), "NOT_FOUND");
+const wrongLogin = gql`mutation Wrong($email: String!) { login(input: { email: $email, password: "wrong-wrong" }) { token } }`;
+assert.equal(await codeOf(() => client.mutate({ mutation: wrongLogin, variables: { email } })), "UNAUTHENTICATED");
+const overSocket = await new Promise((resolve) => {
+  wsClient.subscribe({ query: "{ me { email } }" }, {
+    next: (result) => resolve(result.errors?.[0]?.extensions?.code ?? "answered"),
+    error: (error) => resolve(`failed: ${error}`),
+    complete: () => resolve("completed without an answer"),
+  });
+});
+assert.equal(overSocket, "BAD_USER_INPUT", "the live socket serves subscriptions only");
 await wsClient.dispose();
 
 console.log(JSON.stringify({ ok: true, events: data.events.totalCount, live: updates.length }));

@@ -35,6 +35,8 @@ pub async fn start_in(app_env: &str) -> E2e {
 }
 
 /// As [`start_in`], with extra variables for every service and for the router.
+/// In production the router runs `router.prod.yaml`, as a deployment does,
+/// with browsers on loopback origins allowed by its CORS.
 pub async fn start_configured(app_env: &str, extra_service_env: &[(&str, &str)], router_env: &[(&str, &str)]) -> E2e {
     let owned =
         |pairs: &[(&str, &str)]| pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>();
@@ -51,10 +53,16 @@ pub async fn start_configured(app_env: &str, extra_service_env: &[(&str, &str)],
         std::fs::write(&key_file, test_support::signing_key_pem()).unwrap();
         service_env.push(("JWT_PRIVATE_KEY_FILE".to_owned(), key_file.display().to_string()));
     }
+    let production = app_env == "production";
+    let mut router_env = owned(router_env);
+    if production && !router_env.iter().any(|(name, _)| name == "CORS_ORIGIN_PATTERN") {
+        router_env
+            .push(("CORS_ORIGIN_PATTERN".to_owned(), r"^https?://(localhost|127\.0\.0\.1)(:[0-9]+)?$".to_owned()));
+    }
     let config = StackConfig {
         bin_dir: stack::target_dir().join("debug"),
         router_bin: stack::router_binary(),
-        router_config: root.join("router/router.yaml"),
+        router_config: root.join(if production { "router/router.prod.yaml" } else { "router/router.yaml" }),
         supergraph: root.join("supergraph.graphql"),
         database: DatabaseChoice::External(server.admin_url_for("postgres")),
         database_name: database,
@@ -64,7 +72,7 @@ pub async fn start_configured(app_env: &str, extra_service_env: &[(&str, &str)],
         app_env: app_env.to_owned(),
         output: Output::Quiet,
         service_env,
-        router_env: owned(router_env),
+        router_env,
         pg_settings: Vec::new(),
         pooled: false,
         // `E2E_REPLICATED=1`: two of everything behind HAProxy, PgBouncer in

@@ -1,13 +1,14 @@
 //! A test with the JavaScript `@apollo/client` (installed from npm on first
 //! run, kept under the target directory) against the router, as a frontend
 //! would use it, including the CORS preflight, and its live subscription
-//! (`graphql-ws`) against the attendance service.
+//! (`graphql-ws`) against the attendance service; and the refusals a door app
+//! tells apart by their codes, in development and against the production
+//! router configuration alike.
 
 use std::process::Command;
 
 #[tokio::test]
 async fn apollo_client_in_node_queries_mutates_and_subscribes() {
-    let e2e = e2e::start().await;
     let source = test_support::stack::workspace_root().join("e2e/node");
     let work = test_support::stack::target_dir().join("e2e-node");
     std::fs::create_dir_all(&work).unwrap();
@@ -26,21 +27,27 @@ async fn apollo_client_in_node_queries_mutates_and_subscribes() {
         assert!(status.success(), "npm install failed");
         std::fs::write(&stamp, &wanted).unwrap();
     }
-    let output = Command::new("node")
-        .arg("apollo-client.test.mjs")
-        .env("ROUTER_URL", format!("{}/", e2e.stack.router_url()))
-        .env(
-            "ATTENDANCE_WS_URL",
-            format!("{}/graphql/ws", e2e.stack.service_url(common::ServiceKind::Attendance).replacen("http", "ws", 1)),
-        )
-        .current_dir(&work)
-        .output()
-        .expect("node (20) is needed for this test");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "Apollo Client test failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(stdout.contains("\"ok\":true"), "{stdout}");
+    for app_env in ["development", "production"] {
+        let e2e = e2e::start_in(app_env).await;
+        let output = Command::new("node")
+            .arg("apollo-client.test.mjs")
+            .env("ROUTER_URL", format!("{}/", e2e.stack.router_url()))
+            .env(
+                "ATTENDANCE_WS_URL",
+                format!(
+                    "{}/graphql/ws",
+                    e2e.stack.service_url(common::ServiceKind::Attendance).replacen("http", "ws", 1)
+                ),
+            )
+            .current_dir(&work)
+            .output()
+            .expect("node (20) is needed for this test");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "Apollo Client test failed in {app_env}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(stdout.contains("\"ok\":true"), "{app_env}: {stdout}");
+    }
 }

@@ -3,8 +3,9 @@
 //! playground the router serves at `/` loads from local files and runs a
 //! federated query; the door app (`examples/door`, Apollo Client, from its
 //! own origin) signs in, checks someone in through the router, shows the
-//! live count, and says why a scan was refused. A page that requests any
-//! non-loopback URL fails the test. Screenshots: `target/browser/`.
+//! live count, and says why a scan was refused, against the development
+//! router and against the production router configuration. A page that
+//! requests any non-loopback URL fails the test. Screenshots: `target/browser/`.
 
 use std::{path::PathBuf, process::Command};
 
@@ -22,15 +23,19 @@ async fn the_playground_and_the_door_app_work_in_chromium_without_leaving_loopba
         assert!(root.join(built).exists(), "{built} is missing: `cargo xtask test` builds it (npm ci, npm run build)");
     }
     let e2e = e2e::start().await;
+    let production = e2e::start_in("production").await;
     let screenshots = stack::target_dir().join("browser");
     let _ = std::fs::remove_dir_all(&screenshots);
-    let live =
-        format!("{}/graphql/ws", e2e.stack.service_url(common::ServiceKind::Attendance).replacen("http", "ws", 1));
+    let live_of = |e2e: &e2e::E2e| {
+        format!("{}/graphql/ws", e2e.stack.service_url(common::ServiceKind::Attendance).replacen("http", "ws", 1))
+    };
     let output = Command::new("node")
         .arg("browser.test.mjs")
         .current_dir(root.join("e2e/browser"))
         .env("ROUTER_URL", e2e.stack.router_url())
-        .env("ATTENDANCE_WS_URL", live)
+        .env("ATTENDANCE_WS_URL", live_of(&e2e))
+        .env("PRODUCTION_ROUTER_URL", production.stack.router_url())
+        .env("PRODUCTION_ATTENDANCE_WS_URL", live_of(&production))
         .env("DOOR_DIST", root.join("examples/door/dist"))
         .env("SCREENSHOTS", &screenshots)
         .env("CHROMIUM", &chromium)
@@ -39,7 +44,8 @@ async fn the_playground_and_the_door_app_work_in_chromium_without_leaving_loopba
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "browser test failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("\"ok\":true"), "{stdout}");
-    for shot in ["playground.png", "door.png"] {
+    assert!(stdout.contains("\"production\":{"), "the door app ran against production too: {stdout}");
+    for shot in ["playground.png", "door.png", "door-production.png"] {
         assert!(screenshots.join(shot).exists(), "no screenshot {shot}");
     }
 }

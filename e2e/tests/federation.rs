@@ -189,3 +189,51 @@ async fn development_router_serves_the_playground_and_health() {
     let health = e2e.http.get(e2e.stack.router_health_url()).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// With `router.prod.yaml` a wrong login and a check-in at an unknown event
+/// both answered `{"message":"Subgraph errors redacted"}` without a code, so
+/// a door app could not tell one refusal from another (a fresh attack's
+/// finding 10). In production every error now reaches the client with its
+/// code and the message meant for it, and nothing else: a subgraph the
+/// router cannot reach is `SERVICE_UNAVAILABLE`, without its name or address.
+#[tokio::test]
+async fn in_production_every_error_reaches_clients_with_its_code_and_nothing_more() {
+    let mut e2e = e2e::start_in("production").await;
+    let (token, event) = organizer_with_event(&e2e).await;
+    let client_keys = ["code", "details", "retryAfterSeconds"];
+    let assert_error = |response: &Value, code: &str, message: &str| {
+        let error = &response["errors"][0];
+        assert_eq!(error["extensions"]["code"], code, "{response}");
+        assert!(error["message"].as_str().is_some_and(|m| m.contains(message)), "{response}");
+        let keys = error["extensions"].as_object().map(|e| e.keys().cloned().collect::<Vec<_>>()).unwrap_or_default();
+        assert!(keys.iter().all(|k| client_keys.contains(&k.as_str())), "only what clients read: {response}");
+    };
+    let login = "mutation($p: String!) { login(input: {email: \"ana@example.com\", password: $p}) { token } }";
+    let wrong = e2e.graphql(login, json!({"p": "wrong-wrong"}), None).await;
+    assert_error(&wrong, "UNAUTHENTICATED", "");
+    let check_in = "mutation($e: ID!) { checkIn(input: {eventId: $e}) { id } }";
+    let unknown = e2e.graphql(check_in, json!({"e": uuid::Uuid::new_v4()}), Some(&token)).await;
+    assert_error(&unknown, "NOT_FOUND", "event not found");
+    let again = e2e.graphql(check_in, json!({"e": event}), Some(&token)).await;
+    assert_error(&again, "ALREADY_CHECKED_IN", "already checked in");
+    assert!(again["errors"][0]["extensions"]["details"]["attendance"]["id"].is_string(), "{again}");
+    for _ in 0..4 {
+        e2e.graphql(login, json!({"p": "wrong-wrong"}), None).await;
+    }
+    let throttled = e2e.graphql(login, json!({"p": "wrong-wrong"}), None).await;
+    assert_error(&throttled, "TOO_MANY_REQUESTS", "");
+    assert!(throttled["errors"][0]["extensions"]["retryAfterSeconds"].is_u64(), "{throttled}");
+    let invalid = e2e.graphql("{ events(first: -1) { totalCount } }", json!({}), None).await;
+    assert_error(&invalid, "BAD_USER_INPUT", "");
+    let unparsable = e2e.graphql("{ events {", json!({}), None).await;
+    assert_error(&unparsable, "PARSING_ERROR", "");
+
+    e2e.stack.stop_service(ServiceKind::Attendance);
+    let down = e2e.graphql(check_in, json!({"e": event}), Some(&token)).await;
+    assert_error(&down, "SERVICE_UNAVAILABLE", "unavailable");
+    let text = down.to_string();
+    let port = e2e.stack.service_url(ServiceKind::Attendance).rsplit(':').next().unwrap().to_owned();
+    for secret in ["attendance", "http://", "127.0.0.1", port.as_str()] {
+        assert!(!text.contains(secret), "{secret} told: {text}");
+    }
+}

@@ -7,6 +7,7 @@
 //! router on a private Unix socket.
 
 mod edge;
+mod errors;
 mod limits;
 mod playground;
 
