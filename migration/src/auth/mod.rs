@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 mod m20260101_000001_create_users;
 mod m20260201_000001_sessions_and_login_throttle;
 mod m20261201_000001_throttle_buckets;
+mod m20261207_000001_reserve_attempts;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_create_users::Migration),
             Box::new(m20260201_000001_sessions_and_login_throttle::Migration),
             Box::new(m20261201_000001_throttle_buckets::Migration),
+            Box::new(m20261207_000001_reserve_attempts::Migration),
         ]
     }
 }

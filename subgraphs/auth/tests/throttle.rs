@@ -162,3 +162,29 @@ async fn accounts_from_before_the_normal_form_still_sign_in() {
     let (status, body) = register(&app, "198.51.100.1", "Straße@example.com").await;
     assert_eq!((status, body["error"]["code"].as_str()), (409, Some("EMAIL_TAKEN")), "{body}");
 }
+
+/// Sixteen wrong passwords for one fresh account from one address, sent at
+/// once, were all checked: the block was read before hashing and the failure
+/// counted after it (a fresh attack's finding 2). Each attempt is now taken
+/// from its buckets before its password is hashed: five are checked, however
+/// many arrive together, and a right password gives its attempt back.
+#[tokio::test]
+async fn concurrent_wrong_passwords_are_checked_no_more_than_the_limit() {
+    let app = helpers::spawn_with(test_support::TestDb::new().await, &[("LOGIN_MAX_FAILURES_PER_EMAIL", "5")]).await;
+    app.register("fresh@example.com", "securepass").await;
+    let attacker = "203.0.113.77";
+    let attempts = (0..16).map(|_| login(&app, attacker, "fresh@example.com", "wrong-wrong"));
+    let statuses = futures::future::join_all(attempts).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((checked, refused), (5, 11), "{statuses:?}");
+    assert_eq!(login(&app, attacker, "fresh@example.com", "securepass").await, 429, "that pair is blocked");
+    // Right passwords sent at once (the owner on a few devices) are no failures.
+    let home = "198.51.100.77";
+    let owner = (0..4).map(|_| login(&app, home, "fresh@example.com", "securepass"));
+    assert_eq!(futures::future::join_all(owner).await, [200; 4]);
+    for _ in 0..5 {
+        assert_eq!(login(&app, home, "fresh@example.com", "wrong-wrong").await, 401, "successes counted nothing");
+    }
+    assert_eq!(login(&app, home, "fresh@example.com", "wrong-wrong").await, 429);
+}

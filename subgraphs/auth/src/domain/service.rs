@@ -21,7 +21,7 @@ use crate::{
     storage::{
         self,
         sessions::{NewRefreshToken, Rotation},
-        throttle::Scope,
+        throttle::{Bucket, Scope},
         NewUser,
     },
 };
@@ -150,13 +150,12 @@ impl AuthService {
             }
         }
         if let Some(address) = client.map(address_key) {
-            let key = [(Scope::Register, address.as_str())];
-            if let Some(wait) = storage::throttle::blocked_for(&self.db, &key, None).await? {
+            let t = self.throttle;
+            let bucket = [Bucket { scope: Scope::Register, key: &address, limit: t.max_registrations_per_address }];
+            let window = t.registration_window;
+            if let Some(wait) = storage::throttle::reserve(&self.db, &bucket, None, window, window).await? {
                 return Err(AuthError::RegistrationsThrottled(wait));
             }
-            let t = self.throttle;
-            let (limit, window) = (t.max_registrations_per_address, t.registration_window);
-            storage::throttle::record_failure(&self.db, Scope::Register, &address, limit, window, window).await?;
         }
         let hash = {
             let _hashing = self.registrations.try_acquire().map_err(|_| AuthError::RegistrationsBusy)?;
@@ -183,24 +182,29 @@ impl AuthService {
         Ok(payload)
     }
 
-    /// Checks the password of `email`. Failures are counted per account and
+    /// Checks the password of `email`. Attempts are counted per account and
     /// client address (a hard block after `LOGIN_MAX_FAILURES_PER_EMAIL`), per
     /// address (any accounts), and per account from anywhere (a soft lock that
     /// holds only addresses that never signed in to the account, so strangers
-    /// cannot lock its owner out). Past a limit, attempts are refused with
-    /// `Throttled` before any password is checked. A success forgets only its
-    /// own account-and-address count: one's own login does not wipe an
-    /// address's failures on other accounts.
+    /// cannot lock its owner out). Each attempt is taken from those buckets
+    /// before its password is hashed, so that however many arrive at once, a
+    /// bucket lets no more through than its limit; past a limit, attempts are
+    /// refused with `Throttled` and nothing is hashed. A success gives its
+    /// attempt back and forgets only its own account-and-address count: one's
+    /// own login does not wipe an address's failures on other accounts.
     pub async fn login(&self, email: &str, password: &str, client: Option<IpAddr>) -> Result<AuthPayload, AuthError> {
+        let t = self.throttle;
         let email_key = throttle_key(email);
         let address = client.map(address_key);
         let pair_key = address.as_ref().map(|address| format!("{email_key}|{address}"));
-        let mut keys = vec![(Scope::Email, email_key.as_str())];
+        let mut buckets = vec![Bucket { scope: Scope::Email, key: &email_key, limit: t.soft_lock_failures_per_email }];
         if let (Some(address), Some(pair)) = (&address, &pair_key) {
-            keys.push((Scope::Address, address.as_str()));
-            keys.push((Scope::Pair, pair.as_str()));
+            buckets.push(Bucket { scope: Scope::Address, key: address, limit: t.max_failures_per_address });
+            buckets.push(Bucket { scope: Scope::Pair, key: pair, limit: t.max_failures_per_email });
         }
-        if let Some(wait) = storage::throttle::blocked_for(&self.db, &keys, address.as_deref()).await? {
+        if let Some(wait) =
+            storage::throttle::reserve(&self.db, &buckets, address.as_deref(), t.window, t.lockout).await?
+        {
             return Err(AuthError::Throttled(wait));
         }
         // An email that cannot exist is treated like an unknown one: same error, same work.
@@ -217,10 +221,8 @@ impl AuthService {
         let password = if password.len() > super::credentials::MAX_PASSWORD_BYTES { "" } else { password };
         let verified = self.hasher.verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
         let row = match (verified, row) {
-            (Verified::No, _) | (_, None) => {
-                self.count_failure(&keys).await?;
-                return Err(AuthError::InvalidCredentials);
-            }
+            // The attempt stays counted: it was a failure.
+            (Verified::No, _) | (_, None) => return Err(AuthError::InvalidCredentials),
             (Verified::YesRehashed(new_hash), Some(row)) => {
                 storage::update_password_hash(&self.db, row.id, &new_hash).await?;
                 tracing::info!(user_id = %row.id, "password rehashed with current parameters");
@@ -228,25 +230,13 @@ impl AuthService {
             }
             (Verified::Yes, Some(row)) => row,
         };
+        buckets.retain(|bucket| bucket.scope != Scope::Pair);
+        storage::throttle::refund(&self.db, &buckets).await?;
         if let (Some(address), Some(pair)) = (&address, &pair_key) {
             storage::throttle::reset(&self.db, &[(Scope::Pair, pair.as_str())]).await?;
             storage::throttle::remember_address(&self.db, &email_key, address).await?;
         }
         self.start_session(row.into()).await
-    }
-
-    async fn count_failure(&self, keys: &[(Scope, &str)]) -> Result<(), AuthError> {
-        let t = self.throttle;
-        for (scope, key) in keys {
-            let limit = match scope {
-                Scope::Email => t.soft_lock_failures_per_email,
-                Scope::Address => t.max_failures_per_address,
-                Scope::Pair => t.max_failures_per_email,
-                Scope::Register => t.max_registrations_per_address,
-            };
-            storage::throttle::record_failure(&self.db, *scope, key, limit, t.window, t.lockout).await?;
-        }
-        Ok(())
     }
 
     /// Trades a refresh token for a new access token and a new refresh token.

@@ -1,5 +1,7 @@
-//! Failed-login counters per key, in fixed windows, with a block once a key
-//! reaches its limit.
+//! Throttle buckets per key, in fixed windows, with a block once a bucket
+//! reaches its limit: attempts are taken before a password is hashed and
+//! given back on success (the `reserve_attempt` and `refund_attempt`
+//! functions, `migration/sql/auth/`).
 
 use common::db::{Pool, StorageError};
 use std::time::Duration;
@@ -32,68 +34,58 @@ impl Scope {
     }
 }
 
-/// The longest remaining block among `keys`, if any is blocked now for a
-/// caller at `address`: an account's soft lock (`Email`) does not hold an
-/// address that signed in to that account before. One statement.
-pub async fn blocked_for(
+/// One throttle bucket an attempt counts in: what it is kept for, its key,
+/// and how many attempts it lets through its window.
+#[derive(Debug, Clone, Copy)]
+pub struct Bucket<'a> {
+    pub scope: Scope,
+    pub key: &'a str,
+    pub limit: u32,
+}
+
+/// The buckets as `reserve_attempt` and `refund_attempt` take them: three parallel arrays.
+fn arrays(buckets: &[Bucket<'_>]) -> [sea_orm::Value; 3] {
+    let scopes: Vec<String> = buckets.iter().map(|b| b.scope.as_str().to_owned()).collect();
+    let keys: Vec<String> = buckets.iter().map(|b| b.key.to_owned()).collect();
+    let limits: Vec<i32> = buckets.iter().map(|b| i32::try_from(b.limit).unwrap_or(i32::MAX)).collect();
+    [scopes.into(), keys.into(), limits.into()]
+}
+
+/// Takes one attempt from each of `buckets`, all or none, before any
+/// password is checked (`reserve_attempt`: concurrent attempts queue on the
+/// buckets' rows, so a bucket of limit N lets at most N through). `None`
+/// when taken; else how long the longest block lasts (nothing counted). A
+/// caller at `address` is not held by an account's soft lock (`Email`) if it
+/// signed in to that account before.
+pub async fn reserve(
     db: &Pool,
-    keys: &[(Scope, &str)],
+    buckets: &[Bucket<'_>],
     address: Option<&str>,
+    window: Duration,
+    lockout: Duration,
 ) -> Result<Option<Duration>, StorageError> {
-    let (scopes, values): (Vec<String>, Vec<String>) =
-        keys.iter().map(|(s, k)| (s.as_str().to_owned(), (*k).to_owned())).unzip();
-    let row = db
-        .query_one_raw(statement(
-            "SELECT extract(epoch FROM max(blocked_until) - now())::float8 AS seconds
-             FROM login_throttle t JOIN unnest($1::text[], $2::text[]) AS k(scope, key)
-               ON t.scope = k.scope AND t.key = k.key
-             WHERE t.blocked_until > now()
-               AND NOT (t.scope = 'email' AND EXISTS (
-                   SELECT 1 FROM login_known_addresses a WHERE a.email_key = t.key AND a.address = $3::text))",
-            [scopes.into(), values.into(), address.map(str::to_owned).into()],
-        ))
-        .await?;
+    let [scopes, keys, limits] = arrays(buckets);
+    let values = [
+        scopes,
+        keys,
+        limits,
+        address.map(str::to_owned).into(),
+        window.as_secs_f64().into(),
+        lockout.as_secs_f64().into(),
+    ];
+    let row = db.query_one_raw(statement("SELECT reserve_attempt($1, $2, $3, $4, $5, $6) AS seconds", values)).await?;
     let seconds: Option<f64> = match row {
         Some(row) => row.try_get("", "seconds")?,
         None => None,
     };
-    Ok(seconds.filter(|s| *s > 0.0).map(Duration::from_secs_f64))
+    Ok(seconds.map(|s| Duration::from_secs_f64(s.max(0.001))))
 }
 
-/// Counts one failure for `key`; once `limit` failures fall within `window`,
-/// the key is blocked for `lockout`. One statement, so concurrent failures
-/// are all counted.
-pub async fn record_failure(
-    db: &Pool,
-    scope: Scope,
-    key: &str,
-    limit: u32,
-    window: Duration,
-    lockout: Duration,
-) -> Result<(), StorageError> {
-    db.execute_raw(statement(
-        "INSERT INTO login_throttle AS t (scope, key, failures, window_started_at, blocked_until)
-         VALUES ($1, $2, 1, now(), CASE WHEN $3 <= 1 THEN now() + make_interval(secs => $5) END)
-         ON CONFLICT (scope, key) DO UPDATE SET
-           failures = CASE WHEN t.window_started_at <= now() - make_interval(secs => $4) THEN 1
-                           ELSE t.failures + 1 END,
-           window_started_at = CASE WHEN t.window_started_at <= now() - make_interval(secs => $4) THEN now()
-                                    ELSE t.window_started_at END,
-           blocked_until = CASE WHEN (CASE WHEN t.window_started_at <= now() - make_interval(secs => $4) THEN 1
-                                           ELSE t.failures + 1 END) >= $3
-                                THEN now() + make_interval(secs => $5)
-                                ELSE t.blocked_until END",
-        [
-            scope.as_str().into(),
-            key.into(),
-            i64::from(limit).into(),
-            window.as_secs_f64().into(),
-            lockout.as_secs_f64().into(),
-        ],
-    ))
-    .await
-    .map_err(StorageError::from)
-    .map(|_| ())
+/// Gives back an attempt [`reserve`] took from `buckets` (the password was
+/// right): only failures stay counted.
+pub async fn refund(db: &Pool, buckets: &[Bucket<'_>]) -> Result<(), StorageError> {
+    db.execute_raw(statement("SELECT refund_attempt($1, $2, $3)", arrays(buckets))).await?;
+    Ok(())
 }
 
 /// Remembers that the account of `email_key` signed in from `address`, so
