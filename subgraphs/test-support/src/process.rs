@@ -154,7 +154,10 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "the process did not exit");
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        // Its output's last lines reach us a moment after it exits (more under load).
+        while !process.last_lines().contains("address in use") && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
         let lines = process.last_lines();
         assert!(lines.contains("address in use"), "{lines}");
         assert!(lines.contains("line 40") && !lines.contains("line 1\n"), "{lines}");
