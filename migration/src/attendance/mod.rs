@@ -8,6 +8,8 @@ mod m20261201_000001_check_in_staff;
 mod m20261203_000001_scans;
 mod m20261205_000001_record_scans_in_sets;
 mod m20261206_000001_probe_each_nonce;
+mod m20261207_000001_one_verdict;
+mod m20261207_000002_rights_version;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_scans::Migration),
             Box::new(m20261205_000001_record_scans_in_sets::Migration),
             Box::new(m20261206_000001_probe_each_nonce::Migration),
+            Box::new(m20261207_000001_one_verdict::Migration),
+            Box::new(m20261207_000002_rights_version::Migration),
         ]
     }
 }

@@ -33,6 +33,10 @@ pub struct AttendanceSettings {
     /// How long a WebSocket client has to initialise, to answer a ping and to
     /// take a message off the wire before it is dropped (`LIVE_CLIENT_TIMEOUT`, default 10s).
     pub live_client_timeout: Duration,
+    /// Self check-ins (entries and exits) one person may make at one event
+    /// per minute, per instance (`SELF_SCANS_PER_MINUTE`, default 10); the
+    /// organizer, check-in staff and ADMINs are not counted.
+    pub self_scans_per_minute: u32,
 }
 
 impl AttendanceSettings {
@@ -59,6 +63,10 @@ impl AttendanceSettings {
             service_timeout: env.duration_or("SERVICE_TIMEOUT", Duration::from_secs(2))?,
             live_subscriptions_per_user: env.parse_or("LIVE_SUBSCRIPTIONS_PER_USER", 20)?,
             live_client_timeout: env.duration_or("LIVE_CLIENT_TIMEOUT", Duration::from_secs(10))?,
+            self_scans_per_minute: match env.parse_or("SELF_SCANS_PER_MINUTE", 10)? {
+                0 => return Err(ConfigError::invalid("SELF_SCANS_PER_MINUTE", "must be at least 1")),
+                n => n,
+            },
         })
     }
 }

@@ -33,6 +33,7 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         opens_before: settings.checkin_opens_before,
         clock_skew: settings.clock_skew,
         live_subscriptions_per_user: settings.live_subscriptions_per_user,
+        self_scans_per_minute: settings.self_scans_per_minute,
     };
     let service = AttendanceService::new(db.pool(), writer_pool, writers, events, users, rules)
         .context("cannot start the check-in writer")?;
@@ -42,6 +43,7 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         schema.clone(),
         settings.verifier.clone(),
         settings.live_client_timeout,
+        common.max_query_cost,
     ));
     let live = service.live().clone();
     let app = Application::for_service(common, db, schema, settings.verifier.clone(), rest).await?;

@@ -4,15 +4,12 @@
 //! `#[graphql(skip)]`. The mapping to and from the domain, and of its errors
 //! to the public error model, is here, once.
 
-use async_graphql::{ComplexObject, Enum, InputObject, MaybeUndefined, SimpleObject, ID};
+use async_graphql::{Enum, InputObject, MaybeUndefined, SimpleObject, ID};
 use common::{graphql::PageInfo, page::parse_id, time::Timestamp, ApiError, ErrorCode};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    domain::{self, AttendanceError, CheckInRequest, Direction, ScanRequest},
-    graphql::{EventRef, UserRef},
-};
+use crate::domain::{self, AttendanceError, CheckInRequest, Direction, Nonce, ScanRequest};
 
 // One person checked in to one event (undocumented in the SDL, as before).
 #[derive(Debug, Clone, SimpleObject, Serialize)]
@@ -30,21 +27,6 @@ pub struct Attendance {
     /// REST only.
     #[graphql(skip)]
     pub created_at: Timestamp,
-}
-
-#[ComplexObject]
-impl Attendance {
-    // The ids were written from UUIDs (`From<domain::Attendance>`), so they parse.
-
-    /// Resolved by the router through the event subgraph.
-    async fn event(&self) -> Option<EventRef> {
-        Uuid::parse_str(&self.event_id).ok().map(|id| EventRef::new(id, None))
-    }
-
-    /// Resolved by the router through the auth subgraph.
-    async fn user(&self) -> Option<UserRef> {
-        Uuid::parse_str(&self.user_id).ok().map(UserRef::new)
-    }
 }
 
 impl From<domain::Attendance> for Attendance {
@@ -173,8 +155,9 @@ pub struct ScanInput {
 impl From<ScanInput> for ScanRequest {
     fn from(input: ScanInput) -> Self {
         ScanRequest {
-            nonce: input.nonce,
-            // A malformed id fails its own scan only.
+            // A malformed nonce or id fails its own scan only.
+            nonce: Nonce::parse(&input.nonce).ok(),
+            sent_nonce: input.nonce,
             user_id: Uuid::parse_str(&input.user_id).ok(),
             direction: input.direction.unwrap_or_default().into(),
             scanned_at: input.scanned_at,
@@ -242,24 +225,6 @@ pub struct Scan {
     pub scanned_by_id: Option<Uuid>,
 }
 
-#[ComplexObject]
-impl Scan {
-    /// Who scanned (none for an anonymous development call or an exit-all).
-    async fn scanned_by(&self) -> Option<UserRef> {
-        self.scanned_by_id.map(UserRef::new)
-    }
-
-    /// Resolved by the router through the auth subgraph.
-    async fn user(&self) -> Option<UserRef> {
-        Uuid::parse_str(&self.user_id).ok().map(UserRef::new)
-    }
-
-    /// Resolved by the router through the event subgraph.
-    async fn event(&self) -> Option<EventRef> {
-        Uuid::parse_str(&self.event_id).ok().map(|id| EventRef::new(id, None))
-    }
-}
-
 impl From<domain::Scan> for Scan {
     fn from(s: domain::Scan) -> Self {
         let annulment = s.annulment;
@@ -315,7 +280,7 @@ impl TryFrom<ScanFilterInput> for domain::ScanFilter {
     fn try_from(input: ScanFilterInput) -> Result<Self, ApiError> {
         let status = match input.status {
             Some(code) => match domain::ScanStatus::parse(&code) {
-                Some(status) => Some(status.code().to_owned()),
+                Some(status) => Some(status),
                 None => return Err(ApiError::invalid_field(format!("`status`: `{code}` is not a scan status"))),
             },
             None => None,
@@ -384,7 +349,7 @@ impl TryFrom<CheckInInput> for CheckInRequest {
             user_id: input.user_id.as_deref().map(|id| parse_id("userId", id)).transpose()?,
             check_in_time: input.check_in_time,
             direction: input.direction.unwrap_or_default().into(),
-            nonce: input.nonce,
+            nonce: input.nonce.as_deref().map(Nonce::parse).transpose()?,
         })
     }
 }
@@ -401,6 +366,8 @@ impl From<AttendanceError> for ApiError {
             AttendanceError::Forbidden(_) | AttendanceError::OrganizerOnly(_) => ApiError::forbidden(message),
             AttendanceError::ScanNotFound => ApiError::not_found(message),
             AttendanceError::TooManySubscriptions(_) => ApiError::new(ErrorCode::TooManyRequests, message),
+            AttendanceError::TooManySelfScans { retry_after, .. } => ApiError::too_many_requests(message, retry_after),
+            AttendanceError::NonceReused => ApiError::invalid_field(message),
             AttendanceError::NotInside => ApiError::new(ErrorCode::NotInside, message),
             AttendanceError::Hidden { anonymous: true } => ApiError::unauthenticated(format!("sign in: {message}")),
             AttendanceError::Hidden { anonymous: false } => ApiError::forbidden(message),

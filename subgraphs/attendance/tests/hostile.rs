@@ -147,3 +147,170 @@ async fn costly_operations_are_refused_before_they_run() {
     let response = stack.attendance.graphql(door, json!({"r": [representations[0].clone()]}), Some(&admin)).await;
     assert!(response["errors"].is_null(), "{response}");
 }
+
+/// The live socket runs subscriptions only, each within the limits of
+/// `POST /graphql`: over it an organizer's token got a door list nested in a
+/// door list, and in production an anonymous socket got `_service` and
+/// `_entities` with a forged `startTime` (a fresh attack's finding 1).
+#[tokio::test]
+async fn the_live_socket_runs_only_subscriptions_within_the_http_limits() {
+    use helpers::ws::*;
+    let s = helpers::spawn_with(&[("APP_ENV", "production")]).await;
+    let (organizer, _) = s.user("org@example.com").await;
+    let event = s.live_event(Some(&organizer), None).await;
+    let e = json!({"e": event});
+    let aliases: String = (0..1_200).map(|i| format!(" a{i}: entries")).collect();
+    let forged = format!(
+        "{{ _entities(representations: [{{__typename: \"Event\", id: \"{event}\", startTime: \"2000-01-01T00:00:00Z\"}}]) {{ ... on Event {{ attendanceStats {{ onTime late }} }} }} }}"
+    );
+    let cases = [
+        ("the reported door list in a door list", "query($e: ID!) { eventAttendance(eventId: $e, first: 1000) { nodes { id event { attendance(first: 1000) { nodes { id } } } } } }".to_owned(), "QUERY_TOO_COMPLEX"),
+        ("a query", "{ __typename }".to_owned(), "BAD_USER_INPUT"),
+        ("the SDL", "{ _service { sdl } }".to_owned(), "BAD_USER_INPUT"),
+        ("a forged entity", forged, "BAD_USER_INPUT"),
+        ("a mutation", "mutation($e: ID!) { setCheckInPolicy(eventId: $e, input: { allowReentry: false }) { allowReentry } }".to_owned(), "BAD_USER_INPUT"),
+        ("1,200 aliases", format!("subscription($e: ID!) {{ attendanceUpdates(eventId: $e) {{ stats {{{aliases} }} }} }}"), "BAD_USER_INPUT"),
+        ("lists in lists", "subscription($e: ID!) { attendanceUpdates(eventId: $e) { scan { event { attendance(first: 1000) { nodes { event { attendance(first: 1000) { nodes { id } } } } } } } } }".to_owned(), "QUERY_TOO_COMPLEX"),
+        ("nested past the parser", format!("subscription {}{}", "{ a ".repeat(70), "}".repeat(70)), "BAD_USER_INPUT"),
+        ("deeper than the schema allows", format!("subscription($e: ID!) {{ attendanceUpdates(eventId: $e) {{ scan {{ {} id {} }} }} }}", "event { attendance(first: 1) { nodes { ".repeat(5), "} } }".repeat(5)), "BAD_USER_INPUT"),
+    ];
+    for token in [None, Some(organizer.as_str())] {
+        let mut socket = initialised(&s.attendance, token).await;
+        for (i, (what, query, code)) in cases.iter().enumerate() {
+            subscribe_with(&mut socket, &i.to_string(), query, e.clone()).await;
+            let refused = receive(&mut socket).await.unwrap();
+            assert_eq!(code_of(&refused).as_deref(), Some(*code), "{what} ({}): {refused:.300}", token.is_some());
+            assert_eq!(refused["payload"].get("data").unwrap_or(&Value::Null), &Value::Null, "{what}: {refused:.300}");
+            let complete = receive(&mut socket).await.unwrap();
+            assert_eq!(complete["type"], "complete", "{what}: {complete}");
+        }
+    }
+    let policy = s.attendance.get_json::<Value>(&format!("/attendance/event/{event}/policy")).await;
+    assert_eq!(policy["allowReentry"], true, "the mutation did not run");
+    s.attendance.assert_healthy().await;
+}
+
+/// Fourteen `subscribe` messages sent back to back on one socket were all
+/// served: the count was read before an await and raised after it (finding 4).
+#[tokio::test]
+async fn subscriptions_sent_back_to_back_stop_at_the_connections_limit() {
+    use helpers::ws::*;
+    let s = helpers::spawn().await;
+    let (organizer, event) = s.organized_live_event(None).await;
+    let mut socket = initialised(&s.attendance, Some(&organizer)).await;
+    for i in 0..14 {
+        subscribe(&mut socket, &i.to_string(), &event).await;
+    }
+    let (mut served, mut refused) = (0, 0);
+    while served + refused < 14 {
+        let message = receive(&mut socket).await.unwrap();
+        match (message["type"].as_str(), code_of(&message).as_deref()) {
+            (Some("complete"), _) => continue, // after each refusal
+            (Some("next"), None) => served += 1,
+            (Some("next"), Some("TOO_MANY_REQUESTS")) => refused += 1,
+            other => panic!("{other:?}: {message}"),
+        }
+    }
+    assert_eq!((served, refused), (10, 4));
+}
+
+/// A removed staff member sent a self check-in with the nonce they had used
+/// to scan someone else, and got that person's attendance back (finding 6):
+/// a nonce answers only the same scan, else it is refused and writes nothing.
+#[tokio::test]
+async fn a_nonce_never_answers_with_someone_elses_scan() {
+    let s = helpers::spawn().await;
+    let (organizer, event) = s.organized_live_event(None).await;
+    let (staff_token, staff_id) = s.user("staff@example.com").await;
+    let people = s.seed_users(2).await;
+    let staff =
+        |mutation: &str| format!("mutation($e: ID!, $u: ID!) {{ {mutation}(eventId: $e, userId: $u) {{ id }} }}");
+    let ids = json!({"e": event, "u": staff_id});
+    s.attendance.graphql(&staff("addCheckInStaff"), ids.clone(), Some(&organizer)).await;
+    let scan = |user: &str, nonce: &str| {
+        s.check_in(Some(&staff_token), json!({"eventId": event, "userId": user, "nonce": nonce}))
+    };
+    let (status, first) = status_and_json(scan(&people[0], "door-1").await).await;
+    assert_eq!(status, 201, "{first}");
+    // Still staff: the same nonce for another person is refused, not answered.
+    let (status, other) = status_and_json(scan(&people[1], "door-1").await).await;
+    assert_eq!((status, other["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "{other}");
+    let (status, again) = status_and_json(scan(&people[0], "door-1").await).await;
+    assert_eq!((status, &again["id"]), (201, &first["id"]), "the same scan is answered again");
+    s.attendance.graphql(&staff("removeCheckInStaff"), ids, Some(&organizer)).await;
+    let (status, own) = status_and_json(scan(&staff_id, "door-1").await).await;
+    assert_eq!((status, own["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "{own}");
+    assert!(!own.to_string().contains(&people[0]), "nothing of the other person: {own}");
+    assert_eq!(s.db.count("attendance_schema.scans").await, 1, "refusals by nonce write nothing");
+}
+
+/// One nonce holding `\u0000` failed a whole upload, and made the shared
+/// writer retry its batch scan by scan (finding 7): it is refused on its own,
+/// before SQL.
+#[tokio::test]
+async fn a_nonce_postgresql_cannot_store_refuses_only_its_own_scan() {
+    let s = helpers::spawn().await;
+    let (organizer, event) = s.organized_live_event(None).await;
+    let people = s.seed_users(1).await;
+    let now = chrono::Utc::now();
+    assert_eq!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": people[0]})).await.status(), 201);
+    let scans = json!([
+        {"nonce": "bad\u{0}nonce", "userId": people[0], "scannedAt": now.to_rfc3339()},
+        {"nonce": "exit-1", "userId": people[0], "direction": "EXIT", "scannedAt": now.to_rfc3339()},
+    ]);
+    let response = s
+        .attendance
+        .http
+        .post(s.attendance.url("/attendance/scans"))
+        .bearer_auth(&organizer)
+        .json(&json!({"eventId": event, "scans": scans}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = status_and_json(response).await;
+    assert_eq!(status, 200, "{body}");
+    let statuses: Vec<&str> =
+        body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["BAD_USER_INPUT", "OK"], "{body}");
+    assert_eq!(body["results"][0]["scan"], Value::Null);
+    let query = "mutation($e: ID!, $s: [ScanInput!]!) { syncScans(eventId: $e, scans: $s) { nonce status } }";
+    let scans = json!([{"nonce": "\u{0}", "userId": people[0], "scannedAt": now.to_rfc3339()}]);
+    let answer = s.attendance.graphql(query, json!({"e": event, "s": scans}), Some(&organizer)).await;
+    assert_eq!(answer["data"]["syncScans"][0]["status"], "BAD_USER_INPUT", "{answer}");
+    // A single check-in with such a nonce is refused before the writer.
+    let (status, body) = status_and_json(
+        s.check_in(Some(&organizer), json!({"eventId": event, "userId": people[0], "nonce": "a\u{0}"})).await,
+    )
+    .await;
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("BAD_USER_INPUT")), "{body}");
+    s.attendance.assert_healthy().await;
+}
+
+/// A person toggling entry and exit at an open event flooded the log, the
+/// counts and every live subscriber: self-scans are limited per person and
+/// event (`SELF_SCANS_PER_MINUTE`); scanners are not.
+#[tokio::test]
+async fn self_scans_are_limited_and_scanners_are_not() {
+    let s = helpers::spawn_with(&[("SELF_SCANS_PER_MINUTE", "4")]).await;
+    let (organizer, event) = s.organized_live_event(None).await;
+    let (person, person_id) = s.user("ann@example.com").await;
+    for direction in ["ENTRY", "EXIT", "ENTRY", "EXIT"] {
+        let response = s.check_in(Some(&person), json!({"eventId": event, "direction": direction})).await;
+        assert_eq!(response.status(), 201, "{direction}");
+    }
+    let response = s.check_in(Some(&person), json!({"eventId": event})).await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    let (_, body) = status_and_json(response).await;
+    assert_eq!(body["error"]["code"], "TOO_MANY_REQUESTS", "{body}");
+    let query = "mutation($e: ID!) { checkIn(input: { eventId: $e }) { id } }";
+    let answer = s.attendance.graphql(query, json!({"e": event}), Some(&person)).await;
+    assert_eq!(answer["errors"][0]["extensions"]["code"], "TOO_MANY_REQUESTS", "{answer}");
+    assert_eq!(s.db.count("attendance_schema.scans").await, 4, "refused self-scans are not logged");
+    // The organizer scans the same person as often as the door needs.
+    for direction in ["ENTRY", "EXIT", "ENTRY", "EXIT", "ENTRY"] {
+        let body = json!({"eventId": event, "userId": person_id, "direction": direction});
+        assert_eq!(s.check_in(Some(&organizer), body).await.status(), 201, "{direction}");
+    }
+}

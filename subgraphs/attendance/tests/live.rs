@@ -180,90 +180,9 @@ async fn stopping_the_service_ends_its_live_streams() {
     assert_eq!(live.next().await, None, "the stream ended");
 }
 
-mod websocket {
-    use super::*;
-    use futures::{SinkExt, StreamExt};
-    use tokio_tungstenite::tungstenite::{client::IntoClientRequest, http::HeaderValue, Message};
-
-    type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-    pub const UPDATES: &str = "subscription($e: ID!) { attendanceUpdates(eventId: $e) { stats { totalAttendees insideNow entries exits } scan { userId direction } } }";
-
-    pub async fn connect(server: &TestServer, protocol: &'static str) -> Socket {
-        let mut request = format!("ws://127.0.0.1:{}/graphql/ws", server.port).into_client_request().unwrap();
-        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static(protocol));
-        tokio_tungstenite::connect_async(request).await.expect("a WebSocket").0
-    }
-
-    pub async fn send(socket: &mut Socket, message: Value) {
-        socket.send(Message::text(message.to_string())).await.expect("sent");
-    }
-
-    /// The next JSON message, or the close frame's code; fails after 10 s.
-    pub async fn receive(socket: &mut Socket) -> Result<Value, Option<u16>> {
-        tokio::time::timeout(Duration::from_secs(10), async {
-            loop {
-                match socket.next().await {
-                    Some(Ok(Message::Text(text))) => {
-                        let value: Value = serde_json::from_str(&text).expect("JSON");
-                        match value["type"].as_str() {
-                            // Answered as `graphql-ws` clients answer it.
-                            // (A dropped client's answer may find the socket closed.)
-                            Some("ping") => {
-                                let _ = socket.send(Message::text(json!({"type": "pong"}).to_string())).await;
-                            }
-                            Some("ka") => {}
-                            _ => return Ok(value),
-                        }
-                    }
-                    Some(Ok(Message::Close(frame))) => return Err(frame.map(|f| u16::from(f.code))),
-                    Some(Ok(_)) => continue,
-                    _ => return Err(None),
-                }
-            }
-        })
-        .await
-        .expect("a message within 10 s")
-    }
-
-    /// Reads (answering pings) for `period`; returns the messages other than pings.
-    pub async fn keep_reading(socket: &mut Socket, period: Duration) -> Vec<Value> {
-        let mut messages = Vec::new();
-        let until = tokio::time::Instant::now() + period;
-        while let Ok(message) = tokio::time::timeout_at(until, receive(socket)).await {
-            messages.push(message.expect("still open"));
-        }
-        messages
-    }
-
-    /// Every message the server sent while nobody read, up to the close frame's code.
-    pub async fn close_code_after_backlog(socket: &mut Socket) -> Option<u16> {
-        loop {
-            match receive(socket).await {
-                Ok(_) => continue,
-                Err(code) => return code,
-            }
-        }
-    }
-
-    /// Connects with `graphql-transport-ws` and `token`; returns the socket after its ack.
-    pub async fn initialised(server: &TestServer, token: Option<&str>) -> Socket {
-        let mut socket = connect(server, "graphql-transport-ws").await;
-        let payload = token.map_or(json!({}), |t| json!({"authorization": format!("Bearer {t}")}));
-        send(&mut socket, json!({"type": "connection_init", "payload": payload})).await;
-        assert_eq!(receive(&mut socket).await.unwrap()["type"], "connection_ack");
-        socket
-    }
-
-    pub async fn subscribe(socket: &mut Socket, id: &str, event: &str) {
-        let payload = json!({"query": UPDATES, "variables": {"e": event}});
-        send(socket, json!({"id": id, "type": "subscribe", "payload": payload})).await;
-    }
-}
-
 #[tokio::test]
 async fn the_websocket_subscription_tells_what_the_event_stream_tells() {
-    use websocket::*;
+    use helpers::ws::*;
     let s = helpers::spawn().await;
     let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(1).await;
@@ -312,7 +231,7 @@ async fn the_websocket_subscription_tells_what_the_event_stream_tells() {
 
 #[tokio::test]
 async fn the_websocket_refuses_strangers_forgeries_and_protocol_abuse() {
-    use websocket::*;
+    use helpers::ws::*;
     let s = helpers::spawn().await;
     let (organizer, _) = s.user("org@example.com").await;
     let (other, _) = s.user("other@example.com").await;
@@ -367,7 +286,7 @@ async fn the_websocket_refuses_strangers_forgeries_and_protocol_abuse() {
 /// that reads, or a legacy client that only listens, stays.
 #[tokio::test]
 async fn a_websocket_client_that_stops_reading_is_dropped() {
-    use websocket::*;
+    use helpers::ws::*;
     let s = helpers::spawn_with(&[("LIVE_CLIENT_TIMEOUT", "1s"), ("LIVE_SUBSCRIPTIONS_PER_USER", "3")]).await;
     let (organizer, event) = s.organized_live_event(None).await;
     let users = s.seed_users(1).await;
@@ -434,8 +353,8 @@ async fn a_burst_of_scans_coalesces_into_the_latest_state() {
 /// made afterwards reach them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_restart_with_subscribers_connected_resynchronises_them() {
+    use helpers::ws::*;
     use test_support::{ClusterOptions, PgServer, PrivateCluster, TestDb};
-    use websocket::*;
     let options = ClusterOptions::restartable().unwrap();
     let cluster = PrivateCluster::start_async(&options).await.expect("PostgreSQL starts");
     let s = helpers::Stack::start_with(TestDb::new_on(PgServer::at(&cluster.admin_url())).await, &[]).await;
@@ -486,4 +405,117 @@ fn subscriptions_stay_out_of_the_federation_sdl() {
     assert!(!sdl.contains("Subscription") && !sdl.contains("attendanceUpdates"), "{sdl}");
     let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert!(!committed.contains("attendanceUpdates"));
+}
+
+/// A staff member subscribed, stopped reading while scans arrived, was
+/// removed, then read again: an update made after the removal reached them,
+/// since only the latest value carried the "check rights again" flag (a fresh
+/// attack's finding 3). Every update read after a right was taken away now
+/// checks it again, and a revoked stream ends.
+#[tokio::test]
+async fn a_removed_staff_member_who_reads_slowly_gets_nothing_made_after_the_removal() {
+    use helpers::ws::*;
+    let s = helpers::spawn().await;
+    let (organizer, event) = s.organized_live_event(None).await;
+    let (staff, staff_id) = s.user("staff@example.com").await;
+    let people = s.seed_users(21).await;
+    let staff_change =
+        |mutation: &str| format!("mutation($e: ID!, $u: ID!) {{ {mutation}(eventId: $e, userId: $u) {{ id }} }}");
+    let ids = json!({"e": event, "u": staff_id});
+    s.attendance.graphql(&staff_change("addCheckInStaff"), ids.clone(), Some(&organizer)).await;
+    // Large messages (many aliases), so a few of them fill what the network holds.
+    let counts: String = (0..900).map(|i| format!(" e{i}: entries")).collect();
+    let wide = format!("subscription($e: ID!) {{ attendanceUpdates(eventId: $e) {{ stats {{ entries{counts} }} }} }}");
+    let mut socket = initialised_slow_reader(&s.attendance, &staff).await;
+    subscribe_with(&mut socket, "1", &wide, json!({"e": event})).await;
+    let first = receive(&mut socket).await.unwrap();
+    assert_eq!(first["payload"]["data"]["attendanceUpdates"]["stats"]["entries"], 0, "{first:.200}");
+    for person in &people[..20] {
+        assert_eq!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": person})).await.status(), 201);
+        tokio::time::sleep(Duration::from_millis(60)).await; // an update each
+    }
+    s.attendance.graphql(&staff_change("removeCheckInStaff"), ids, Some(&organizer)).await;
+    assert_eq!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": people[20]})).await.status(), 201);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut read = 0;
+    loop {
+        let message = receive(&mut socket).await.expect("the subscription completes; the socket stays");
+        match message["type"].as_str() {
+            Some("next") => {
+                let entries = &message["payload"]["data"]["attendanceUpdates"]["stats"]["entries"];
+                assert!(entries.as_i64().is_some_and(|n| n <= 20), "made after the removal: {entries}");
+                read += 1;
+            }
+            Some("complete") => break,
+            other => panic!("{other:?}: {message:.200}"),
+        }
+    }
+    assert!(read < 21, "coalesced, and cut short by the removal: {read}");
+}
+
+/// Over Server-Sent Events, an organizer removing a staff member and scanning
+/// at once let one update through after the removal: the staff member's
+/// stream ends, and nothing it carried was made after the removal.
+#[tokio::test]
+async fn a_removal_followed_at_once_by_scans_ends_the_staff_stream_first() {
+    let s = helpers::spawn().await;
+    let (organizer, event) = s.organized_live_event(None).await;
+    let people = s.seed_users(6).await;
+    for round in 0..3 {
+        let (staff, staff_id) = s.user(&format!("staff{round}@example.com")).await;
+        let ids = json!({"e": event, "u": staff_id});
+        let change =
+            |mutation: &str| format!("mutation($e: ID!, $u: ID!) {{ {mutation}(eventId: $e, userId: $u) {{ id }} }}");
+        s.attendance.graphql(&change("addCheckInStaff"), ids.clone(), Some(&organizer)).await;
+        let mut live = Live::open(&s.attendance, &event, Some(&staff)).await.unwrap();
+        let before = live.next().await.expect("the current state")["stats"]["entries"].as_i64().unwrap();
+        let removal = s.attendance.graphql(&change("removeCheckInStaff"), ids, Some(&organizer)).await;
+        assert!(removal["errors"].is_null(), "{removal}");
+        let (first, second) =
+            tokio::join!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": people[2 * round]})), async {
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                s.check_in(Some(&organizer), json!({"eventId": event, "userId": people[2 * round + 1]})).await
+            },);
+        assert_eq!((first.status().as_u16(), second.status().as_u16()), (201, 201));
+        while let Some(update) = live.next().await {
+            let entries = update["stats"]["entries"].as_i64().unwrap();
+            assert_eq!(entries, before, "round {round}: an update made after the removal: {update}");
+        }
+    }
+}
+
+/// Check-in staff saw every scanner's scans on the live stream, refused and
+/// annulled ones and who scanned included, while the scan log shows them
+/// their own (finding 5): the stream follows the log, per viewer.
+#[tokio::test]
+async fn staff_see_the_counts_and_their_own_scans_only() {
+    use helpers::ws::*;
+    let s = helpers::spawn().await;
+    let (organizer, event) = s.organized_live_event(None).await;
+    let (staff, staff_id) = s.user("staff@example.com").await;
+    let people = s.seed_users(2).await;
+    let add = "mutation($e: ID!, $u: ID!) { addCheckInStaff(eventId: $e, userId: $u) { id } }";
+    s.attendance.graphql(add, json!({"e": event, "u": staff_id}), Some(&organizer)).await;
+    let mut staff_live = Live::open(&s.attendance, &event, Some(&staff)).await.unwrap();
+    let mut organizer_live = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
+    let mut socket = initialised(&s.attendance, Some(&staff)).await;
+    subscribe(&mut socket, "1", &event).await;
+    receive(&mut socket).await.unwrap();
+    staff_live.next().await.unwrap();
+    organizer_live.next().await.unwrap();
+    let over_ws = |message: Value| message["payload"]["data"]["attendanceUpdates"].clone();
+    // The organizer's scan: staff see the counts, not the scan.
+    assert_eq!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": people[0]})).await.status(), 201);
+    let (theirs, mine) = (staff_live.next().await.unwrap(), organizer_live.next().await.unwrap());
+    assert_eq!((&theirs["stats"]["entries"], &theirs["scan"]), (&json!(1), &Value::Null), "{theirs}");
+    assert_eq!(mine["scan"]["userId"], json!(people[0]), "{mine}");
+    let update = over_ws(receive(&mut socket).await.unwrap());
+    assert_eq!((&update["stats"]["entries"], &update["scan"]), (&json!(1), &Value::Null), "{update}");
+    // Their own scan, refused or not: shown to them.
+    assert_eq!(s.check_in(Some(&staff), json!({"eventId": event, "userId": people[0]})).await.status(), 409);
+    let theirs = staff_live.next().await.unwrap();
+    assert_eq!(theirs["scan"]["userId"], json!(people[0]), "{theirs}");
+    assert_eq!(theirs["scan"]["status"], "ALREADY_CHECKED_IN", "{theirs}");
+    let update = over_ws(receive(&mut socket).await.unwrap());
+    assert_eq!(update["scan"]["userId"], json!(people[0]), "{update}");
 }

@@ -698,14 +698,15 @@ async fn the_scans_migration_upgrades_existing_check_ins_and_goes_down() {
     }
     scan(&s, Some(&organizer), &event, &users[0], "EXIT").await;
     let db = s.db.connect_as(common::ServiceKind::Attendance).await;
-    // The set-wise `record_scans` (and its per-nonce probe above it) goes down and up with nothing lost.
-    migration::attendance::Migrator::down(&db.conn, Some(2)).await.unwrap();
+    // The migrations above the scans migration (set-wise writes, the per-nonce
+    // probe, one verdict, rights versions) go down and up with nothing lost.
+    migration::attendance::Migrator::down(&db.conn, Some(4)).await.unwrap();
     assert_eq!(counts(&stats(&s, &event).await), (1, 2, 1, 2));
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "ENTRY").await.0, 201, "one by one again");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "EXIT").await.0, 201);
     // Then the scans migration under them.
-    migration::attendance::Migrator::down(&db.conn, Some(3)).await.unwrap();
+    migration::attendance::Migrator::down(&db.conn, Some(5)).await.unwrap();
     assert_eq!(s.attendance_rows().await, 2, "check-ins stay");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(scan_count(&s, "direction = 'ENTRY' AND status = 'OK'").await, 2, "each check-in is an entry again");
@@ -714,18 +715,17 @@ async fn the_scans_migration_upgrades_existing_check_ins_and_goes_down() {
 }
 
 /// The usual batch (entries of different people with room for all) is
-/// written as sets; everything else one scan at a time. The one-by-one
-/// function, which the set-wise migration's `down` brings back, is the
-/// oracle: the same batches at an event just like it must answer the same
+/// written as sets; everything else one scan at a time. The one-by-one part
+/// is the oracle: the same batches at an event just like it, each sent one
+/// scan at a time (a copy of its first scan at its end, a replay that writes
+/// nothing, keeps a batch from being written as a set), must answer the same
 /// statuses and leave the same counts.
 #[tokio::test]
 async fn batches_written_as_sets_are_judged_as_one_by_one() {
-    use migration::sea_orm_migration::MigratorTrait;
     let s = helpers::spawn().await;
     let (organizer, _) = s.user("org@example.com").await;
     let p = s.seed_users(6).await;
     let stranger = "00000000-0000-0000-0000-000000000001";
-    let db = s.db.connect_as(common::ServiceKind::Attendance).await;
     let now = chrono::Utc::now();
     let at = |seconds: i64| (now - chrono::Duration::seconds(600 - seconds)).to_rfc3339();
     let entry = |n: &str, user: &str, t: i64| json!({"nonce": n, "userId": user, "scannedAt": at(t)});
@@ -759,10 +759,6 @@ async fn batches_written_as_sets_are_judged_as_one_by_one() {
     ];
     let mut runs = Vec::new();
     for one_by_one in [false, true] {
-        if one_by_one {
-            // The two migrations above the one-by-one function go down.
-            migration::attendance::Migrator::down(&db.conn, Some(2)).await.unwrap();
-        }
         let event = s.live_event(Some(&organizer), Some(5)).await;
         let mut statuses = Vec::new();
         for (policy, scans) in &rounds {
@@ -770,10 +766,20 @@ async fn batches_written_as_sets_are_judged_as_one_by_one() {
                 let out = set_policy(&s, &organizer, &event, policy.clone()).await;
                 assert!(out["errors"].is_null(), "{out}");
             }
-            let (status, body) = sync(&s, Some(&organizer), &event, scans.clone()).await;
+            let mut scans = scans.clone();
+            if one_by_one {
+                let copy = scans[0].clone();
+                scans.as_array_mut().unwrap().push(copy);
+            }
+            let (status, body) = sync(&s, Some(&organizer), &event, scans).await;
             assert_eq!(status, 200, "{body}");
-            let results = body["results"].as_array().unwrap();
-            statuses.push(results.iter().map(|r| r["status"].as_str().unwrap().to_owned()).collect::<Vec<_>>());
+            let mut results: Vec<String> =
+                body["results"].as_array().unwrap().iter().map(|r| r["status"].as_str().unwrap().to_owned()).collect();
+            if one_by_one {
+                let replay = results.pop();
+                assert_eq!(replay.as_ref(), results.first(), "the copy is answered as its original");
+            }
+            statuses.push(results);
         }
         let inside =
             s.db.number(&format!(
@@ -782,7 +788,6 @@ async fn batches_written_as_sets_are_judged_as_one_by_one() {
             .await;
         runs.push((statuses, counts(&stats(&s, &event).await), inside));
     }
-    migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(runs[0], runs[1], "as sets, then one by one");
     let (statuses, (inside_now, ..), inside) = &runs[0];
     assert_eq!(statuses[1], ["ALREADY_CHECKED_IN", "OK", "NOT_FOUND", "CHECKIN_CLOSED"]);
@@ -803,4 +808,30 @@ async fn a_scan_without_a_direction_is_an_entry() {
     let body = json!({"eventId": event, "userId": users[1], "direction": null});
     assert_eq!(s.check_in(Some(&organizer), body).await.status(), 201);
     assert_eq!(scan_count(&s, &format!("event_id = '{event}' AND direction = 'ENTRY' AND status = 'OK'")).await, 2);
+}
+
+/// The scan statuses are spelt once in Rust (`ScanStatus`) and once in SQL
+/// (`scan_verdict`, the one function that decides a verdict): over every
+/// case, the function answers each of Rust's statuses and nothing else.
+#[tokio::test]
+async fn the_verdict_function_speaks_exactly_rusts_statuses() {
+    use attendance_service::domain::ScanStatus;
+    let s = helpers::spawn().await;
+    let verdicts =
+        s.db.strings(
+            "SELECT DISTINCT attendance_schema.scan_verdict(
+                 malformed, cancelled, '2024-01-01 10:00Z', '2024-01-01 12:00Z', scanned_at, person, direction,
+                 entered, inside, exited, reentry, multiple, capacity, 5, 5) AS id
+             FROM unnest(ARRAY[true, false]) malformed, unnest(ARRAY[true, false]) cancelled,
+                  unnest(ARRAY['2024-01-01 09:00Z', '2024-01-01 11:00Z']::timestamptz[]) scanned_at,
+                  unnest(ARRAY[true, false]) person, unnest(ARRAY['ENTRY', 'EXIT']) direction,
+                  unnest(ARRAY[true, false]) entered, unnest(ARRAY[true, false]) inside,
+                  unnest(ARRAY[true, false]) exited, unnest(ARRAY[true, false]) reentry,
+                  unnest(ARRAY[true, false]) multiple, unnest(ARRAY[NULL, 5, 10]::int[]) capacity
+             ORDER BY 1",
+        )
+        .await;
+    let mut rust: Vec<&str> = ScanStatus::ALL.iter().map(|s| s.code()).collect();
+    rust.sort_unstable();
+    assert_eq!(verdicts, rust);
 }

@@ -26,7 +26,7 @@ pub struct EventInfo {
     pub id: Uuid,
     pub start_time: Timestamp,
     pub end_time: Timestamp,
-    pub status: String,
+    pub status: EventStatus,
     pub capacity: Option<i32>,
     pub organizer_id: Option<Uuid>,
     /// Which version of the event this is: scans carry it, so a copy older
@@ -34,10 +34,12 @@ pub struct EventInfo {
     pub updated_at: Timestamp,
 }
 
-impl EventInfo {
-    pub fn is_cancelled(&self) -> bool {
-        self.status == "CANCELLED"
-    }
+/// An event's status, as the event service spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EventStatus {
+    Scheduled,
+    Cancelled,
 }
 
 const MAX_CACHED: usize = 10_000;

@@ -3,10 +3,17 @@
 //! Per event and instance one `watch` channel holds the latest state: a
 //! slow subscriber skips to it, never queues, and an update costs one
 //! statistics query per instance whatever the number of subscribers.
+//!
+//! Each subscriber sees what the scan log shows them: the organizer and
+//! ADMINs every scan, check-in staff the counts and their own scans. A staff
+//! member's right is checked again whenever an update was read after a right
+//! at the event was taken away (the event's rights version, read after the
+//! update's statistics, differs from the one their right was last checked
+//! at), however many updates they skipped; a revoked stream ends.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::Duration,
 };
 
@@ -15,29 +22,47 @@ use tokio::sync::{mpsc, watch};
 use uuid::Uuid;
 
 use super::{AttendanceError, AttendanceStats, Scan};
-
-/// How long notices gather before an update is computed: bounds the updates
-/// per event and instance to 20 a second, the fan-out work with them.
-const GATHER: Duration = Duration::from_millis(50);
 use crate::{
     clients::EventDirectory,
     storage::{self, live::Notice},
 };
 
+/// How long notices gather before an update is computed: bounds the updates
+/// per event and instance to 20 a second, the fan-out work with them.
+const GATHER: Duration = Duration::from_millis(50);
+
 /// One message of a subscription: the event's statistics and the scan that
-/// changed them (none in a first message or after a resynchronisation).
+/// changed them (none in a first message, after a resynchronisation, or for
+/// a reader who may not see that scan).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LiveUpdate {
     pub stats: AttendanceStats,
     pub scan: Option<Scan>,
+    /// An edge's rendering of this update, made once and shared by every
+    /// stream that sends it.
+    pub rendered: OnceLock<Arc<str>>,
 }
 
-/// What a topic's channel carries: the latest update, and whether the
-/// subscribers' rights must be checked again (a staff member was removed).
+impl LiveUpdate {
+    fn new(stats: AttendanceStats, scan: Option<Scan>) -> Arc<Self> {
+        Arc::new(LiveUpdate { stats, scan, rendered: OnceLock::new() })
+    }
+}
+
+/// What a topic's channel carries: the latest update, in the two views
+/// readers get, and the event's rights version read after it.
 #[derive(Debug, Clone)]
 struct Published {
-    update: Arc<LiveUpdate>,
-    recheck_rights: bool,
+    with_scan: Arc<LiveUpdate>,
+    counts_only: Arc<LiveUpdate>,
+    rights_version: i64,
+}
+
+impl Published {
+    fn says_the_same_as(&self, other: &Published) -> bool {
+        let (a, b) = (&self.with_scan, &other.with_scan);
+        a.stats == b.stats && a.scan == b.scan && self.rights_version == other.rights_version
+    }
 }
 
 struct Topics {
@@ -76,8 +101,10 @@ impl LiveHub {
         tokio::spawn(self.clone().publish(received));
     }
 
-    /// The event's state now, read from the database.
-    async fn snapshot(&self, event: Uuid, scan: Option<Uuid>) -> Result<LiveUpdate, AttendanceError> {
+    /// The event's state now, read from the database; the rights version is
+    /// read last, so an update whose statistics come after a right was taken
+    /// away carries the version that says so.
+    async fn snapshot(&self, event: Uuid, scan: Option<Uuid>) -> Result<Published, AttendanceError> {
         let start = self.events.get(event).await?.ok_or(AttendanceError::EventNotFound)?.start_time;
         let mut stats = storage::stats(&self.db, &[(event, start.0)]).await?;
         let stats = stats.remove(&event).unwrap_or_else(|| AttendanceStats::empty(event));
@@ -85,7 +112,10 @@ impl LiveHub {
             Some(id) => storage::find_scan(&self.db, id).await?,
             None => None,
         };
-        Ok(LiveUpdate { stats, scan })
+        let rights_version = storage::rights_version(&self.db, event).await?;
+        let counts_only = LiveUpdate::new(stats.clone(), None);
+        let with_scan = if scan.is_some() { LiveUpdate::new(stats, scan) } else { counts_only.clone() };
+        Ok(Published { with_scan, counts_only, rights_version })
     }
 
     /// Publishes what the notices say, coalesced: the notices that queued
@@ -95,14 +125,17 @@ impl LiveHub {
             // Let a burst gather: at most one update per event every
             // `GATHER`, however fast the scans come.
             tokio::time::sleep(GATHER).await;
-            let mut changed: HashMap<Uuid, (Option<Uuid>, bool)> = HashMap::new();
+            let mut changed: HashMap<Uuid, Option<Uuid>> = HashMap::new();
             let mut resync = false;
             let mut note = |notice: Notice| match notice {
                 Notice::Changed { event, scan } => {
-                    let entry = changed.entry(event).or_default();
-                    entry.0 = scan.or(entry.0);
+                    let last = changed.entry(event).or_default();
+                    *last = scan.or(*last);
                 }
-                Notice::StaffRemoved { event } => changed.entry(event).or_default().1 = true,
+                // The update it causes carries the new rights version.
+                Notice::StaffRemoved { event } => {
+                    changed.entry(event).or_default();
+                }
                 Notice::Resync => resync = true,
             };
             note(first);
@@ -115,16 +148,22 @@ impl LiveHub {
                 topics.events.keys().copied().collect()
             };
             for event in watched {
-                let (scan, recheck_rights) = match changed.get(&event) {
-                    Some(change) => *change,
-                    None if resync => (None, false),
+                let scan = match changed.get(&event) {
+                    Some(scan) => *scan,
+                    None if resync => None,
                     None => continue,
                 };
                 match self.snapshot(event, scan).await {
-                    Ok(update) => {
-                        let published = Published { update: Arc::new(update), recheck_rights };
+                    Ok(published) => {
                         if let Some(topic) = self.topics.lock().expect("topics lock").events.get(&event) {
-                            topic.send_replace(published);
+                            // A resynchronisation that finds nothing new tells nobody.
+                            topic.send_if_modified(|current| {
+                                let new = !published.says_the_same_as(current);
+                                if new {
+                                    *current = published;
+                                }
+                                new
+                            });
                         }
                     }
                     Err(e) => tracing::warn!(%event, error = %e, "live update not computed"),
@@ -139,14 +178,22 @@ impl LiveHub {
         let claims = caller.claims().ok_or(AttendanceError::TokenRequired(common::auth::TokenRequired))?;
         let user = claims.sub;
         let event = self.events.get(event_id).await?.ok_or(AttendanceError::EventNotFound)?;
-        let admin = caller.is_admin();
-        let organizer = event.organizer_id == Some(user);
-        if !(admin || organizer || self.runs_event(user, event_id).await?) {
-            return Err(AttendanceError::Forbidden(
-                "only the event's organizer, its check-in staff or an admin may watch its attendance",
-            ));
-        }
-        let first = Arc::new(self.snapshot(event_id, None).await?);
+        let by_role = caller.is_admin() || event.organizer_id == Some(user);
+        // Staff: the version is read before the right is checked, so any
+        // change after the check shows as a newer version.
+        let checked_at = match by_role {
+            true => None,
+            false => {
+                let version = storage::rights_version(&self.db, event_id).await?;
+                if !self.runs_event(user, event_id).await? {
+                    return Err(AttendanceError::Forbidden(
+                        "only the event's organizer, its check-in staff or an admin may watch its attendance",
+                    ));
+                }
+                Some(version)
+            }
+        };
+        let first = self.snapshot(event_id, None).await?;
         let updates = {
             let mut topics = self.topics.lock().expect("topics lock");
             let held = topics.per_user.entry(user).or_default();
@@ -154,8 +201,7 @@ impl LiveHub {
                 return Err(AttendanceError::TooManySubscriptions(self.per_user_limit));
             }
             *held += 1;
-            let published = Published { update: first.clone(), recheck_rights: false };
-            let topic = topics.events.entry(event_id).or_insert_with(|| watch::channel(published).0);
+            let topic = topics.events.entry(event_id).or_insert_with(|| watch::channel(first.clone()).0);
             let mut updates = topic.subscribe();
             updates.mark_unchanged();
             updates
@@ -167,7 +213,7 @@ impl LiveHub {
             hub: self.clone(),
             user,
             event: event_id,
-            checked_by_role: admin || organizer,
+            checked_at,
             first: Some(first),
             updates,
             expires,
@@ -187,9 +233,11 @@ pub struct Subscription {
     hub: LiveHub,
     user: Uuid,
     event: Uuid,
-    /// An ADMIN or the organizer: rights that no staff change takes away.
-    checked_by_role: bool,
-    first: Option<Arc<LiveUpdate>>,
+    /// For check-in staff, the rights version their right was last checked
+    /// at; `None` for an ADMIN or the organizer, whose rights no staff
+    /// change takes away (and who see every scan).
+    checked_at: Option<i64>,
+    first: Option<Published>,
     updates: watch::Receiver<Published>,
     expires: tokio::time::Instant,
 }
@@ -200,22 +248,29 @@ impl Subscription {
         if *self.closing.borrow() {
             return None;
         }
-        if let Some(first) = self.first.take() {
-            return Some(first);
-        }
-        tokio::select! {
-            changed = self.updates.changed() => changed.ok()?,
-            _ = tokio::time::sleep_until(self.expires) => return None,
-            _ = self.closing.wait_for(|closing| *closing) => return None,
-        }
-        let published = self.updates.borrow_and_update().clone();
-        if published.recheck_rights && !self.checked_by_role {
+        let published = match self.first.take() {
+            Some(first) => first,
+            None => {
+                tokio::select! {
+                    changed = self.updates.changed() => changed.ok()?,
+                    _ = tokio::time::sleep_until(self.expires) => return None,
+                    _ = self.closing.wait_for(|closing| *closing) => return None,
+                }
+                self.updates.borrow_and_update().clone()
+            }
+        };
+        let Some(checked_at) = self.checked_at else {
+            return Some(published.with_scan);
+        };
+        if published.rights_version != checked_at {
             match self.hub.runs_event(self.user, self.event).await {
-                Ok(true) => {}
+                Ok(true) => self.checked_at = Some(published.rights_version),
                 _ => return None,
             }
         }
-        Some(published.update)
+        // Staff see their own scans, as in the scan log.
+        let own = published.with_scan.scan.as_ref().is_some_and(|scan| scan.scanned_by == Some(self.user));
+        Some(if own { published.with_scan } else { published.counts_only })
     }
 }
 

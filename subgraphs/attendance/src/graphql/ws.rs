@@ -1,10 +1,15 @@
 //! `/graphql/ws`: GraphQL subscriptions over WebSocket (`graphql-transport-ws`
 //! and the legacy `graphql-ws`), with the token in `connection_init`'s
-//! payload as `{ "authorization": "Bearer <token>" }`. A connection may hold
-//! 10 subscriptions and messages are at most 64 KiB. Within the client
-//! timeout (`LIVE_CLIENT_TIMEOUT`, 10 s) a client must initialise, answer
-//! each ping (`graphql-transport-ws`) and take each message off the wire; a
-//! client that stops reading is dropped, its subscriptions with it.
+//! payload as `{ "authorization": "Bearer <token>" }`. Subscriptions only:
+//! queries and mutations go through the router, and a `subscribe` of either
+//! is refused with `BAD_USER_INPUT`. Every operation passes the limits
+//! `POST /graphql` applies (`common::graphql::limits`: nesting, fields, root
+//! fields, directives, cost with list sizes; the schema's depth), and every
+//! message the response cap. A connection may hold 10 subscriptions and
+//! client messages are at most 64 KiB. Within the client timeout
+//! (`LIVE_CLIENT_TIMEOUT`, 10 s) a client must initialise, answer each ping
+//! (`graphql-transport-ws`) and take each message off the wire; a client that
+//! stops reading is dropped, its subscriptions with it.
 
 use std::{
     sync::{
@@ -27,6 +32,7 @@ use axum::{
 };
 use common::{
     auth::{Caller, TokenVerifier},
+    graphql::SubscriptionsOnly,
     ApiError, ErrorCode,
 };
 use futures::{channel::mpsc, SinkExt, StreamExt};
@@ -37,13 +43,13 @@ const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 pub const MAX_SUBSCRIPTIONS_PER_CONNECTION: usize = 10;
 
 struct WsState {
-    schema: AttendanceSchema,
+    executor: SubscriptionsOnly<super::Query, super::Mutation, super::Subscription>,
     verifier: TokenVerifier,
     client_timeout: Duration,
 }
 
-pub fn router(schema: AttendanceSchema, verifier: TokenVerifier, client_timeout: Duration) -> Router {
-    let state = Arc::new(WsState { schema, verifier, client_timeout });
+pub fn router(schema: AttendanceSchema, verifier: TokenVerifier, client_timeout: Duration, max_cost: u64) -> Router {
+    let state = Arc::new(WsState { executor: SubscriptionsOnly::new(schema, max_cost), verifier, client_timeout });
     Router::new().route("/graphql/ws", get(upgrade)).with_state(state)
 }
 
@@ -68,7 +74,7 @@ async fn serve(socket: WebSocket, state: Arc<WsState>, protocol: GraphQLProtocol
     let (initialised, init) = tokio::sync::oneshot::channel::<()>();
     let verifier = state.verifier.clone();
     let mut connection = Box::pin(
-        GraphQLWebSocket::new_with_pair(outgoing, socket_in, state.schema.clone(), protocol)
+        GraphQLWebSocket::new_with_pair(outgoing, socket_in, state.executor.clone(), protocol)
             .on_connection_init(move |payload| async move {
                 let _ = initialised.send(());
                 let caller = match payload.get("authorization").and_then(|v| v.as_str()) {
@@ -138,35 +144,32 @@ async fn write(
 #[derive(Default, Clone)]
 struct Slots(Arc<AtomicUsize>);
 
-/// Refuses a subscription over the connection's limit.
-pub fn count_subscription(ctx: &Context<'_>) -> Result<(), ApiError> {
-    let held = ctx.data_opt::<Slots>().map_or(0, |slots| slots.0.load(Ordering::Relaxed));
-    if held >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
-        return Err(ApiError::new(
-            ErrorCode::TooManyRequests,
-            format!("at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection"),
-        ));
-    }
-    Ok(())
-}
-
-/// One held subscription of a connection, given back when its stream ends.
+/// One held subscription of a connection, given back when its stream ends
+/// (or when the subscription fails to start).
 pub struct SubscriptionSlot(Option<Slots>);
 
 impl SubscriptionSlot {
-    pub fn hold(ctx: &Context<'_>) -> Self {
-        let slots = ctx.data_opt::<Slots>().cloned();
-        if let Some(slots) = &slots {
-            slots.0.fetch_add(1, Ordering::Relaxed);
+    /// Takes a place before anything is awaited, so subscriptions sent back
+    /// to back cannot all pass the count; refuses one over the limit.
+    pub fn take(ctx: &Context<'_>) -> Result<Self, ApiError> {
+        let Some(slots) = ctx.data_opt::<Slots>() else {
+            return Ok(SubscriptionSlot(None));
+        };
+        if slots.0.fetch_add(1, Ordering::AcqRel) >= MAX_SUBSCRIPTIONS_PER_CONNECTION {
+            slots.0.fetch_sub(1, Ordering::AcqRel);
+            return Err(ApiError::new(
+                ErrorCode::TooManyRequests,
+                format!("at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection"),
+            ));
         }
-        SubscriptionSlot(slots)
+        Ok(SubscriptionSlot(Some(slots.clone())))
     }
 }
 
 impl Drop for SubscriptionSlot {
     fn drop(&mut self) {
         if let Some(slots) = &self.0 {
-            slots.0.fetch_sub(1, Ordering::Relaxed);
+            slots.0.fetch_sub(1, Ordering::AcqRel);
         }
     }
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 /// One statement for any number of events.
 /// The same rule as the lists' (`sees_all_sql`), without the ADMIN shortcut.
 pub async fn events_run_by(db: &Pool, user: Uuid, events: &[Uuid]) -> Result<HashSet<Uuid>, StorageError> {
-    let runs = super::sees_all_sql(crate::domain::ListBy::Event, "false", "$2");
+    let runs = super::lists::sees_all_sql(crate::domain::records::ListBy::Event, "false", "$2");
     let sql = format!("SELECT o.owner AS id FROM unnest($1::uuid[]) AS o(owner) WHERE {runs}");
     let rows = db.query_all_raw(stmt(&sql, [events.to_vec().into(), user.into()])).await?;
     Ok(rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, DbErr>>()?)
@@ -58,12 +58,26 @@ pub async fn add_staff(
     Ok(())
 }
 
-/// Whether `user` was check-in staff of `event` (and is no longer).
+/// Whether `user` was check-in staff of `event` (and is no longer). The
+/// event's rights version moves on in the same statement, and its live
+/// subscribers hear of it (`<event> staff`).
 pub async fn remove_staff(db: &Pool, event: Uuid, user: Uuid) -> Result<bool, StorageError> {
-    // Live subscribers of the event check their rights again (`<event> staff`).
-    let sql = "WITH removed AS (DELETE FROM check_in_staff WHERE event_id = $1 AND user_id = $2 RETURNING event_id)
+    let sql = "WITH removed AS (DELETE FROM check_in_staff WHERE event_id = $1 AND user_id = $2 RETURNING event_id),
+               bumped AS (
+                   UPDATE event_checkins c SET rights_version = c.rights_version + 1
+                   FROM removed r WHERE c.event_id = r.event_id
+               )
                SELECT pg_notify('attendance_updates', event_id::text || ' staff') FROM removed";
     Ok(!db.query_all_raw(stmt(sql, [event.into(), user.into()])).await?.is_empty())
+}
+
+/// How many times a right at `event` was taken away (0 for an event without
+/// a counter row). A live update read after this carries a version at least
+/// as new as it.
+pub async fn rights_version(db: &Pool, event: Uuid) -> Result<i64, StorageError> {
+    let sql = "SELECT coalesce((SELECT rights_version FROM event_checkins WHERE event_id = $1), 0) AS version";
+    let row = db.query_one_raw(stmt(sql, [event.into()])).await?;
+    Ok(row.map(|row| row.try_get("", "version")).transpose()?.unwrap_or(0))
 }
 
 /// Of `users`, those checked in to an event that `organizer` organizes: the

@@ -1,6 +1,8 @@
 //! The services in-process ([`test_support::services`]), the attendance service under test.
 #![allow(dead_code)]
 
+pub mod ws;
+
 use common::ServiceKind;
 pub use test_support::services::Services as Stack;
 
