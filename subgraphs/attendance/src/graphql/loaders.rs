@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 use common::{
+    graphql::grouped,
     page::{Cursor, Page},
     time::Timestamp,
     ApiError,
@@ -15,17 +16,7 @@ use crate::domain::{
     Attendance, AttendanceService, AttendanceStats, CheckInPolicy, ListBy, Scan, ScanFilter, Viewer, Visible,
 };
 
-/// Keys are per viewer: loaders are shared by concurrent requests, and what
-/// one reader may see says nothing about another.
-fn by_viewer<K: Copy>(keys: &[(Viewer, K)]) -> HashMap<Viewer, Vec<K>> {
-    let mut groups: HashMap<Viewer, Vec<K>> = HashMap::new();
-    for (viewer, key) in keys {
-        groups.entry(*viewer).or_default().push(*key);
-    }
-    groups
-}
-
-pub struct AttendanceLoader(pub AttendanceService);
+pub(super) struct AttendanceLoader(pub AttendanceService);
 
 impl Loader<(Viewer, Uuid)> for AttendanceLoader {
     type Value = Visible<Attendance>;
@@ -33,7 +24,7 @@ impl Loader<(Viewer, Uuid)> for AttendanceLoader {
 
     async fn load(&self, keys: &[(Viewer, Uuid)]) -> Result<HashMap<(Viewer, Uuid), Self::Value>, ApiError> {
         let mut found = HashMap::new();
-        for (viewer, ids) in by_viewer(keys) {
+        for (viewer, ids) in grouped(keys, |&(viewer, id)| (viewer, id)) {
             for (id, attendance) in self.0.attendances_for(viewer, &ids).await? {
                 found.insert((viewer, id), attendance);
             }
@@ -43,7 +34,7 @@ impl Loader<(Viewer, Uuid)> for AttendanceLoader {
 }
 
 /// The check-in staff of one event, as one viewer may see them.
-pub struct StaffLoader(pub AttendanceService);
+pub(super) struct StaffLoader(pub AttendanceService);
 
 impl Loader<(Viewer, Uuid)> for StaffLoader {
     type Value = Vec<Uuid>;
@@ -51,7 +42,7 @@ impl Loader<(Viewer, Uuid)> for StaffLoader {
 
     async fn load(&self, keys: &[(Viewer, Uuid)]) -> Result<HashMap<(Viewer, Uuid), Vec<Uuid>>, ApiError> {
         let mut found = HashMap::new();
-        for (viewer, events) in by_viewer(keys) {
+        for (viewer, events) in grouped(keys, |&(viewer, event)| (viewer, event)) {
             for (event, staff) in self.0.staff(viewer, &events).await? {
                 found.insert((viewer, event), staff);
             }
@@ -62,7 +53,7 @@ impl Loader<(Viewer, Uuid)> for StaffLoader {
 
 /// One page of one owner's check-ins, as one viewer may read them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PageKey {
+pub(super) struct PageKey {
     pub by: ListBy,
     pub owner: Uuid,
     pub viewer: Viewer,
@@ -70,21 +61,16 @@ pub struct PageKey {
     pub after: Option<Cursor>,
 }
 
-pub struct PageLoader(pub AttendanceService);
+pub(super) struct PageLoader(pub AttendanceService);
 
 impl Loader<PageKey> for PageLoader {
     type Value = Page<Attendance>;
     type Error = ApiError;
 
-    /// One query per distinct (list kind, viewer, page size, cursor): in
-    /// practice one per request.
+    /// One query per distinct (list kind, viewer, page size, cursor).
     async fn load(&self, keys: &[PageKey]) -> Result<HashMap<PageKey, Self::Value>, ApiError> {
-        let mut groups: HashMap<(ListBy, Viewer, u64, Option<Cursor>), Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            groups.entry((key.by, key.viewer, key.first, key.after)).or_default().push(key.owner);
-        }
         let mut pages = HashMap::new();
-        for ((by, viewer, first, after), owners) in groups {
+        for ((by, viewer, first, after), owners) in grouped(keys, |k| ((k.by, k.viewer, k.first, k.after), k.owner)) {
             for (owner, page) in self.0.pages(by, &owners, viewer, first, after).await? {
                 pages.insert(PageKey { by, owner, viewer, first, after }, page);
             }
@@ -95,25 +81,21 @@ impl Loader<PageKey> for PageLoader {
 
 /// How many check-ins of one owner one viewer may read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CountKey {
+pub(super) struct CountKey {
     pub by: ListBy,
     pub owner: Uuid,
     pub viewer: Viewer,
 }
 
-pub struct CountLoader(pub AttendanceService);
+pub(super) struct CountLoader(pub AttendanceService);
 
 impl Loader<CountKey> for CountLoader {
     type Value = i64;
     type Error = ApiError;
 
     async fn load(&self, keys: &[CountKey]) -> Result<HashMap<CountKey, i64>, ApiError> {
-        let mut groups: HashMap<(ListBy, Viewer), Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            groups.entry((key.by, key.viewer)).or_default().push(key.owner);
-        }
         let mut counts = HashMap::new();
-        for ((by, viewer), owners) in groups {
+        for ((by, viewer), owners) in grouped(keys, |k| ((k.by, k.viewer), k.owner)) {
             for (owner, n) in self.0.counts(by, &owners, viewer).await? {
                 counts.insert(CountKey { by, owner, viewer }, n);
             }
@@ -123,7 +105,7 @@ impl Loader<CountKey> for CountLoader {
 }
 
 /// Statistics keyed by event and its start time (provided by the router).
-pub struct StatsLoader(pub AttendanceService);
+pub(super) struct StatsLoader(pub AttendanceService);
 
 impl Loader<(Uuid, Timestamp)> for StatsLoader {
     type Value = AttendanceStats;
@@ -137,7 +119,7 @@ impl Loader<(Uuid, Timestamp)> for StatsLoader {
 
 /// One page of one event's scan log, as one viewer may read it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ScanLogKey {
+pub(super) struct ScanLogKey {
     pub event: Uuid,
     pub viewer: Viewer,
     pub filter: ScanFilter,
@@ -145,7 +127,7 @@ pub struct ScanLogKey {
     pub after: Option<Cursor>,
 }
 
-pub struct ScanLogLoader(pub AttendanceService);
+pub(super) struct ScanLogLoader(pub AttendanceService);
 
 impl Loader<ScanLogKey> for ScanLogLoader {
     type Value = Page<Scan>;
@@ -153,11 +135,8 @@ impl Loader<ScanLogKey> for ScanLogLoader {
 
     /// One query per distinct (viewer, filter, page size, cursor).
     async fn load(&self, keys: &[ScanLogKey]) -> Result<HashMap<ScanLogKey, Self::Value>, ApiError> {
-        let mut groups: HashMap<(Viewer, ScanFilter, u64, Option<Cursor>), Vec<Uuid>> = HashMap::new();
-        for key in keys {
-            groups.entry((key.viewer, key.filter.clone(), key.first, key.after)).or_default().push(key.event);
-        }
         let mut pages = HashMap::new();
+        let groups = grouped(keys, |k| ((k.viewer, k.filter.clone(), k.first, k.after), k.event));
         for ((viewer, filter, first, after), events) in groups {
             for (event, page) in self.0.scan_logs(viewer, &events, &filter, first, after).await? {
                 pages.insert(ScanLogKey { event, viewer, filter: filter.clone(), first, after }, page);
@@ -168,7 +147,7 @@ impl Loader<ScanLogKey> for ScanLogLoader {
 }
 
 /// Check-in policies by event.
-pub struct PolicyLoader(pub AttendanceService);
+pub(super) struct PolicyLoader(pub AttendanceService);
 
 impl Loader<Uuid> for PolicyLoader {
     type Value = CheckInPolicy;

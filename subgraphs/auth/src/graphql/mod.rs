@@ -49,12 +49,8 @@ impl Loader<(Option<ProfileViewer>, Uuid)> for UserLoader {
         &self,
         keys: &[(Option<ProfileViewer>, Uuid)],
     ) -> Result<HashMap<(Option<ProfileViewer>, Uuid), User>, ApiError> {
-        let mut by_viewer: HashMap<Option<ProfileViewer>, Vec<Uuid>> = HashMap::new();
-        for (viewer, id) in keys {
-            by_viewer.entry(*viewer).or_default().push(*id);
-        }
         let mut users = HashMap::new();
-        for (viewer, ids) in by_viewer {
+        for (viewer, ids) in common::graphql::grouped(keys, |&(viewer, id)| (viewer, id)) {
             for (user, shown) in self.0.users_seen_by(viewer, &ids).await? {
                 let personal = match (shown, viewer) {
                     (Some(true), _) => Personal::Shown,

@@ -10,7 +10,7 @@ mod subscriptions;
 
 pub use http::{error_response, router, MediaType};
 pub use schema::{
-    caller, client_address, federation_sdl, harden, loader, parse_id, subgraph, subgraph_sdl,
+    caller, client_address, federation_sdl, grouped, harden, loader, parse_id, subgraph, subgraph_sdl,
     subgraph_with_subscription, PageInfo, MAX_DEPTH,
 };
 pub use subscriptions::SubscriptionsOnly;

@@ -91,6 +91,23 @@ where
     async_graphql::dataloader::DataLoader::new(inner, tokio::spawn).delay(delay).max_batch_size(5_000)
 }
 
+/// The keys of one DataLoader batch grouped by what one query shares
+/// (`split` gives a key's group and its owner): one statement per group, in
+/// practice one per request. Keys carry the viewer wherever rights apply:
+/// loaders are shared by concurrent requests, and what one reader may see
+/// says nothing about another.
+pub fn grouped<K, G, O>(keys: &[K], split: impl Fn(&K) -> (G, O)) -> std::collections::HashMap<G, Vec<O>>
+where
+    G: std::hash::Hash + Eq,
+{
+    let mut groups: std::collections::HashMap<G, Vec<O>> = Default::default();
+    for key in keys {
+        let (group, owner) = split(key);
+        groups.entry(group).or_default().push(owner);
+    }
+    groups
+}
+
 /// Relay-style page info; defined identically by several subgraphs.
 #[derive(Debug, Clone, PartialEq, Eq, SimpleObject)]
 #[graphql(shareable)]
