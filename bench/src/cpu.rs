@@ -37,9 +37,11 @@ impl CpuMeter {
     pub fn new(services: &[(&str, u16)], postgres_port: u16) -> Self {
         let mut parts: Vec<(String, Source)> = services
             .iter()
-            .filter_map(|(name, port)| Some(((*name).to_owned(), Source::Process(super::listening_pid(*port)?))))
+            .filter_map(|(name, port)| {
+                Some(((*name).to_owned(), Source::Process(crate::procfs::listening_pid(*port)?)))
+            })
             .collect();
-        if let Some(pid) = super::listening_pid(postgres_port) {
+        if let Some(pid) = crate::procfs::listening_pid(postgres_port) {
             parts.push(("postgres".to_owned(), Source::Postmaster(pid)));
         }
         parts.push(("client".to_owned(), Source::Own));

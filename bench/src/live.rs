@@ -13,7 +13,7 @@ use common::ServiceKind;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
-use crate::{load::drive_paced, load::percentile, rss_mib, Bench};
+use crate::{bench::Bench, load::drive_paced, load::percentile, procfs::rss_mib};
 
 const CHECK_INS_PER_SECOND: u64 = 500;
 /// Enough paced clients that the rate holds while each check-in waits on the load.
@@ -49,21 +49,7 @@ impl Bench {
         let rss = |port: u16| rss_mib(port).unwrap_or(f64::NAN);
         let primary_port = self.stack.config.ports.service(ServiceKind::Attendance);
         let idle_before = rss(primary_port) + rss(replica_port);
-        let seen: Vec<Arc<Mutex<Seen>>> = (0..subscribers).map(|_| Arc::default()).collect();
-        let mut readers = Vec::new();
-        for (i, seen) in seen.iter().enumerate() {
-            let base = if i % 2 == 0 { &primary } else { &replica };
-            let response = self.organizer.get(format!("{base}/attendance/live/{event}")).send().await?;
-            anyhow::ensure!(response.status() == 200, "subscribing answered {}", response.status());
-            readers.push(tokio::spawn(read_updates(response, seen.clone())));
-        }
-        // Every subscriber has its first message before the load starts.
-        let started = Instant::now();
-        while seen.iter().any(|s| s.lock().expect("seen").arrivals.is_empty()) {
-            anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "subscribers did not get their first message");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (seen, readers) = self.subscribe(event, subscribers, [&primary, &replica]).await?;
         let idle_after = rss(primary_port) + rss(replica_port);
 
         let acknowledged: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
@@ -101,21 +87,7 @@ impl Bench {
         for reader in readers {
             reader.abort();
         }
-        let acknowledged = acknowledged.lock().expect("acks");
-        let mut latencies: Vec<Duration> = Vec::new();
-        let mut wrong_final_state = 0;
-        for seen in &seen {
-            let seen = seen.lock().expect("seen");
-            if seen.last_count != expected {
-                wrong_final_state += 1;
-            }
-            for (scan, arrived) in &seen.arrivals {
-                if let Some(ack) = acknowledged.get(scan) {
-                    latencies.push(arrived.saturating_duration_since(*ack));
-                }
-            }
-        }
-        latencies.sort();
+        let (latencies, wrong_final_state) = latencies(&seen, &acknowledged.lock().expect("acks"), expected);
         Ok(LiveReport {
             subscribers,
             instances: 2,
@@ -127,6 +99,58 @@ impl Bench {
             kib_per_idle_subscriber: (idle_after - idle_before) * 1024.0 / subscribers as f64,
         })
     }
+}
+
+impl Bench {
+    /// `subscribers` streams of `event`, alternately on each of `instances`,
+    /// each with its first message before this returns.
+    async fn subscribe(
+        &self,
+        event: uuid::Uuid,
+        subscribers: usize,
+        instances: [&str; 2],
+    ) -> anyhow::Result<(Vec<Arc<Mutex<Seen>>>, Vec<tokio::task::JoinHandle<()>>)> {
+        let seen: Vec<Arc<Mutex<Seen>>> = (0..subscribers).map(|_| Arc::default()).collect();
+        let mut readers = Vec::new();
+        for (i, seen) in seen.iter().enumerate() {
+            let base = instances[i % 2];
+            let response = self.organizer.get(format!("{base}/attendance/live/{event}")).send().await?;
+            anyhow::ensure!(response.status() == 200, "subscribing answered {}", response.status());
+            readers.push(tokio::spawn(read_updates(response, seen.clone())));
+        }
+        let started = Instant::now();
+        while seen.iter().any(|s| s.lock().expect("seen").arrivals.is_empty()) {
+            anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "subscribers did not get their first message");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        Ok((seen, readers))
+    }
+}
+
+/// From each check-in's acknowledgement to its update reaching each
+/// subscriber, sorted; and how many subscribers' last update was not the
+/// table's final count.
+fn latencies(
+    seen: &[Arc<Mutex<Seen>>],
+    acknowledged: &HashMap<String, Instant>,
+    expected: i64,
+) -> (Vec<Duration>, usize) {
+    let mut latencies: Vec<Duration> = Vec::new();
+    let mut wrong_final_state = 0;
+    for seen in seen {
+        let seen = seen.lock().expect("seen");
+        if seen.last_count != expected {
+            wrong_final_state += 1;
+        }
+        for (scan, arrived) in &seen.arrivals {
+            if let Some(ack) = acknowledged.get(scan) {
+                latencies.push(arrived.saturating_duration_since(*ack));
+            }
+        }
+    }
+    latencies.sort();
+    (latencies, wrong_final_state)
 }
 
 /// Reads one subscriber's stream until it is aborted.

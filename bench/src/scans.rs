@@ -8,7 +8,11 @@ use common::ServiceKind;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 
-use crate::{load::rest_allowing, measure, Bench, Scenario};
+use crate::{
+    bench::{measure, Bench},
+    load::rest_allowing,
+    Scenario,
+};
 
 /// Scans in one offline upload (the most `syncScans` takes).
 const SCANS_PER_UPLOAD: usize = 500;

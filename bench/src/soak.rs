@@ -116,7 +116,7 @@ pub async fn run(config: &BenchConfig, clients: usize, fault: Fault) -> anyhow::
     let refused_unknown_user: Value = http.post(&router).json(&after).send().await?.json().await?;
     let read = json!({"query": "query($e: ID!) { eventAttendance(eventId: $e, first: 1) { totalCount } }", "variables": {"e": events[0]}});
     // Read as the event's organizer: lists show the anonymous nothing.
-    let organizer = crate::organizer_client(&http, &stack).await?;
+    let organizer = crate::bench::organizer_client(&http, &stack).await?;
     let read: Value = organizer.post(&router).json(&read).send().await?.json().await?;
     let serves_after = refused_unknown_user["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         && read["data"]["eventAttendance"]["totalCount"].as_i64().is_some_and(|n| n > 0);
