@@ -6,6 +6,8 @@
 //! without it), REST and the internal endpoints. In production, and in
 //! development where the rules differ.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 use std::collections::BTreeMap;
 
 use common::ServiceKind::{self, Attendance, Auth, Event};
@@ -243,122 +245,135 @@ const PERSONAL: [Role; 3] = [Myself, Organizer, Admin];
 #[tokio::test]
 async fn personal_data_reaches_only_those_entitled_on_every_path_in_production() {
     let world = World::build("production").await;
-    let attendee = world.id(Myself).to_owned();
-    let event_ref = json!([{"__typename": "Event", "id": world.event, "startTime": "2024-01-15T09:00:00Z"}]);
     for role in ROLES {
-        // The attendee's email, role and sign-up date: user(id), through the router and at auth.
-        let query = "query($id: ID!) { user(id: $id) { id name email role createdAt } }";
-        for (path, response) in [
-            ("router user(id)", world.router(role, query, json!({"id": attendee})).await),
-            ("auth user(id)", world.direct(Auth, role, query, json!({"id": attendee})).await),
-        ] {
-            assert_eq!(response["data"]["user"]["name"], "Ana", "{path}: the name is public: {response}");
-            for field in ["email", "role", "createdAt"] {
-                assert_shown(&response, &format!("/data/user/{field}"), role, &PERSONAL, path);
-            }
-        }
-        // The same person as an entity reference, straight at auth as the router sends it.
-        let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
-        let response = world.direct(Auth, role, entities, json!({"r": [{"__typename": "User", "id": attendee}]})).await;
-        assert_shown(&response, "/data/_entities/0/email", role, &PERSONAL, "auth _entities");
-
-        // The organizer's email through Event.organizer: the same rule, about the organizer.
-        let query = "query($e: ID!) { event(id: $e) { title organizer { id email } } }";
-        let response = world.router(role, query, json!({"e": world.event})).await;
-        assert_eq!(response["data"]["event"]["title"], "Door", "{response}");
-        assert_shown(&response, "/data/event/organizer/email", role, &[Organizer, Admin], "Event.organizer");
-
-        // The door list: through the router (Event.attendance, eventAttendance), at attendance, over REST.
-        let expected = world.door_list_for(role);
-        let query = "query($e: ID!) { event(id: $e) { attendance { totalCount nodes { userId user { name email } } } }
-                                      eventAttendance(eventId: $e) { totalCount nodes { userId } } }";
-        let response = world.router(role, query, json!({"e": world.event})).await;
-        for list in ["/data/event/attendance", "/data/eventAttendance"] {
-            let list = response.pointer(list).unwrap_or_else(|| panic!("{role:?}: {response}"));
-            assert_eq!(user_ids(&list["nodes"]), expected, "{role:?}: {response}");
-            assert_eq!(list["totalCount"], expected.len(), "{role:?} counts what they see: {response}");
-        }
-        // Names for everyone who may list; emails only for those entitled.
-        for (i, node) in response["data"]["event"]["attendance"]["nodes"].as_array().unwrap().iter().enumerate() {
-            assert!(node["user"]["name"].is_string(), "{role:?}: {response}");
-            let person = node["userId"].as_str().unwrap();
-            let entitled = role == Organizer || role == Admin || world.id(role) == person;
-            let pointer = format!("/data/event/attendance/nodes/{i}/user/email");
-            let shown = response.pointer(&pointer).is_some_and(|v| !v.is_null());
-            assert_eq!(shown, entitled, "{role:?} reading {person}'s email: {response}");
-        }
-        let direct = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance { totalCount nodes { userId } } } } }";
-        let response = world.direct(Attendance, role, direct, json!({"r": event_ref})).await;
-        assert_eq!(
-            user_ids(&response["data"]["_entities"][0]["attendance"]["nodes"]),
-            expected,
-            "{role:?}: {response}"
-        );
-        let root = "query($e: ID!) { eventAttendance(eventId: $e) { nodes { userId } } }";
-        let response = world.direct(Attendance, role, root, json!({"e": world.event})).await;
-        assert_eq!(user_ids(&response["data"]["eventAttendance"]["nodes"]), expected, "{role:?}: {response}");
-        let path = format!("/attendance/event/{}", world.event);
-        let (status, rows) = world.e2e.rest(Method::GET, Attendance, &path, world.token(role), None).await;
-        if role == Anonymous {
-            assert_eq!(status, 401, "production REST needs a token: {rows}");
-        } else {
-            assert_eq!(status, 200, "{rows}");
-            assert_eq!(user_ids(&rows), expected, "{role:?} over REST: {rows}");
-        }
-
-        // One check-in by id: the person, the organizer, staff, ADMINs.
-        let query = "query($a: ID!) { attendance(id: $a) { id userId checkInTime } }";
-        let door = [Myself, Organizer, Staff, Admin];
-        let response = world.router(role, query, json!({"a": world.attendee_row})).await;
-        assert_shown(&response, "/data/attendance", role, &door, "router attendance(id)");
-        let response = world.direct(Attendance, role, query, json!({"a": world.attendee_row})).await;
-        assert_shown(&response, "/data/attendance", role, &door, "attendance attendance(id)");
-        let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Attendance { id userId } } }";
-        let reference = json!({"r": [{"__typename": "Attendance", "id": world.attendee_row}]});
-        let response = world.direct(Attendance, role, entities, reference).await;
-        assert_shown(&response, "/data/_entities/0", role, &door, "attendance _entities");
-
-        // A person's check-ins: all for themself and ADMINs, those at their events for an organizer.
-        let query = "query($id: ID!) { user(id: $id) { attendances { totalCount nodes { eventId } } } }";
-        let seen: Vec<&str> = match role {
-            Myself | Admin => vec![world.event.as_str(), world.elsewhere.as_str()],
-            Organizer => vec![world.event.as_str()],
-            Anonymous | Other | Staff => vec![],
-        };
-        let response = world.router(role, query, json!({"id": attendee})).await;
-        let mut events: Vec<&str> = response["data"]["user"]["attendances"]["nodes"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{role:?}: {response}"))
-            .iter()
-            .map(|n| n["eventId"].as_str().unwrap())
-            .collect();
-        events.sort();
-        let mut seen_sorted = seen.clone();
-        seen_sorted.sort();
-        assert_eq!(events, seen_sorted, "{role:?}: {response}");
-        assert_eq!(response["data"]["user"]["attendances"]["totalCount"], seen.len(), "{response}");
-        let direct =
-            "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { attendances { totalCount } } } }";
-        let response =
-            world.direct(Attendance, role, direct, json!({"r": [{"__typename": "User", "id": attendee}]})).await;
-        assert_eq!(response["data"]["_entities"][0]["attendances"]["totalCount"], seen.len(), "{role:?}: {response}");
-
-        // Aggregate counts are public; the staff list is the organizer's and ADMINs'.
-        let query = "query($e: ID!) { event(id: $e) { attendanceStats { totalAttendees } checkInStaff { id name } } }";
-        let response = world.router(role, query, json!({"e": world.event})).await;
-        assert_eq!(response["data"]["event"]["attendanceStats"]["totalAttendees"], 2, "{role:?}: {response}");
-        let staff = &response["data"]["event"]["checkInStaff"];
-        if role == Organizer || role == Admin {
-            assert_eq!(staff, &json!([{"id": world.id(Staff), "name": "Sam"}]), "{response}");
-        } else {
-            assert_eq!(staff, &json!([]), "{role:?}: {response}");
-        }
-        let (status, stats) = world
-            .e2e
-            .rest(Method::GET, Attendance, &format!("/attendance/stats/{}", world.event), world.token(role), None)
-            .await;
-        assert_eq!((status, stats["totalAttendees"].clone()), (StatusCode::OK, json!(2)), "{role:?}: {stats}");
+        profiles(&world, role).await;
+        door_list(&world, role).await;
+        single_check_in(&world, role).await;
+        user_attendances(&world, role).await;
+        counts_and_staff(&world, role).await;
     }
+}
+
+/// The attendee's and the organizer's personal fields, on every path to a User.
+async fn profiles(world: &World, role: Role) {
+    let attendee = world.id(Myself).to_owned();
+    // The attendee's email, role and sign-up date: user(id), through the router and at auth.
+    let query = "query($id: ID!) { user(id: $id) { id name email role createdAt } }";
+    for (path, response) in [
+        ("router user(id)", world.router(role, query, json!({"id": attendee})).await),
+        ("auth user(id)", world.direct(Auth, role, query, json!({"id": attendee})).await),
+    ] {
+        assert_eq!(response["data"]["user"]["name"], "Ana", "{path}: the name is public: {response}");
+        for field in ["email", "role", "createdAt"] {
+            assert_shown(&response, &format!("/data/user/{field}"), role, &PERSONAL, path);
+        }
+    }
+    // The same person as an entity reference, straight at auth as the router sends it.
+    let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }";
+    let response = world.direct(Auth, role, entities, json!({"r": [{"__typename": "User", "id": attendee}]})).await;
+    assert_shown(&response, "/data/_entities/0/email", role, &PERSONAL, "auth _entities");
+
+    // The organizer's email through Event.organizer: the same rule, about the organizer.
+    let query = "query($e: ID!) { event(id: $e) { title organizer { id email } } }";
+    let response = world.router(role, query, json!({"e": world.event})).await;
+    assert_eq!(response["data"]["event"]["title"], "Door", "{response}");
+    assert_shown(&response, "/data/event/organizer/email", role, &[Organizer, Admin], "Event.organizer");
+}
+
+/// The door list: through the router, at attendance, over REST.
+async fn door_list(world: &World, role: Role) {
+    let event_ref = json!([{"__typename": "Event", "id": world.event, "startTime": "2024-01-15T09:00:00Z"}]);
+    let expected = world.door_list_for(role);
+    let query = "query($e: ID!) { event(id: $e) { attendance { totalCount nodes { userId user { name email } } } }
+                                  eventAttendance(eventId: $e) { totalCount nodes { userId } } }";
+    let response = world.router(role, query, json!({"e": world.event})).await;
+    for list in ["/data/event/attendance", "/data/eventAttendance"] {
+        let list = response.pointer(list).unwrap_or_else(|| panic!("{role:?}: {response}"));
+        assert_eq!(user_ids(&list["nodes"]), expected, "{role:?}: {response}");
+        assert_eq!(list["totalCount"], expected.len(), "{role:?} counts what they see: {response}");
+    }
+    // Names for everyone who may list; emails only for those entitled.
+    for (i, node) in response["data"]["event"]["attendance"]["nodes"].as_array().unwrap().iter().enumerate() {
+        assert!(node["user"]["name"].is_string(), "{role:?}: {response}");
+        let person = node["userId"].as_str().unwrap();
+        let entitled = role == Organizer || role == Admin || world.id(role) == person;
+        let pointer = format!("/data/event/attendance/nodes/{i}/user/email");
+        let shown = response.pointer(&pointer).is_some_and(|v| !v.is_null());
+        assert_eq!(shown, entitled, "{role:?} reading {person}'s email: {response}");
+    }
+    let direct = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { attendance { totalCount nodes { userId } } } } }";
+    let response = world.direct(Attendance, role, direct, json!({"r": event_ref})).await;
+    assert_eq!(user_ids(&response["data"]["_entities"][0]["attendance"]["nodes"]), expected, "{role:?}: {response}");
+    let root = "query($e: ID!) { eventAttendance(eventId: $e) { nodes { userId } } }";
+    let response = world.direct(Attendance, role, root, json!({"e": world.event})).await;
+    assert_eq!(user_ids(&response["data"]["eventAttendance"]["nodes"]), expected, "{role:?}: {response}");
+    let path = format!("/attendance/event/{}", world.event);
+    let (status, rows) = world.e2e.rest(Method::GET, Attendance, &path, world.token(role), None).await;
+    if role == Anonymous {
+        assert_eq!(status, 401, "production REST needs a token: {rows}");
+    } else {
+        assert_eq!(status, 200, "{rows}");
+        assert_eq!(user_ids(&rows), expected, "{role:?} over REST: {rows}");
+    }
+}
+
+/// One check-in by id: the person, the organizer, staff, ADMINs.
+async fn single_check_in(world: &World, role: Role) {
+    let query = "query($a: ID!) { attendance(id: $a) { id userId checkInTime } }";
+    let door = [Myself, Organizer, Staff, Admin];
+    let response = world.router(role, query, json!({"a": world.attendee_row})).await;
+    assert_shown(&response, "/data/attendance", role, &door, "router attendance(id)");
+    let response = world.direct(Attendance, role, query, json!({"a": world.attendee_row})).await;
+    assert_shown(&response, "/data/attendance", role, &door, "attendance attendance(id)");
+    let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Attendance { id userId } } }";
+    let reference = json!({"r": [{"__typename": "Attendance", "id": world.attendee_row}]});
+    let response = world.direct(Attendance, role, entities, reference).await;
+    assert_shown(&response, "/data/_entities/0", role, &door, "attendance _entities");
+}
+
+/// A person's check-ins: all for themself and ADMINs, those at their events for an organizer.
+async fn user_attendances(world: &World, role: Role) {
+    let attendee = world.id(Myself).to_owned();
+    let query = "query($id: ID!) { user(id: $id) { attendances { totalCount nodes { eventId } } } }";
+    let seen: Vec<&str> = match role {
+        Myself | Admin => vec![world.event.as_str(), world.elsewhere.as_str()],
+        Organizer => vec![world.event.as_str()],
+        Anonymous | Other | Staff => vec![],
+    };
+    let response = world.router(role, query, json!({"id": attendee})).await;
+    let mut events: Vec<&str> = response["data"]["user"]["attendances"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{role:?}: {response}"))
+        .iter()
+        .map(|n| n["eventId"].as_str().unwrap())
+        .collect();
+    events.sort();
+    let mut seen_sorted = seen.clone();
+    seen_sorted.sort();
+    assert_eq!(events, seen_sorted, "{role:?}: {response}");
+    assert_eq!(response["data"]["user"]["attendances"]["totalCount"], seen.len(), "{response}");
+    let direct =
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { attendances { totalCount } } } }";
+    let response = world.direct(Attendance, role, direct, json!({"r": [{"__typename": "User", "id": attendee}]})).await;
+    assert_eq!(response["data"]["_entities"][0]["attendances"]["totalCount"], seen.len(), "{role:?}: {response}");
+}
+
+/// Aggregate counts are public; the staff list is the organizer's and ADMINs'.
+async fn counts_and_staff(world: &World, role: Role) {
+    let query = "query($e: ID!) { event(id: $e) { attendanceStats { totalAttendees } checkInStaff { id name } } }";
+    let response = world.router(role, query, json!({"e": world.event})).await;
+    assert_eq!(response["data"]["event"]["attendanceStats"]["totalAttendees"], 2, "{role:?}: {response}");
+    let staff = &response["data"]["event"]["checkInStaff"];
+    if role == Organizer || role == Admin {
+        assert_eq!(staff, &json!([{"id": world.id(Staff), "name": "Sam"}]), "{response}");
+    } else {
+        assert_eq!(staff, &json!([]), "{role:?}: {response}");
+    }
+    let (status, stats) = world
+        .e2e
+        .rest(Method::GET, Attendance, &format!("/attendance/stats/{}", world.event), world.token(role), None)
+        .await;
+    assert_eq!((status, stats["totalAttendees"].clone()), (StatusCode::OK, json!(2)), "{role:?}: {stats}");
 }
 
 #[tokio::test]
@@ -521,9 +536,6 @@ async fn scans_reach_only_the_events_scanners_on_every_path_in_production() {
         .clone();
     assert_eq!(scan_of_newcomer["userId"], world.newcomer.as_str());
     let scan_id = scan_of_newcomer["id"].as_str().unwrap().to_owned();
-    let log_query = "query($e: ID!) { event(id: $e) { scanLog { nodes { userId scannedBy { id } } } } }";
-    let entity_query =
-        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { scanLog { nodes { userId } } } } }";
     let now = chrono::Utc::now().to_rfc3339();
     // Scans at the event: the attendee's, the other user's, the newcomer's (by staff), then each upload's.
     let mut logged = 3;
@@ -533,75 +545,16 @@ async fn scans_reach_only_the_events_scanners_on_every_path_in_production() {
             Staff => (1, true, false),
             Anonymous | Other | Myself => (0, false, false),
         };
-        let routed = world.router(role, log_query, json!({"e": world.event})).await;
-        let nodes = &routed["data"]["event"]["scanLog"]["nodes"];
-        assert_eq!(nodes.as_array().map(Vec::len), Some(log_size), "{role:?} through the router: {routed}");
-        if role == Staff {
-            assert_eq!(nodes[0]["scannedBy"]["id"], world.id(Staff), "{routed}");
-        }
-        let direct = world
-            .direct(Attendance, role, entity_query, json!({"r": [{"__typename": "Event", "id": world.event}]}))
-            .await;
-        let nodes = &direct["data"]["_entities"][0]["scanLog"]["nodes"];
-        assert_eq!(nodes.as_array().map(Vec::len), Some(log_size), "{role:?} at the subgraph: {direct}");
-        let path = format!("/attendance/event/{}/scans", world.event);
-        let (status, rest) = world.e2e.rest(Method::GET, Attendance, &path, world.token(role), None).await;
-        match role {
-            Anonymous => assert_eq!(status, StatusCode::UNAUTHORIZED, "{rest}"),
-            _ => assert_eq!((status, rest.as_array().map(Vec::len)), (StatusCode::OK, Some(log_size)), "{role:?} REST"),
-        }
-
-        let upload = "mutation($e: ID!, $s: [ScanInput!]!) { syncScans(eventId: $e, scans: $s) { status } }";
-        // The other user leaves (the first upload does it; later ones are told NOT_INSIDE).
-        let scans =
-            json!([{"nonce": format!("{role:?}"), "userId": world.id(Other), "direction": "EXIT", "scannedAt": now}]);
-        let synced = world.router(role, upload, json!({"e": world.event, "s": scans})).await;
-        if may_scan {
-            assert!(synced["errors"].is_null(), "{role:?} syncScans: {synced}");
+        scan_log(&world, role, log_size).await;
+        if uploads(&world, role, may_scan, &now).await {
             logged += 1;
-        } else {
-            assert_eq!(codes(&synced), [refusal(role)], "{role:?} syncScans: {synced}");
         }
-        // The same upload over REST: its nonce answers the scan just made, adding none.
-        let body = json!({"eventId": world.event, "scans": scans});
-        let (status, _) =
-            world.e2e.rest(Method::POST, Attendance, "/attendance/scans", world.token(role), Some(body)).await;
-        let expected = match (may_scan, role) {
-            (true, _) => StatusCode::OK,
-            (false, Anonymous) => StatusCode::UNAUTHORIZED,
-            (false, _) => StatusCode::FORBIDDEN,
-        };
-        assert_eq!(status, expected, "{role:?} POST /attendance/scans");
-
         let policy =
             "mutation($e: ID!) { setCheckInPolicy(eventId: $e, input: {allowReentry: true}) { allowReentry } }";
         let set = world.router(role, policy, json!({"e": world.event})).await;
         assert_eq!(set["errors"].is_null(), may_set, "{role:?} setCheckInPolicy: {set}");
 
-        // Live updates: served by the attendance service itself (not the router).
-        let live = format!("{}/attendance/live/{}", world.e2e.stack.service_url(Attendance), world.event);
-        let mut request = world.e2e.http.get(&live);
-        if let Some(token) = world.token(role) {
-            request = request.bearer_auth(token);
-        }
-        let status = request.send().await.unwrap().status();
-        let expected = match role {
-            Organizer | Staff | Admin => StatusCode::OK,
-            Anonymous => StatusCode::UNAUTHORIZED,
-            Other | Myself => StatusCode::FORBIDDEN,
-        };
-        assert_eq!(status, expected, "{role:?} GET /attendance/live/{{E}}");
-        // The same updates as a subscription over WebSocket, the token in `connection_init`.
-        let ws = format!("{}/graphql/ws", world.e2e.stack.service_url(Attendance).replacen("http", "ws", 1));
-        let first = first_subscription_message(&ws, world.token(role), &world.event).await;
-        if matches!(role, Organizer | Staff | Admin) {
-            assert!(first["payload"]["errors"].is_null(), "{role:?} attendanceUpdates: {first}");
-            assert!(first["payload"]["data"]["attendanceUpdates"]["stats"].is_object(), "{role:?}: {first}");
-        } else {
-            assert_eq!(codes(&first["payload"]), [refusal(role)], "{role:?} attendanceUpdates: {first}");
-            assert_eq!(first["payload"]["data"], Value::Null, "{role:?} attendanceUpdates: {first}");
-        }
-
+        live_updates(&world, role).await;
         let annul = "mutation($id: ID!) { annulScan(id: $id, reason: \"test\") { annulled } }";
         let annulled = world.router(role, annul, json!({"id": scan_id})).await;
         let may_annul = matches!(role, Organizer | Admin | Staff);
@@ -609,5 +562,83 @@ async fn scans_reach_only_the_events_scanners_on_every_path_in_production() {
         if !may_annul {
             assert_eq!(codes(&annulled), [refusal(role)], "{role:?} annulScan: {annulled}");
         }
+    }
+}
+
+/// An event's scan log through the router, as an entity straight at the
+/// attendance subgraph, and over REST: `log_size` scans for `role`.
+async fn scan_log(world: &World, role: Role, log_size: usize) {
+    let log_query = "query($e: ID!) { event(id: $e) { scanLog { nodes { userId scannedBy { id } } } } }";
+    let entity_query =
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Event { scanLog { nodes { userId } } } } }";
+    let routed = world.router(role, log_query, json!({"e": world.event})).await;
+    let nodes = &routed["data"]["event"]["scanLog"]["nodes"];
+    assert_eq!(nodes.as_array().map(Vec::len), Some(log_size), "{role:?} through the router: {routed}");
+    if role == Staff {
+        assert_eq!(nodes[0]["scannedBy"]["id"], world.id(Staff), "{routed}");
+    }
+    let direct =
+        world.direct(Attendance, role, entity_query, json!({"r": [{"__typename": "Event", "id": world.event}]})).await;
+    let nodes = &direct["data"]["_entities"][0]["scanLog"]["nodes"];
+    assert_eq!(nodes.as_array().map(Vec::len), Some(log_size), "{role:?} at the subgraph: {direct}");
+    let path = format!("/attendance/event/{}/scans", world.event);
+    let (status, rest) = world.e2e.rest(Method::GET, Attendance, &path, world.token(role), None).await;
+    match role {
+        Anonymous => assert_eq!(status, StatusCode::UNAUTHORIZED, "{rest}"),
+        _ => assert_eq!((status, rest.as_array().map(Vec::len)), (StatusCode::OK, Some(log_size)), "{role:?} REST"),
+    }
+}
+
+/// An upload through the router, then the same over REST; whether it was
+/// the role's to make (and so added a scan).
+async fn uploads(world: &World, role: Role, may_scan: bool, now: &str) -> bool {
+    let upload = "mutation($e: ID!, $s: [ScanInput!]!) { syncScans(eventId: $e, scans: $s) { status } }";
+    // The other user leaves (the first upload does it; later ones are told NOT_INSIDE).
+    let scans =
+        json!([{"nonce": format!("{role:?}"), "userId": world.id(Other), "direction": "EXIT", "scannedAt": now}]);
+    let synced = world.router(role, upload, json!({"e": world.event, "s": scans})).await;
+    if may_scan {
+        assert!(synced["errors"].is_null(), "{role:?} syncScans: {synced}");
+    } else {
+        assert_eq!(codes(&synced), [refusal(role)], "{role:?} syncScans: {synced}");
+    }
+    // The same upload over REST: its nonce answers the scan just made, adding none.
+    let body = json!({"eventId": world.event, "scans": scans});
+    let (status, _) =
+        world.e2e.rest(Method::POST, Attendance, "/attendance/scans", world.token(role), Some(body)).await;
+    let expected = match (may_scan, role) {
+        (true, _) => StatusCode::OK,
+        (false, Anonymous) => StatusCode::UNAUTHORIZED,
+        (false, _) => StatusCode::FORBIDDEN,
+    };
+    assert_eq!(status, expected, "{role:?} POST /attendance/scans");
+
+    may_scan
+}
+
+/// Live updates, served by the attendance service itself (not the router):
+/// Server-Sent Events and the subscription over WebSocket.
+async fn live_updates(world: &World, role: Role) {
+    let live = format!("{}/attendance/live/{}", world.e2e.stack.service_url(Attendance), world.event);
+    let mut request = world.e2e.http.get(&live);
+    if let Some(token) = world.token(role) {
+        request = request.bearer_auth(token);
+    }
+    let status = request.send().await.unwrap().status();
+    let expected = match role {
+        Organizer | Staff | Admin => StatusCode::OK,
+        Anonymous => StatusCode::UNAUTHORIZED,
+        Other | Myself => StatusCode::FORBIDDEN,
+    };
+    assert_eq!(status, expected, "{role:?} GET /attendance/live/{{E}}");
+    // The same updates as a subscription over WebSocket, the token in `connection_init`.
+    let ws = format!("{}/graphql/ws", world.e2e.stack.service_url(Attendance).replacen("http", "ws", 1));
+    let first = first_subscription_message(&ws, world.token(role), &world.event).await;
+    if matches!(role, Organizer | Staff | Admin) {
+        assert!(first["payload"]["errors"].is_null(), "{role:?} attendanceUpdates: {first}");
+        assert!(first["payload"]["data"]["attendanceUpdates"]["stats"].is_object(), "{role:?}: {first}");
+    } else {
+        assert_eq!(codes(&first["payload"]), [refusal(role)], "{role:?} attendanceUpdates: {first}");
+        assert_eq!(first["payload"]["data"], Value::Null, "{role:?} attendanceUpdates: {first}");
     }
 }

@@ -17,13 +17,13 @@ use serde_yaml::Value;
 const SERVICES: [(&str, &str, u16); 3] =
     [("auth", "auth-service", 3001), ("event", "event-service", 3002), ("attendance", "attendance-service", 3004)];
 
-pub fn run(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     check(root)?;
     eprintln!("==> docker-compose.yml agrees with the binaries");
     Ok(())
 }
 
-pub fn check(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn check(root: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(root.join("docker-compose.yml")).context("cannot read docker-compose.yml")?;
     let compose: Value = serde_yaml::from_str(&text).context("docker-compose.yml is not valid YAML")?;
     let services = compose["services"].as_mapping().context("docker-compose.yml has no services")?;
@@ -34,47 +34,63 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
     let dockerfile = check_build(root, &service("migrate")?)?;
 
     for (name, binary, port) in SERVICES {
-        let svc = service(name)?;
-        ensure!(command(&svc)?.first().map(String::as_str) == Some(binary), "{name}: command must run {binary}");
-        ensure!(dockerfile.contains(&format!("target/release/{binary}")), "the Dockerfile does not ship {binary}");
-        ensure!(publishes(&svc, port), "{name} must publish port {port}");
-        let env = environment(&svc)?;
-        ensure!(env.get("PORT").map(String::as_str) == Some(port.to_string().as_str()), "{name}: PORT must be {port}");
-        for forbidden in ["DATABASE_ADMIN_URL", "POSTGRES_PASSWORD"] {
-            ensure!(!env.contains_key(forbidden), "{name} must not receive {forbidden}");
-        }
-        let url = DatabaseSettings::parse("DATABASE_URL", env.get("DATABASE_URL").map(String::as_str).unwrap_or(""))?;
-        let kind: common::ServiceKind = name.parse().map_err(anyhow::Error::msg)?;
-        ensure!(url.username() == kind.db_user(), "{name} must connect as {}", kind.db_user());
-        ensure!(url.schema.as_deref() == Some(kind.schema()), "{name} must use schema {}", kind.schema());
-        if name == "auth" {
-            // An access token stays valid after logout until it expires: production keeps it short.
-            let ttl = env.get("JWT_EXPIRE").map(|raw| common::config::parse_duration(raw)).transpose();
-            let ttl = ttl.map_err(anyhow::Error::msg)?;
-            ensure!(
-                ttl.is_none_or(|ttl| ttl <= std::time::Duration::from_secs(15 * 60)),
-                "auth: JWT_EXPIRE must be at most 15m in production (access tokens outlive logout until they expire)"
-            );
-        }
-        let (env, stand_ins) = with_secrets(root, &compose, &svc, env)?;
-        let loaded = match name {
-            "auth" => auth_service::config::AuthSettings::from_env(&env).map(|_| ()),
-            "event" => event_service::config::EventSettings::from_env(&env).map(|_| ()),
-            _ => attendance_service::config::AttendanceSettings::from_env(&env).map(|_| ()),
-        };
-        drop(stand_ins);
-        loaded.with_context(|| format!("{name}'s environment does not load"))?;
-        let unread = env.unread();
-        ensure!(unread.is_empty(), "{name} is given variables it never reads: {unread:?}");
+        check_service(root, &compose, &dockerfile, &service(name)?, (name, binary, port))?;
     }
+    check_migrate(&dockerfile, &service("migrate")?)?;
+    check_router(root, &dockerfile, &service("router")?, &service("auth")?)
+}
 
-    let migrate = service("migrate")?;
+/// One service: its binary, port, database user and schema, and an
+/// environment its settings load with, every variable of it read.
+fn check_service(
+    root: &Path,
+    compose: &Value,
+    dockerfile: &str,
+    svc: &Value,
+    (name, binary, port): (&str, &str, u16),
+) -> anyhow::Result<()> {
+    ensure!(command(svc)?.first().map(String::as_str) == Some(binary), "{name}: command must run {binary}");
+    ensure!(dockerfile.contains(&format!("target/release/{binary}")), "the Dockerfile does not ship {binary}");
+    ensure!(publishes(svc, port), "{name} must publish port {port}");
+    let env = environment(svc)?;
+    ensure!(env.get("PORT").map(String::as_str) == Some(port.to_string().as_str()), "{name}: PORT must be {port}");
+    for forbidden in ["DATABASE_ADMIN_URL", "POSTGRES_PASSWORD"] {
+        ensure!(!env.contains_key(forbidden), "{name} must not receive {forbidden}");
+    }
+    let url = DatabaseSettings::parse("DATABASE_URL", env.get("DATABASE_URL").map(String::as_str).unwrap_or(""))?;
+    let kind: common::ServiceKind = name.parse().map_err(anyhow::Error::msg)?;
+    ensure!(url.username() == kind.db_user(), "{name} must connect as {}", kind.db_user());
+    ensure!(url.schema.as_deref() == Some(kind.schema()), "{name} must use schema {}", kind.schema());
+    if name == "auth" {
+        // An access token stays valid after logout until it expires: production keeps it short.
+        let ttl = env.get("JWT_EXPIRE").map(|raw| common::config::parse_duration(raw)).transpose();
+        let ttl = ttl.map_err(anyhow::Error::msg)?;
+        ensure!(
+            ttl.is_none_or(|ttl| ttl <= std::time::Duration::from_secs(15 * 60)),
+            "auth: JWT_EXPIRE must be at most 15m in production (access tokens outlive logout until they expire)"
+        );
+    }
+    let (env, stand_ins) = with_secrets(root, compose, svc, env)?;
+    let loaded = match name {
+        "auth" => auth_service::config::AuthSettings::from_env(&env).map(|_| ()),
+        "event" => event_service::config::EventSettings::from_env(&env).map(|_| ()),
+        _ => attendance_service::config::AttendanceSettings::from_env(&env).map(|_| ()),
+    };
+    drop(stand_ins);
+    loaded.with_context(|| format!("{name}'s environment does not load"))?;
+    let unread = env.unread();
+    ensure!(unread.is_empty(), "{name} is given variables it never reads: {unread:?}");
+    Ok(())
+}
+
+/// The migration job: bootstrap as the admin, then each schema as its user.
+fn check_migrate(dockerfile: &str, migrate: &Value) -> anyhow::Result<()> {
     ensure!(
-        command(&migrate)?.join(" ").contains("migrate bootstrap --revoke-public && migrate deploy"),
+        command(migrate)?.join(" ").contains("migrate bootstrap --revoke-public && migrate deploy"),
         "migrate must bootstrap then deploy"
     );
     ensure!(dockerfile.contains("target/release/migrate"), "the Dockerfile does not ship migrate");
-    let env = environment(&migrate)?;
+    let env = environment(migrate)?;
     ensure!(env.contains_key("DATABASE_ADMIN_URL"), "migrate needs DATABASE_ADMIN_URL");
     for kind in common::ServiceKind::ALL {
         let var = format!("{}_DATABASE_URL", kind.env_prefix());
@@ -83,25 +99,30 @@ pub fn check(root: &Path) -> anyhow::Result<()> {
         ensure!(env.contains_key(&format!("{}_DB_PASSWORD", kind.env_prefix())), "migrate needs {kind}'s password");
     }
 
-    let router = service("router")?;
-    let args = command(&router)?;
+    Ok(())
+}
+
+/// The router: its binary, ports, the config and supergraph the image
+/// copies, and the variables that config reads.
+fn check_router(root: &Path, dockerfile: &str, router: &Value, auth: &Value) -> anyhow::Result<()> {
+    let args = command(router)?;
     ensure!(args.first().map(String::as_str) == Some("titiktemu-router"), "router: command must run titiktemu-router");
     ensure!(dockerfile.contains("target/release/titiktemu-router"), "the Dockerfile does not ship the router");
     for port in [4000, 8088] {
-        ensure!(publishes(&router, port), "router must publish port {port}");
+        ensure!(publishes(router, port), "router must publish port {port}");
     }
     let config_in_image = flag(&args, "--config")?;
     let supergraph_in_image = flag(&args, "--supergraph")?;
     for (in_image, what) in [(config_in_image, "router config"), (supergraph_in_image, "supergraph")] {
-        let source = copied_from(&dockerfile, &in_image)
+        let source = copied_from(dockerfile, &in_image)
             .with_context(|| format!("the Dockerfile does not copy the {what} to {in_image}"))?;
         ensure!(root.join(&source).exists(), "{source} does not exist");
     }
-    let config_source = copied_from(&dockerfile, &flag(&args, "--config")?).unwrap_or_default();
+    let config_source = copied_from(dockerfile, &flag(&args, "--config")?).unwrap_or_default();
     let router_yaml = std::fs::read_to_string(root.join(config_source))?;
     let read_by_config = router_config_variables(&router_yaml);
-    check_router_reads(environment(&router)?.keys(), &read_by_config)?;
-    check_auth_trusts_the_router(&router, &service("auth")?)?;
+    check_router_reads(environment(router)?.keys(), &read_by_config)?;
+    check_auth_trusts_the_router(router, auth)?;
     for kind in common::ServiceKind::ALL {
         let var = format!("{}_SUBGRAPH_URL", kind.env_prefix());
         ensure!(read_by_config.contains(&var), "router.prod.yaml must read {var}");
