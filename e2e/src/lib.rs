@@ -2,6 +2,8 @@
 //! database on the shared test server, its own ports), started exactly as
 //! `cargo xtask dev` starts it, and a GraphQL client for the router.
 
+#![allow(clippy::unwrap_used)] // end-to-end test helpers: a failed unwrap is a failed test
+
 use common::ServiceKind;
 use serde_json::{json, Value};
 use test_support::{

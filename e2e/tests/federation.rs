@@ -1,6 +1,8 @@
 //! The federated stack end to end: the real Apollo Router (release binary)
 //! in front of the three service binaries, on a real PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 use common::ServiceKind;
 use serde_json::{json, Value};
 

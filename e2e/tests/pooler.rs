@@ -5,6 +5,8 @@
 //! `pgbouncer=true`; `DIRECT_URL` is the server itself, for migrations and
 //! LISTEN. The services run in-process ([`test_support::services`]).
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 use common::ServiceKind;
 use serde_json::{json, Value};
 use test_support::{pooler::PgBouncer, services::Services, test_password, TestDb};

@@ -3,6 +3,8 @@
 //! has exactly the text of the version its migrations say, and nothing runs
 //! another migration's text.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 use std::path::Path;
 
 use common::ServiceKind;

@@ -3,6 +3,8 @@
 //! `public`, migrations run as the service user and touch only its schema,
 //! and bootstrap and migrations are idempotent.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 use common::ServiceKind;
 use migration::bootstrap::bootstrap;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};

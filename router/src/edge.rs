@@ -31,14 +31,14 @@ use tokio::net::UnixStream;
 
 /// The variable the router's `supergraph.listen` reads: the edge sets it to
 /// its private socket before the router starts.
-pub const UPSTREAM_SOCKET_VAR: &str = "TITIKTEMU_ROUTER_SOCKET";
+pub(crate) const UPSTREAM_SOCKET_VAR: &str = "TITIKTEMU_ROUTER_SOCKET";
 
 /// A client that sends no complete request head within this long is cut off.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 type Body = Either<Incoming, Full<Bytes>>;
 
-pub struct Settings {
+pub(crate) struct Settings {
     /// Where clients connect (`ROUTER_LISTEN`, default 127.0.0.1:4000).
     pub listen: SocketAddr,
     /// Load balancers whose `X-Forwarded-For` is believed
@@ -50,7 +50,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_env(upstream: PathBuf) -> anyhow::Result<Self> {
+    pub(crate) fn from_env(upstream: PathBuf) -> anyhow::Result<Self> {
         let listen = match std::env::var("ROUTER_LISTEN") {
             Ok(text) => text.parse().with_context(|| format!("ROUTER_LISTEN: `{text}` is not an address:port"))?,
             Err(_) => SocketAddr::from(([127, 0, 0, 1], 4000)),
@@ -67,7 +67,7 @@ impl Settings {
 }
 
 /// A directory only this user may enter, for the router's socket.
-pub fn private_socket_dir() -> anyhow::Result<PathBuf> {
+pub(crate) fn private_socket_dir() -> anyhow::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     const PREFIX: &str = "titiktemu-router-";
     let dir = std::env::temp_dir().join(format!("{PREFIX}{}", std::process::id()));
@@ -91,7 +91,7 @@ pub fn private_socket_dir() -> anyhow::Result<PathBuf> {
 
 /// Binds the public listener now (so a taken port fails at once) and serves
 /// it on a thread and runtime of its own, beside the router's.
-pub fn start(settings: Settings) -> anyhow::Result<()> {
+pub(crate) fn start(settings: Settings) -> anyhow::Result<()> {
     let listener = std::net::TcpListener::bind(settings.listen)
         .with_context(|| format!("cannot listen on {} (ROUTER_LISTEN)", settings.listen))?;
     listener.set_nonblocking(true)?;

@@ -84,7 +84,7 @@ impl Plugin for Errors {
 /// The error as a client may see it.
 fn for_clients(error: &mut graphql::Error, codes: &[String]) {
     let code = error.extensions.get("code").and_then(|c| c.as_str()).unwrap_or_default().to_owned();
-    let kept = codes.iter().any(|c| *c == code) || ROUTER_CLIENT_CODES.contains(&code.as_str());
+    let kept = codes.contains(&code) || ROUTER_CLIENT_CODES.contains(&code.as_str());
     if kept {
         error.extensions.retain(|key, _| CLIENT_EXTENSIONS.contains(&key.as_str()));
         return;

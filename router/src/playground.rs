@@ -24,7 +24,7 @@ use serde::Deserialize;
 use tower::{BoxError, ServiceExt};
 
 /// Where the page lives; browsers opening `/` get it too.
-pub const PATH: &str = "/playground/";
+pub(crate) const PATH: &str = "/playground/";
 
 /// The files `playground/build.mjs` writes, and their media types.
 const FILES: [(&str, &str); 6] = [
@@ -95,7 +95,7 @@ impl Plugin for Playground {
 
 /// A browser navigating to `/`: a GraphQL request over GET carries `query`
 /// (and clients ask for JSON), so it is left alone.
-pub fn wants_the_page(request: &http::request::Parts) -> bool {
+pub(crate) fn wants_the_page(request: &http::request::Parts) -> bool {
     let accepts_html = request
         .headers
         .get(header::ACCEPT)

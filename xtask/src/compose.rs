@@ -17,23 +17,23 @@ use apollo_federation::{
 use serde::Deserialize;
 
 #[derive(Deserialize)]
-pub struct SupergraphConfig {
+pub(crate) struct SupergraphConfig {
     pub federation_version: String,
     pub subgraphs: BTreeMap<String, SubgraphConfig>,
 }
 
 #[derive(Deserialize)]
-pub struct SubgraphConfig {
+pub(crate) struct SubgraphConfig {
     pub routing_url: String,
     pub schema: SchemaSource,
 }
 
 #[derive(Deserialize)]
-pub struct SchemaSource {
+pub(crate) struct SchemaSource {
     pub file: PathBuf,
 }
 
-pub fn read_config(root: &Path) -> anyhow::Result<SupergraphConfig> {
+pub(crate) fn read_config(root: &Path) -> anyhow::Result<SupergraphConfig> {
     let path = root.join("supergraph.yaml");
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
     let config: SupergraphConfig =
@@ -55,7 +55,7 @@ fn subgraph_sdl(name: &str) -> anyhow::Result<String> {
 }
 
 /// Composes the subgraph schemas named by `config` into a supergraph SDL.
-pub fn compose_supergraph(root: &Path, config: &SupergraphConfig) -> anyhow::Result<String> {
+pub(crate) fn compose_supergraph(root: &Path, config: &SupergraphConfig) -> anyhow::Result<String> {
     let mut subgraphs = Vec::new();
     for (name, subgraph) in &config.subgraphs {
         let path = root.join(&subgraph.schema.file);
@@ -80,7 +80,7 @@ pub fn compose_supergraph(root: &Path, config: &SupergraphConfig) -> anyhow::Res
     }
 }
 
-pub fn run(root: &Path, check: bool) -> anyhow::Result<()> {
+pub(crate) fn run(root: &Path, check: bool) -> anyhow::Result<()> {
     let config = read_config(root)?;
     let mut outputs = Vec::new();
     for (name, subgraph) in &config.subgraphs {

@@ -18,7 +18,7 @@ use test_support::{
 /// server may already use); override with `DEV_PG_PORT`.
 const DEV_PG_PORT: u16 = 55432;
 
-pub fn run(root: &Path) -> anyhow::Result<()> {
+pub(crate) fn run(root: &Path) -> anyhow::Result<()> {
     crate::build_binaries(false)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(serve(root))

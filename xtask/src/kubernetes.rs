@@ -22,13 +22,13 @@ use serde::Deserialize;
 use serde_yaml::Value;
 
 /// The Kubernetes version the manifests are validated against.
-pub const KUBERNETES: &str = "1.31.0";
+pub(crate) const KUBERNETES: &str = "1.31.0";
 const DIR: &str = "deploy/kubernetes";
 const CONFIG_MAP: &str = "router-config.yaml";
 /// Where the router's Deployment mounts the ConfigMap.
 const CONFIG_DIR: &str = "/etc/titiktemu";
 
-pub fn run(root: &Path, check_only: bool) -> anyhow::Result<()> {
+pub(crate) fn run(root: &Path, check_only: bool) -> anyhow::Result<()> {
     let dir = root.join(DIR);
     let wanted = config_map(root)?;
     let path = dir.join(CONFIG_MAP);

@@ -1,6 +1,6 @@
 //! Developer tasks, run as `cargo xtask <task>`:
 //!
-//! * `test`: every check CI runs: formatting, clippy, the supergraph being up
+//! * `test`: every check CI runs: formatting, clippy (the router crate too), the supergraph being up
 //!   to date, then the whole test suite on real PostgreSQL (private clusters
 //!   started from the machine's binaries unless `DATABASE_ADMIN_URL` is set)
 //!   and the real Apollo Router, then a check that no server was left behind.
@@ -154,6 +154,22 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     cargo(&["clippy", "--workspace", "--exclude", ROUTER, "--all-targets", "--", "-D", "warnings"])?;
     compose::run(&root(), true)?;
     build_binaries(true)?;
+    // The router crate too, on its own release target directory (its
+    // dependencies are checked there once).
+    let router_target = test_support::stack::router_target_dir();
+    let router_target = router_target.to_str().context("target dir is not UTF-8")?;
+    cargo(&[
+        "clippy",
+        "--release",
+        "-p",
+        ROUTER,
+        "--target-dir",
+        router_target,
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ])?;
     kubernetes::run(&root(), true)?;
     build_javascript()?;
     // Every test binary runs even when one fails, so one run shows every failure.
@@ -172,8 +188,6 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
     let replicated_outcome = cargo_test_with(&replicated_args, &[("E2E_REPLICATED", "1")]);
     let stray = no_stray_servers();
     // The router's own unit tests, on the release build just made (seconds, not a rebuild).
-    let router_target = test_support::stack::router_target_dir();
-    let router_target = router_target.to_str().context("target dir is not UTF-8")?;
     let router_outcome = cargo_test(&["test", "--release", "-p", ROUTER, "--target-dir", router_target]);
     // The summary is the last line, whatever happened.
     let (passed, failed, succeeded) = outcome?;

@@ -2,6 +2,8 @@
 //! against a brute-force computation, and batching of the fields it
 //! contributes to Event and User.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 mod helpers;
 
 use std::collections::{BTreeMap, HashSet};

@@ -5,6 +5,8 @@
 //! client that stops reading is dropped, and only the event's scanners may
 //! watch, for as long as their token and their right last.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 mod helpers;
 
 use std::time::Duration;

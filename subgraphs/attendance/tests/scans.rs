@@ -2,6 +2,8 @@
 //! under concurrency, idempotent scans, offline sync, annulment and the scan
 //! log, each through GraphQL and REST, against a real PostgreSQL.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 mod helpers;
 
 use serde_json::{json, Value};

@@ -1,5 +1,7 @@
 //! Faults: a database outage, and a shutdown with requests in flight.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 mod helpers;
 
 use std::time::{Duration, Instant};

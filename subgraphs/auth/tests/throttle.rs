@@ -5,6 +5,8 @@
 //! `X-Forwarded-For`, believed here because the test client is on loopback
 //! (`TRUSTED_PROXIES`).
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 mod helpers;
 
 use serde_json::{json, Value};

@@ -1,6 +1,8 @@
 //! The event subgraph over GraphQL: pagination, filters, validation codes,
 //! authorization and the batched Event entity.
 
+#![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
+
 mod helpers;
 
 use std::collections::HashSet;

@@ -5,6 +5,8 @@
 //! started from the machine's PostgreSQL binaries (see [`cluster`]) and stops
 //! by itself when the test process ends.
 
+#![allow(clippy::unwrap_used)] // the test harness: a failed unwrap is a failed test
+
 pub mod cluster;
 pub mod haproxy;
 pub mod hostile;

@@ -18,7 +18,7 @@ use super::AttendanceError;
 /// per instance (a refused self-scan is never logged, so the database cannot
 /// count it), so behind N instances a person may make up to N times the rate.
 #[derive(Clone)]
-pub struct SelfScanLimiter {
+pub(super) struct SelfScanLimiter {
     per_minute: u32,
     windows: Arc<Mutex<HashMap<(Uuid, Uuid), Window>>>,
 }
@@ -34,12 +34,12 @@ const MAX_SELF_SCAN_WINDOWS: usize = 100_000;
 const SELF_SCAN_WINDOW: Duration = Duration::from_secs(60);
 
 impl SelfScanLimiter {
-    pub fn new(per_minute: u32) -> Self {
+    pub(super) fn new(per_minute: u32) -> Self {
         SelfScanLimiter { per_minute, windows: Default::default() }
     }
 
     /// Counts one self-scan of `person` at `event`, or refuses it.
-    pub fn take(&self, event: Uuid, person: Uuid) -> Result<(), AttendanceError> {
+    pub(super) fn take(&self, event: Uuid, person: Uuid) -> Result<(), AttendanceError> {
         let now = Instant::now();
         let mut windows = self.windows.lock().expect("self-scan windows lock");
         if windows.len() >= MAX_SELF_SCAN_WINDOWS {

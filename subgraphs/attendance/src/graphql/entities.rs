@@ -21,12 +21,12 @@ use crate::{
 };
 
 /// Attendance lists may be long (a whole door list at once); events pages are 100 at most.
-pub const MAX_PAGE_SIZE: i32 = 1_000;
+pub(super) const MAX_PAGE_SIZE: i32 = 1_000;
 const DEFAULT_PAGE_SIZE: i32 = 50;
 
 /// A list of check-ins, holding only those its reader may see (and counting
 /// only those): lists are filtered, never refused.
-pub struct AttendanceConnection {
+pub(super) struct AttendanceConnection {
     pub(super) page: Page<domain::Attendance>,
     pub(super) count_key: CountKey,
 }

@@ -73,8 +73,8 @@ impl Email {
 /// 1024 bytes so that hashing cannot be turned into a denial of service.
 pub struct NewPassword(String);
 
-pub const MIN_PASSWORD_CHARS: usize = 8;
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub(super) const MIN_PASSWORD_CHARS: usize = 8;
+pub(super) const MAX_PASSWORD_BYTES: usize = 1024;
 
 impl NewPassword {
     pub fn parse(raw: String) -> Result<Self, AuthError> {
