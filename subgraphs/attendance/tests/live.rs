@@ -421,10 +421,7 @@ async fn a_removed_staff_member_who_reads_slowly_gets_nothing_made_after_the_rem
     let (organizer, event) = s.organized_live_event(None).await;
     let (staff, staff_id) = s.user("staff@example.com").await;
     let people = s.seed_users(21).await;
-    let staff_change =
-        |mutation: &str| format!("mutation($e: ID!, $u: ID!) {{ {mutation}(eventId: $e, userId: $u) {{ id }} }}");
-    let ids = json!({"e": event, "u": staff_id});
-    s.attendance.graphql(&staff_change("addCheckInStaff"), ids.clone(), Some(&organizer)).await;
+    helpers::change_staff(&s, &organizer, &event, &staff_id, true).await;
     // Large messages (many aliases), so a few of them fill what the network holds.
     let counts: String = (0..900).map(|i| format!(" e{i}: entries")).collect();
     let wide = format!("subscription($e: ID!) {{ attendanceUpdates(eventId: $e) {{ stats {{ entries{counts} }} }} }}");
@@ -436,7 +433,7 @@ async fn a_removed_staff_member_who_reads_slowly_gets_nothing_made_after_the_rem
         assert_eq!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": person})).await.status(), 201);
         tokio::time::sleep(Duration::from_millis(60)).await; // an update each
     }
-    s.attendance.graphql(&staff_change("removeCheckInStaff"), ids, Some(&organizer)).await;
+    helpers::change_staff(&s, &organizer, &event, &staff_id, false).await;
     assert_eq!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": people[20]})).await.status(), 201);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut read = 0;
@@ -465,13 +462,10 @@ async fn a_removal_followed_at_once_by_scans_ends_the_staff_stream_first() {
     let people = s.seed_users(6).await;
     for round in 0..3 {
         let (staff, staff_id) = s.user(&format!("staff{round}@example.com")).await;
-        let ids = json!({"e": event, "u": staff_id});
-        let change =
-            |mutation: &str| format!("mutation($e: ID!, $u: ID!) {{ {mutation}(eventId: $e, userId: $u) {{ id }} }}");
-        s.attendance.graphql(&change("addCheckInStaff"), ids.clone(), Some(&organizer)).await;
+        helpers::change_staff(&s, &organizer, &event, &staff_id, true).await;
         let mut live = Live::open(&s.attendance, &event, Some(&staff)).await.unwrap();
         let before = live.next().await.expect("the current state")["stats"]["entries"].as_i64().unwrap();
-        let removal = s.attendance.graphql(&change("removeCheckInStaff"), ids, Some(&organizer)).await;
+        let removal = helpers::change_staff(&s, &organizer, &event, &staff_id, false).await;
         assert!(removal["errors"].is_null(), "{removal}");
         let (first, second) =
             tokio::join!(s.check_in(Some(&organizer), json!({"eventId": event, "userId": people[2 * round]})), async {
@@ -496,8 +490,7 @@ async fn staff_see_the_counts_and_their_own_scans_only() {
     let (organizer, event) = s.organized_live_event(None).await;
     let (staff, staff_id) = s.user("staff@example.com").await;
     let people = s.seed_users(2).await;
-    let add = "mutation($e: ID!, $u: ID!) { addCheckInStaff(eventId: $e, userId: $u) { id } }";
-    s.attendance.graphql(add, json!({"e": event, "u": staff_id}), Some(&organizer)).await;
+    helpers::change_staff(&s, &organizer, &event, &staff_id, true).await;
     let mut staff_live = Live::open(&s.attendance, &event, Some(&staff)).await.unwrap();
     let mut organizer_live = Live::open(&s.attendance, &event, Some(&organizer)).await.unwrap();
     let mut socket = initialised(&s.attendance, Some(&staff)).await;

@@ -15,3 +15,11 @@ pub(crate) async fn spawn_with(attendance_env: &[(&str, &str)]) -> Stack {
     let env: Vec<_> = attendance_env.iter().map(|(name, value)| (ServiceKind::Attendance, *name, *value)).collect();
     Stack::start_with(test_support::TestDb::new().await, &env).await
 }
+
+/// The organizer names `user` check-in staff of `event` (`add: true`) or
+/// takes the right away; the GraphQL answer.
+pub(crate) async fn change_staff(s: &Stack, organizer: &str, event: &str, user: &str, add: bool) -> serde_json::Value {
+    let mutation = if add { "addCheckInStaff" } else { "removeCheckInStaff" };
+    let query = format!("mutation($e: ID!, $u: ID!) {{ {mutation}(eventId: $e, userId: $u) {{ id }} }}");
+    s.attendance.graphql(&query, serde_json::json!({"e": event, "u": user}), Some(organizer)).await
+}
