@@ -1,10 +1,11 @@
 //! Auth service settings.
 
-use std::{path::PathBuf, time::Duration};
+use std::time::Duration;
 
 use common::{
     auth::TokenRules,
     config::{CommonSettings, ConfigError, Env},
+    keys::KeySource,
     ServiceKind,
 };
 
@@ -19,7 +20,9 @@ pub struct AuthSettings {
     pub refresh_ttl: Duration,
     pub throttle: LoginThrottle,
     pub token_rules: TokenRules,
-    pub signing_key: SigningKeySource,
+    /// The Ed25519 key(s) tokens are signed with (`JWT_PRIVATE_KEY`): the
+    /// first signs, all are published in the JWKS (for rotation).
+    pub signing_key: KeySource,
     /// The attendance service's REST base URL (`ATTENDANCE_SERVICE_URL`): it
     /// says which people an organizer may see in full.
     pub attendance_service_url: String,
@@ -66,42 +69,16 @@ impl LoginThrottle {
     }
 }
 
-/// Where the Ed25519 signing key(s) come from.
-#[derive(Clone)]
-pub enum SigningKeySource {
-    /// PKCS#8 PEM text; several keys may follow each other: the first signs,
-    /// all are published in the JWKS (for rotation).
-    Pem(String),
-    /// Development only: read from this file, generated there if absent.
-    DevFile(PathBuf),
-}
-
-impl std::fmt::Debug for SigningKeySource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SigningKeySource::Pem(_) => f.write_str("Pem(***)"),
-            SigningKeySource::DevFile(path) => f.debug_tuple("DevFile").field(path).finish(),
-        }
-    }
-}
-
 impl AuthSettings {
     pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
         let common = CommonSettings::from_env(env, ServiceKind::Auth)?;
-        let signing_key = match env.secret("JWT_PRIVATE_KEY")? {
-            Some(pem) => SigningKeySource::Pem(pem.replace("\\n", "\n")),
-            None if common.app_env.is_production() => {
-                return Err(ConfigError::missing(
-                    "JWT_PRIVATE_KEY",
-                    "or JWT_PRIVATE_KEY_FILE: an Ed25519 PKCS#8 PEM key; production never generates one",
-                ))
-            }
-            None => SigningKeySource::DevFile(
-                env.get("JWT_DEV_KEY_FILE")
-                    .map(PathBuf::from)
-                    .unwrap_or_else(|| PathBuf::from(".dev/jwt-signing-key.pem")),
-            ),
-        };
+        let signing_key = KeySource::from_env(
+            env,
+            common.app_env,
+            "JWT_PRIVATE_KEY",
+            "JWT_DEV_KEY_FILE",
+            ".dev/jwt-signing-key.pem",
+        )?;
         if env.get("JWT_SECRET").is_some() {
             tracing::warn!("JWT_SECRET is ignored: tokens are signed with the Ed25519 key (JWT_PRIVATE_KEY)");
         }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod graphql;
 pub mod health;
 pub mod internal;
+pub mod keys;
 pub mod net;
 pub mod page;
 pub mod rest;

@@ -119,10 +119,9 @@ pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
     Ok(ports)
 }
 
-/// A new Ed25519 signing key for an auth service under test, PKCS#8 PEM.
+/// A new Ed25519 signing key (an auth service's, a ticket key), PKCS#8 PEM.
 pub fn signing_key_pem() -> String {
-    use ed25519_dalek::pkcs8::{spki::der::pem::LineEnding, EncodePrivateKey};
-    ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng).to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+    common::keys::generate_pem()
 }
 
 /// Logs of the code under test, shown when `TEST_LOG` is set.
