@@ -50,10 +50,15 @@ pub async fn start_configured(app_env: &str, extra_service_env: &[(&str, &str)],
     let mut service_env = vec![("GRAPHQL_BATCH_DELAY".to_owned(), "25ms".to_owned())];
     service_env.extend(owned(extra_service_env));
     if app_env == "production" {
-        // Production never generates a signing key: give auth one, as a secret file.
-        let key_file = key_dir.join("jwt-private-key.pem");
-        std::fs::write(&key_file, test_support::signing_key_pem()).unwrap();
-        service_env.push(("JWT_PRIVATE_KEY_FILE".to_owned(), key_file.display().to_string()));
+        // Production never generates a signing key: give auth one, and the
+        // attendance service its ticket key, as secret files.
+        for (var, file) in
+            [("JWT_PRIVATE_KEY_FILE", "jwt-private-key.pem"), ("TICKET_SIGNING_KEY_FILE", "ticket-key.pem")]
+        {
+            let key_file = key_dir.join(file);
+            std::fs::write(&key_file, test_support::signing_key_pem()).unwrap();
+            service_env.push((var.to_owned(), key_file.display().to_string()));
+        }
     }
     let production = app_env == "production";
     let mut router_env = owned(router_env);

@@ -21,14 +21,17 @@ use async_graphql_value::{ConstValue, Value};
 
 /// The list fields of the supergraph and how many items they return when
 /// `first` is not given: the API contract's default page sizes, and for the
-/// unpaged staff list its bound (`MAX_CHECK_IN_STAFF` in attendance).
-pub const PAGED_FIELDS: [(&str, u64); 6] = [
+/// unpaged lists their bounds (`MAX_CHECK_IN_STAFF` and `MAX_REVOKED_TICKETS`
+/// in attendance).
+pub const PAGED_FIELDS: [(&str, u64); 8] = [
     ("events", 20),
     ("attendance", 50),
     ("attendances", 50),
     ("eventAttendance", 50),
     ("scanLog", 50),
     ("checkInStaff", 50),
+    ("registrations", 50),
+    ("revokedTickets", 1_000),
 ];
 
 /// Fields that return one item per element of a list argument (and what to

@@ -209,16 +209,17 @@ fn check_service(root: &Path, kind: ServiceKind, deployment: &Value) -> anyhow::
     }
     ensure!(env.get("PORT").map(String::as_str) == Some(port.to_string().as_str()), "{name}: PORT must be {port}");
     // A key file comes from a mounted Secret; a throwaway key stands in.
-    let mut stand_in = None;
-    if let Some(path) = env.get("JWT_PRIVATE_KEY_FILE").cloned() {
+    let mut stand_ins = Vec::new();
+    for var in ["JWT_PRIVATE_KEY_FILE", "TICKET_SIGNING_KEY_FILE"] {
+        let Some(path) = env.get(var).cloned() else { continue };
         let mounts = c["volumeMounts"].as_sequence().context("volumeMounts")?;
         ensure!(
             mounts.iter().any(|m| m["mountPath"].as_str().is_some_and(|dir| path.starts_with(dir))),
-            "{name}: JWT_PRIVATE_KEY_FILE must be in a mounted volume"
+            "{name}: {var} must be in a mounted volume"
         );
-        let key = crate::StandIn::write("kubernetes-check", &auth_service::keys::SigningKeys::generate_pem())?;
-        env.insert("JWT_PRIVATE_KEY_FILE".to_owned(), key.path());
-        stand_in = Some(key);
+        let key = crate::StandIn::write("kubernetes-check", &common::keys::generate_pem())?;
+        env.insert(var.to_owned(), key.path());
+        stand_ins.push(key);
     }
     let env = Env::from_pairs(env);
     let loaded = match kind {
@@ -226,7 +227,7 @@ fn check_service(root: &Path, kind: ServiceKind, deployment: &Value) -> anyhow::
         ServiceKind::Event => event_service::config::EventSettings::from_env(&env).map(|_| ()),
         ServiceKind::Attendance => attendance_service::config::AttendanceSettings::from_env(&env).map(|_| ()),
     };
-    drop(stand_in);
+    drop(stand_ins);
     loaded.with_context(|| format!("{name}'s environment does not load"))?;
     let unread = env.unread();
     ensure!(unread.is_empty(), "{name} is given variables it never reads: {unread:?}");

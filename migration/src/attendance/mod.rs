@@ -10,6 +10,7 @@ mod m20261205_000001_record_scans_in_sets;
 mod m20261206_000001_probe_each_nonce;
 mod m20261207_000001_one_verdict;
 mod m20261207_000002_rights_version;
+mod m20261208_000001_registrations;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_probe_each_nonce::Migration),
             Box::new(m20261207_000001_one_verdict::Migration),
             Box::new(m20261207_000002_rights_version::Migration),
+            Box::new(m20261208_000001_registrations::Migration),
         ]
     }
 }

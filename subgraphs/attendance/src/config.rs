@@ -5,6 +5,7 @@ use std::time::Duration;
 use common::{
     auth::{remote_verifier_from_env, TokenVerifier},
     config::{CommonSettings, ConfigError, Env},
+    keys::KeySource,
     ServiceKind,
 };
 
@@ -37,6 +38,12 @@ pub struct AttendanceSettings {
     /// per minute, per instance (`SELF_SCANS_PER_MINUTE`, default 10); the
     /// organizer, check-in staff and ADMINs are not counted.
     pub self_scans_per_minute: u32,
+    /// The Ed25519 key(s) tickets are signed with (`TICKET_SIGNING_KEY` or
+    /// `TICKET_SIGNING_KEY_FILE`; several PEM keys to rotate, the signing
+    /// one first): required in production, in development generated once
+    /// into `TICKET_DEV_KEY_FILE` (default `.dev/ticket-signing-key.pem`).
+    /// Not auth's token key: neither service can sign the other's.
+    pub ticket_keys: KeySource,
 }
 
 impl AttendanceSettings {
@@ -48,7 +55,15 @@ impl AttendanceSettings {
                 "with pgbouncer=true in DATABASE_URL live updates need a direct connection to LISTEN on",
             ));
         }
+        let ticket_keys = KeySource::from_env(
+            env,
+            common.app_env,
+            "TICKET_SIGNING_KEY",
+            "TICKET_DEV_KEY_FILE",
+            ".dev/ticket-signing-key.pem",
+        )?;
         Ok(AttendanceSettings {
+            ticket_keys,
             checkin_writers: checkin_writers(env, common.database.max_connections as usize)?,
             common,
             verifier: remote_verifier_from_env(env)?,

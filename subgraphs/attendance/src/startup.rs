@@ -6,7 +6,7 @@ use common::{server::Application, ServiceKind};
 use crate::{
     clients::{EventDirectory, UserDirectory},
     config::AttendanceSettings,
-    domain::{AttendanceService, Rules},
+    domain::{tickets::TicketKeys, AttendanceService, Parts, Rules},
     graphql, rest,
 };
 
@@ -35,7 +35,9 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         live_subscriptions_per_user: settings.live_subscriptions_per_user,
         self_scans_per_minute: settings.self_scans_per_minute,
     };
-    let service = AttendanceService::new(db.pool(), writer_pool, writers, events, users, rules)
+    let tickets = TicketKeys::new(settings.ticket_keys.load()?).context("no ticket signing key")?;
+    let parts = Parts { events, users, tickets };
+    let service = AttendanceService::new(db.pool(), writer_pool, writers, parts, rules)
         .context("cannot start the check-in writer")?;
     service.live().start(common.database.for_session().connect_url().to_owned());
     let schema = graphql::build(service.clone(), common);

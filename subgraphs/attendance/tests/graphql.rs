@@ -279,7 +279,8 @@ async fn the_sdl_contributes_fields_to_event_and_user() {
 
 /// Rights are read in the same statement as the rows: an organizer's (or
 /// anyone's) lists cost what an ADMIN's do, whatever the number of events,
-/// and the question the auth service asks is one statement per batch.
+/// and the question the auth service asks is one statement per batch
+/// (registered people are visible to the organizer, checked-in ones are not).
 #[tokio::test]
 async fn authorization_is_read_in_the_same_statements() {
     let stack = helpers::spawn().await;
@@ -320,9 +321,20 @@ async fn authorization_is_read_in_the_same_statements() {
     let response = s.graphql(entities, json!({"r": ids}), Some(&organizer)).await;
     assert_eq!(s.statements.get() - before, 2, "{response}");
     assert!(response["errors"].is_null(), "{response}");
-    // Which people the organizer may see in full, as the auth service asks: one statement.
+    // Which people the organizer may see in full, as the auth service asks:
+    // those registered themselves (not merely checked in), in one statement.
+    for user in &users {
+        let token = stack.token_for(&organizer, user).await;
+        let path = format!("/attendance/event/{}/registrations", events[0]);
+        let response = s.http.post(s.url(&path)).bearer_auth(token).send().await.unwrap();
+        assert_eq!(response.status(), 201);
+    }
     let mut asked = users.clone();
     asked.push(uuid::Uuid::new_v4().to_string());
+    let checked_in_only = stack.seed_users(1).await;
+    let response = stack.check_in(Some(&organizer), json!({"eventId": events[0], "userId": checked_in_only[0]})).await;
+    assert_eq!(response.status(), 201);
+    asked.extend(checked_in_only);
     let before = s.statements.get();
     let answer: Value = s
         .http

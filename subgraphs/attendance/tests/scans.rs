@@ -701,14 +701,15 @@ async fn the_scans_migration_upgrades_existing_check_ins_and_goes_down() {
     scan(&s, Some(&organizer), &event, &users[0], "EXIT").await;
     let db = s.db.connect_as(common::ServiceKind::Attendance).await;
     // The migrations above the scans migration (set-wise writes, the per-nonce
-    // probe, one verdict, rights versions) go down and up with nothing lost.
-    migration::attendance::Migrator::down(&db.conn, Some(4)).await.unwrap();
+    // probe, one verdict, rights versions, registrations) go down and up with
+    // nothing lost.
+    migration::attendance::Migrator::down(&db.conn, Some(5)).await.unwrap();
     assert_eq!(counts(&stats(&s, &event).await), (1, 2, 1, 2));
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "ENTRY").await.0, 201, "one by one again");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "EXIT").await.0, 201);
     // Then the scans migration under them.
-    migration::attendance::Migrator::down(&db.conn, Some(5)).await.unwrap();
+    migration::attendance::Migrator::down(&db.conn, Some(6)).await.unwrap();
     assert_eq!(s.attendance_rows().await, 2, "check-ins stay");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(scan_count(&s, "direction = 'ENTRY' AND status = 'OK'").await, 2, "each check-in is an entry again");
@@ -822,11 +823,15 @@ async fn the_verdict_function_speaks_exactly_rusts_statuses() {
     let verdicts =
         s.db.strings(
             "SELECT DISTINCT attendance_schema.scan_verdict(
-                 malformed, cancelled, '2024-01-01 10:00Z', '2024-01-01 12:00Z', scanned_at, person, direction,
+                 malformed, ticket, valid, wrong_event, revoked, cancelled, '2024-01-01 10:00Z',
+                 '2024-01-01 12:00Z', scanned_at, person, require_ticket, registered, direction,
                  entered, inside, exited, reentry, multiple, capacity, 5, 5) AS id
-             FROM unnest(ARRAY[true, false]) malformed, unnest(ARRAY[true, false]) cancelled,
+             FROM unnest(ARRAY[true, false]) malformed, unnest(ARRAY[true, false]) ticket,
+                  unnest(ARRAY[true, false]) valid, unnest(ARRAY[true, false]) wrong_event,
+                  unnest(ARRAY[true, false]) revoked, unnest(ARRAY[true, false]) cancelled,
                   unnest(ARRAY['2024-01-01 09:00Z', '2024-01-01 11:00Z']::timestamptz[]) scanned_at,
-                  unnest(ARRAY[true, false]) person, unnest(ARRAY['ENTRY', 'EXIT']) direction,
+                  unnest(ARRAY[true, false]) person, unnest(ARRAY[true, false]) require_ticket,
+                  unnest(ARRAY[true, false]) registered, unnest(ARRAY['ENTRY', 'EXIT']) direction,
                   unnest(ARRAY[true, false]) entered, unnest(ARRAY[true, false]) inside,
                   unnest(ARRAY[true, false]) exited, unnest(ARRAY[true, false]) reentry,
                   unnest(ARRAY[true, false]) multiple, unnest(ARRAY[NULL, 5, 10]::int[]) capacity

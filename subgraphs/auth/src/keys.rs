@@ -56,7 +56,7 @@ impl SigningKeys {
 
     /// The public keys, as served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> JwkSet {
-        JwkSet { keys: self.keys.iter().map(|k| common::keys::jwk(&k.kid, &k.public)).collect() }
+        common::keys::jwk_set(self.keys.iter().map(|k| (&k.kid, k.public)))
     }
 }
 

@@ -25,6 +25,15 @@ pub enum ErrorCode {
     CheckinClosed,
     /// An exit scan of someone who is not inside.
     NotInside,
+    /// A scanned ticket that is not ours: forged, altered, malformed, signed
+    /// by a retired key, or expired.
+    TicketInvalid,
+    /// A ticket of a cancelled (or reissued) registration.
+    TicketRevoked,
+    TicketWrongEvent,
+    /// Scanned by id at an event that admits only registered people.
+    NotRegistered,
+    RegistrationClosed,
     TooManyRequests,
     QueryTooComplex,
     ServiceUnavailable,
@@ -32,6 +41,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, as the contract lists them.
+    pub const ALL: [ErrorCode; 19] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::BadUserInput,
+        ErrorCode::NotFound,
+        ErrorCode::EmailTaken,
+        ErrorCode::AlreadyCheckedIn,
+        ErrorCode::EventFull,
+        ErrorCode::EventCancelled,
+        ErrorCode::CheckinClosed,
+        ErrorCode::NotInside,
+        ErrorCode::TicketInvalid,
+        ErrorCode::TicketRevoked,
+        ErrorCode::TicketWrongEvent,
+        ErrorCode::NotRegistered,
+        ErrorCode::RegistrationClosed,
+        ErrorCode::TooManyRequests,
+        ErrorCode::QueryTooComplex,
+        ErrorCode::ServiceUnavailable,
+        ErrorCode::InternalServerError,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Unauthenticated => "UNAUTHENTICATED",
@@ -44,6 +76,11 @@ impl ErrorCode {
             ErrorCode::EventCancelled => "EVENT_CANCELLED",
             ErrorCode::CheckinClosed => "CHECKIN_CLOSED",
             ErrorCode::NotInside => "NOT_INSIDE",
+            ErrorCode::TicketInvalid => "TICKET_INVALID",
+            ErrorCode::TicketRevoked => "TICKET_REVOKED",
+            ErrorCode::TicketWrongEvent => "TICKET_WRONG_EVENT",
+            ErrorCode::NotRegistered => "NOT_REGISTERED",
+            ErrorCode::RegistrationClosed => "REGISTRATION_CLOSED",
             ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
             ErrorCode::QueryTooComplex => "QUERY_TOO_COMPLEX",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
@@ -63,8 +100,12 @@ impl ErrorCode {
             | ErrorCode::AlreadyCheckedIn
             | ErrorCode::EventFull
             | ErrorCode::EventCancelled
-            | ErrorCode::NotInside => StatusCode::CONFLICT,
-            ErrorCode::CheckinClosed => StatusCode::UNPROCESSABLE_ENTITY,
+            | ErrorCode::NotInside
+            | ErrorCode::TicketRevoked
+            | ErrorCode::TicketWrongEvent
+            | ErrorCode::NotRegistered
+            | ErrorCode::RegistrationClosed => StatusCode::CONFLICT,
+            ErrorCode::CheckinClosed | ErrorCode::TicketInvalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ErrorCode::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
@@ -183,3 +224,26 @@ impl From<ApiError> for async_graphql::Error {
 
 /// `Result` for GraphQL resolvers and REST handlers alike.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The production router passes on only the codes its configuration
+    /// lists: every code of the contract, and nothing else.
+    #[test]
+    fn the_production_router_passes_every_code_on() {
+        let config = include_str!("../../../router/router.prod.yaml");
+        let listed: Vec<&str> = config
+            .lines()
+            .skip_while(|line| line.trim() != "codes:")
+            .skip(1)
+            .map_while(|line| line.trim().strip_prefix("- "))
+            .collect();
+        let all: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, all, "router/router.prod.yaml's `titiktemu.errors.codes`");
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).expect("a code"), json!(code.as_str()));
+        }
+    }
+}

@@ -12,8 +12,8 @@ use ed25519_dalek::{
     SigningKey,
 };
 use jsonwebtoken::jwk::{
-    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, KeyAlgorithm, OctetKeyPairParameters, OctetKeyPairType,
-    PublicKeyUse,
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, OctetKeyPairParameters,
+    OctetKeyPairType, PublicKeyUse,
 };
 
 use crate::config::{AppEnv, ConfigError, Env};
@@ -137,6 +137,11 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::{io::Write, os::unix::fs::OpenOptionsExt};
     let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(contents)
+}
+
+/// Public keys as a JWKS, from their ids and public halves.
+pub fn jwk_set<K: AsRef<str>>(keys: impl IntoIterator<Item = (K, [u8; 32])>) -> JwkSet {
+    JwkSet { keys: keys.into_iter().map(|(kid, public)| jwk(kid.as_ref(), &public)).collect() }
 }
 
 /// A public key as a JWK (`OKP`, `Ed25519`, for `EdDSA` signatures).

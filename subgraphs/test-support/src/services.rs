@@ -33,6 +33,8 @@ pub struct Services {
     pub attendance: TestServer,
     /// The auth service's signing key, for tests that mint their own tokens.
     pub auth_key_pem: String,
+    /// The attendance service's ticket signing key.
+    pub ticket_key_pem: String,
     /// The attendance service's variables, for starting more instances of it.
     attendance_env: common::config::Env,
 }
@@ -60,6 +62,7 @@ impl Services {
             vars
         };
         let auth_key_pem = crate::signing_key_pem();
+        let ticket_key_pem = crate::signing_key_pem();
         // Auth asks the attendance service which people an organizer may see
         // in full, and the event service tells it of changes, so the
         // attendance service's port is chosen before they start.
@@ -97,19 +100,29 @@ impl Services {
                 // builds, with other tests running beside them: calls between
                 // them may queue for seconds. Tests about timeouts set their own.
                 ("SERVICE_TIMEOUT", "15s".to_owned()),
+                ("TICKET_SIGNING_KEY", ticket_key_pem.clone()),
             ],
         );
         let attendance_env = attendance;
         let attendance = serve_attendance(&attendance_env).await;
-        Services { db, auth, events, attendance, auth_key_pem, attendance_env }
+        Services { db, auth, events, attendance, auth_key_pem, ticket_key_pem, attendance_env }
     }
 
     /// Another instance of the attendance service, on the same database, as
     /// a replica behind a load balancer (the event service tells only the first).
     pub async fn another_attendance(&self) -> TestServer {
-        let mut env = self.attendance_env.clone();
-        env.set("PORT", crate::free_port().to_string());
-        serve_attendance(&env).await
+        self.another_attendance_with(&[]).await
+    }
+
+    /// Another instance of the attendance service with `env` changed (say,
+    /// rotated ticket keys).
+    pub async fn another_attendance_with(&self, env: &[(&str, &str)]) -> TestServer {
+        let mut vars = self.attendance_env.clone();
+        vars.set("PORT", crate::free_port().to_string());
+        for (name, value) in env {
+            vars.set(*name, *value);
+        }
+        serve_attendance(&vars).await
     }
 
     /// Registers a user (password `securepass`); returns (token, id).
@@ -133,13 +146,23 @@ impl Services {
 
     /// `token` signed again by the auth service's key, valid for `seconds` more.
     pub async fn expiring_in(&self, token: &str, seconds: i64) -> String {
+        self.resigned(token, |claims| claims["exp"] = json!(chrono::Utc::now().timestamp() + seconds)).await
+    }
+
+    /// A token for `user` (say, one of `seed_users`), made from `token`'s
+    /// claims and signed by the auth service's key, as a login would.
+    pub async fn token_for(&self, token: &str, user: &str) -> String {
+        self.resigned(token, |claims| claims["sub"] = json!(user)).await
+    }
+
+    async fn resigned(&self, token: &str, change: impl FnOnce(&mut Value)) -> String {
         use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
         use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
         let jwks: Value = self.auth.get_json("/.well-known/jwks.json").await;
         let payload = token.split('.').nth(1).expect("a JWT");
         let mut claims: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("payload")).expect("claims");
-        claims["exp"] = json!(chrono::Utc::now().timestamp() + seconds);
+        change(&mut claims);
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = jwks["keys"][0]["kid"].as_str().map(str::to_owned);
         encode(&header, &claims, &EncodingKey::from_ed_pem(self.auth_key_pem.as_bytes()).expect("key")).expect("token")
@@ -160,7 +183,7 @@ impl Services {
     pub async fn seed_users(&self, n: usize) -> Vec<String> {
         let sql = format!(
             "WITH seeded AS (INSERT INTO auth_schema.users (id, email, password_hash)
-                 SELECT gen_random_uuid(), 'seed' || i || '@example.com', 'not-a-hash' FROM generate_series(1, {n}) i
+                 SELECT u, 'seed-' || u || '@example.com', 'not-a-hash' FROM (SELECT gen_random_uuid() AS u FROM generate_series(1, {n})) g
                  RETURNING id)
              SELECT id::text AS id FROM seeded"
         );

@@ -70,7 +70,8 @@ pub struct StackConfig {
     pub database_name: String,
     /// The service users' passwords.
     pub passwords: Vec<(ServiceKind, String)>,
-    /// Where auth keeps its development signing key.
+    /// Where auth keeps its development signing key (and the attendance
+    /// service its ticket key, beside it).
     pub jwt_key_file: PathBuf,
     pub ports: Ports,
     pub app_env: String,
@@ -88,6 +89,13 @@ pub struct StackConfig {
     /// listens on `ports` (so every URL of the stack reaches a balancer, as in
     /// a replicated deployment); the database through PgBouncer.
     pub replicated: bool,
+}
+
+impl StackConfig {
+    /// Where the attendance service keeps its development ticket key: beside auth's.
+    pub fn ticket_key_file(&self) -> PathBuf {
+        self.jwt_key_file.with_file_name("ticket-signing-key.pem")
+    }
 }
 
 /// Where the instances of a replicated stack listen, behind HAProxy.
@@ -261,6 +269,7 @@ impl Stack {
             ("EVENT_SERVICE_URL".to_owned(), self.service_url(ServiceKind::Event)),
             ("ATTENDANCE_SERVICE_URL".to_owned(), self.service_url(ServiceKind::Attendance)),
             ("JWT_DEV_KEY_FILE".to_owned(), self.config.jwt_key_file.display().to_string()),
+            ("TICKET_DEV_KEY_FILE".to_owned(), self.config.ticket_key_file().display().to_string()),
             ("RUST_LOG".to_owned(), std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".to_owned())),
         ];
         if let Ok(path) = std::env::var("PATH") {

@@ -3,7 +3,7 @@
 
 use common::{auth::TokenRequired, db::StorageError};
 
-use super::records::Attendance;
+use super::{records::Attendance, tickets::TicketRefusal};
 use crate::clients::Unavailable;
 
 #[derive(Debug, thiserror::Error)]
@@ -21,8 +21,8 @@ pub enum AttendanceError {
     #[error("only the event's organizer or an admin may {0}")]
     OrganizerOnly(&'static str),
     /// A record the caller may not read; anonymous callers are told to sign in.
-    #[error("only the person, the event's organizer or check-in staff, or an ADMIN may see this check-in")]
-    Hidden { anonymous: bool },
+    #[error("only the person, the event's organizer or check-in staff, or an ADMIN may see this {what}")]
+    Hidden { what: &'static str, anonymous: bool },
     #[error(transparent)]
     TokenRequired(#[from] TokenRequired),
     #[error("this person is already checked in to this event")]
@@ -31,6 +31,18 @@ pub enum AttendanceError {
     NotInside,
     #[error("scan not found")]
     ScanNotFound,
+    #[error("registration not found")]
+    RegistrationNotFound,
+    #[error("registration for this event is closed")]
+    RegistrationClosed,
+    #[error("this is not a valid ticket: {0}")]
+    TicketInvalid(TicketRefusal),
+    #[error("this ticket was revoked (its registration was cancelled, or a new ticket was issued)")]
+    TicketRevoked,
+    #[error("this ticket is for another event")]
+    TicketWrongEvent,
+    #[error("this event admits registered people only: this person has no confirmed registration")]
+    NotRegistered,
     /// The nonce was used by the same scanner for another scan (another
     /// person or direction): nothing was recorded.
     #[error("this nonce was already used for another scan: send a new nonce for a new scan")]

@@ -44,7 +44,15 @@ pub enum Visible<T> {
     Hidden,
 }
 
-/// Whose check-ins a list is about.
+/// How a person works at an event they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EventRole {
+    Organizer,
+    /// Check-in staff, named by the organizer.
+    Staff,
+}
+
+/// Whose check-ins (or registrations) a list is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ListBy {
     Event,

@@ -45,10 +45,17 @@ pub enum ScanStatus {
     UnknownPerson,
     /// The scan itself is malformed (e.g. a time in the future).
     Invalid,
+    /// A ticket not ours: forged, altered, unknown key, expired, no such ticket.
+    TicketInvalid,
+    /// A ticket of a cancelled (or reissued) registration.
+    TicketRevoked,
+    TicketWrongEvent,
+    /// Scanned by id at an event that admits only registered people.
+    NotRegistered,
 }
 
 impl ScanStatus {
-    pub const ALL: [ScanStatus; 8] = [
+    pub const ALL: [ScanStatus; 12] = [
         ScanStatus::Ok,
         ScanStatus::AlreadyCheckedIn,
         ScanStatus::EventFull,
@@ -57,6 +64,10 @@ impl ScanStatus {
         ScanStatus::CheckinClosed,
         ScanStatus::UnknownPerson,
         ScanStatus::Invalid,
+        ScanStatus::TicketInvalid,
+        ScanStatus::TicketRevoked,
+        ScanStatus::TicketWrongEvent,
+        ScanStatus::NotRegistered,
     ];
 
     pub fn code(self) -> &'static str {
@@ -69,6 +80,10 @@ impl ScanStatus {
             ScanStatus::CheckinClosed => "CHECKIN_CLOSED",
             ScanStatus::UnknownPerson => "NOT_FOUND",
             ScanStatus::Invalid => "BAD_USER_INPUT",
+            ScanStatus::TicketInvalid => "TICKET_INVALID",
+            ScanStatus::TicketRevoked => "TICKET_REVOKED",
+            ScanStatus::TicketWrongEvent => "TICKET_WRONG_EVENT",
+            ScanStatus::NotRegistered => "NOT_REGISTERED",
         }
     }
 
@@ -108,6 +123,8 @@ impl Nonce {
 pub struct Scan {
     pub id: Uuid,
     pub event_id: Uuid,
+    /// The person scanned; the nil id for a refused ticket whose holder the
+    /// event has no business knowing (not ours, or another event's).
     pub user_id: Uuid,
     pub direction: Direction,
     /// When the scanner saw the person (offline scanners upload later).

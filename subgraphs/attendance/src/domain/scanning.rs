@@ -13,10 +13,13 @@ use common::{
 };
 use uuid::Uuid;
 
-use super::{Attendance, AttendanceError, AttendanceService, Direction, Nonce, Scan, ScanOutcome, ScanStatus};
+use super::{
+    tickets::TicketRefusal, Attendance, AttendanceError, AttendanceService, Direction, Nonce, Scan, ScanOutcome,
+    ScanStatus,
+};
 use crate::{
     clients::{EventInfo, EventStatus},
-    storage::{self, NewScan, Recorded},
+    storage::{self, NewScan, Recorded, TicketScan},
 };
 
 /// The check-in window, clock tolerance and the service's other door limits.
@@ -35,8 +38,8 @@ pub struct Rules {
 #[derive(Debug, Clone, Default)]
 pub struct CheckInRequest {
     pub event_id: Uuid,
-    /// Defaults to the caller.
-    pub user_id: Option<Uuid>,
+    /// Whom the scan is of: by default the caller.
+    pub subject: Option<ScanSubject>,
     /// Defaults to now. Scanners (the organizer, check-in staff, ADMINs) may
     /// send the time they scanned; a person checking themself in is stamped
     /// by the server.
@@ -47,6 +50,13 @@ pub struct CheckInRequest {
     pub nonce: Option<Nonce>,
 }
 
+/// Whom a scan is of: a person by id, or a ticket, by the secret scanned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScanSubject {
+    Person(Uuid),
+    Ticket(String),
+}
+
 /// One scan of an offline scanner's upload, as sent.
 #[derive(Debug, Clone)]
 pub struct ScanRequest {
@@ -54,8 +64,9 @@ pub struct ScanRequest {
     pub sent_nonce: String,
     /// `None` when the nonce sent was malformed: that scan alone is refused.
     pub nonce: Option<Nonce>,
-    /// `None` when the id sent was malformed: that scan alone is refused.
-    pub user_id: Option<Uuid>,
+    /// `None` when the id sent was malformed (or neither or both of an id and
+    /// a ticket were sent): that scan alone is refused.
+    pub subject: Option<ScanSubject>,
     pub direction: Direction,
     pub scanned_at: Timestamp,
 }
@@ -73,13 +84,18 @@ pub struct SyncResult {
 pub const MAX_SYNC_SCANS: usize = 500;
 /// How long the staff member who made a scan may annul it.
 const ANNUL_WINDOW: chrono::Duration = chrono::Duration::minutes(15);
-/// How often a scan is checked again when the event keeps changing under it.
-const STALE_RETRIES: usize = 3;
+/// How often a scan (or a registration) is checked again when the event
+/// keeps changing under it.
+pub(super) const STALE_RETRIES: usize = 3;
 const MAX_REASON_CHARS: usize = 500;
 
 /// A scan before the event's facts are added to it ([`AttendanceService::door_scan`]).
 struct Sighting {
-    user_id: Uuid,
+    /// The person scanned by id; `None` for a ticket.
+    user_id: Option<Uuid>,
+    ticket: Option<TicketScan>,
+    /// Why the ticket's secret failed its check, if it did.
+    refusal: Option<TicketRefusal>,
     direction: Direction,
     scanned_at: DateTime<Utc>,
     nonce: Option<Nonce>,
@@ -88,20 +104,64 @@ struct Sighting {
 }
 
 impl AttendanceService {
-    /// One scan at the door: an entry (the guide's check-in) or an exit.
-    /// Accepted or refused, it is logged; refusals come back as errors.
+    /// One scan at the door: an entry (the guide's check-in) or an exit, of
+    /// a person by id or of a ticket. Accepted or refused, it is logged;
+    /// refusals come back as errors.
     pub async fn check_in(&self, caller: &Caller, request: CheckInRequest) -> Result<Attendance, AttendanceError> {
         require_writer(caller, self.rules.app_env)?;
-        let user_id = request
-            .user_id
-            .or_else(|| caller.user_id())
-            .ok_or_else(|| AttendanceError::Invalid("`userId` is required without a bearer token".into()))?;
         let now = Utc::now();
         if request.check_in_time.is_some_and(|t| t.0 > now + self.rules.clock_skew) {
             return Err(AttendanceError::Invalid("`checkInTime` must not be in the future".into()));
         }
         let mut event = self.event(request.event_id).await?;
         let scanner = self.is_scanner(caller, &event).await?;
+        // A person checking themself in cannot backdate it; the guide's
+        // anonymous development call keeps its documented `checkInTime`.
+        let scanned_at = match request.check_in_time {
+            Some(t) if scanner || caller.claims().is_none() => t.0,
+            _ => now,
+        };
+        let sighting = match request.subject.clone() {
+            Some(ScanSubject::Ticket(secret)) => {
+                if caller.claims().is_some() && !scanner {
+                    return Err(AttendanceError::Forbidden(
+                        "only the event's organizer, its check-in staff or an admin may scan tickets",
+                    ));
+                }
+                self.ticket_sighting(&secret, &request, scanned_at)
+            }
+            Some(ScanSubject::Person(user_id)) => {
+                self.person_sighting(caller, scanner, user_id, &request, &event, scanned_at).await?
+            }
+            None => {
+                let user_id = caller.user_id().ok_or_else(|| {
+                    AttendanceError::Invalid("`userId` or `ticket` is required without a bearer token".into())
+                })?;
+                self.person_sighting(caller, scanner, user_id, &request, &event, scanned_at).await?
+            }
+        };
+        for _ in 0..STALE_RETRIES {
+            match self.scans.write(self.door_scan(&event, caller.user_id(), &sighting)).await? {
+                Recorded::Scan(outcome) => return self.answer(*outcome, sighting.refusal),
+                Recorded::NonceReused => return Err(AttendanceError::NonceReused),
+                Recorded::StaleEvent => event = self.changed_event(event.id).await?,
+            }
+        }
+        Err(stale_event())
+    }
+
+    /// A scan of a person by id: someone else only by the event's scanners
+    /// (or the guide's anonymous development call); oneself at most
+    /// `SELF_SCANS_PER_MINUTE` times a minute.
+    async fn person_sighting(
+        &self,
+        caller: &Caller,
+        scanner: bool,
+        user_id: Uuid,
+        request: &CheckInRequest,
+        event: &EventInfo,
+        scanned_at: DateTime<Utc>,
+    ) -> Result<Sighting, AttendanceError> {
         let for_someone_else = caller.user_id() != Some(user_id);
         if for_someone_else && caller.claims().is_some() && !scanner {
             return Err(AttendanceError::Forbidden(
@@ -111,29 +171,40 @@ impl AttendanceService {
         if !scanner && !for_someone_else {
             self.self_scans.take(event.id, user_id)?;
         }
-        // A person checking themself in cannot backdate it; the guide's
-        // anonymous development call keeps its documented `checkInTime`.
-        let scanned_at = match request.check_in_time {
-            Some(t) if scanner || caller.claims().is_none() => t.0,
-            _ => now,
-        };
-        let person_exists = !for_someone_else || self.users.exists(user_id).await?;
-        let sighting = Sighting {
-            user_id,
+        Ok(Sighting {
+            user_id: Some(user_id),
+            ticket: None,
+            refusal: None,
             direction: request.direction,
             scanned_at,
-            nonce: request.nonce,
-            person_exists,
+            nonce: request.nonce.clone(),
+            person_exists: !for_someone_else || self.users.exists(user_id).await?,
             malformed: false,
-        };
-        for _ in 0..STALE_RETRIES {
-            match self.scans.record(self.door_scan(&event, caller.user_id(), &sighting)).await? {
-                Recorded::Scan(outcome) => return self.answer(*outcome),
-                Recorded::NonceReused => return Err(AttendanceError::NonceReused),
-                Recorded::StaleEvent => event = self.changed_event(event.id).await?,
-            }
+        })
+    }
+
+    /// A scan of a ticket: its secret checked here (signature, key, form,
+    /// validity at the scan's time), the rest in SQL with the ticket's row.
+    fn ticket_sighting(&self, secret: &str, request: &CheckInRequest, scanned_at: DateTime<Utc>) -> Sighting {
+        let (ticket, refusal) = self.read_ticket(secret, scanned_at);
+        Sighting {
+            user_id: None,
+            ticket: Some(ticket),
+            refusal,
+            direction: request.direction,
+            scanned_at,
+            nonce: request.nonce.clone(),
+            person_exists: true,
+            malformed: false,
         }
-        Err(stale_event())
+    }
+
+    /// What a scanned secret says, as `record_scans` takes it.
+    fn read_ticket(&self, secret: &str, at: DateTime<Utc>) -> (TicketScan, Option<TicketRefusal>) {
+        match self.tickets.verify(secret, at) {
+            Ok(claims) => (TicketScan { ticket_id: claims.ticket_id, event_id: claims.event_id, invalid: false }, None),
+            Err(refusal) => (TicketScan::invalid(), Some(refusal)),
+        }
     }
 
     /// The one way a scan is made ready for `record_scans`: the scan itself
@@ -142,6 +213,7 @@ impl AttendanceService {
         NewScan {
             event_id: event.id,
             user_id: sighting.user_id,
+            ticket: sighting.ticket,
             direction: sighting.direction,
             scanned_at: sighting.scanned_at,
             scanned_by: scanner,
@@ -159,7 +231,7 @@ impl AttendanceService {
 
     /// A recorded scan as `checkIn` answers it: the person's attendance, or
     /// the refusal as an error.
-    fn answer(&self, outcome: ScanOutcome) -> Result<Attendance, AttendanceError> {
+    fn answer(&self, outcome: ScanOutcome, refusal: Option<TicketRefusal>) -> Result<Attendance, AttendanceError> {
         let scan = &outcome.scan;
         let attendance = outcome.attendance.clone().unwrap_or_else(|| scan.as_attendance());
         match scan.status {
@@ -178,6 +250,11 @@ impl AttendanceService {
             }
             ScanStatus::UnknownPerson => Err(AttendanceError::UserNotFound),
             ScanStatus::Invalid => Err(AttendanceError::Invalid("the scan was refused as malformed".into())),
+            // Its secret checked out, but no ticket of ours has its id.
+            ScanStatus::TicketInvalid => Err(AttendanceError::TicketInvalid(refusal.unwrap_or(TicketRefusal::Unknown))),
+            ScanStatus::TicketRevoked => Err(AttendanceError::TicketRevoked),
+            ScanStatus::TicketWrongEvent => Err(AttendanceError::TicketWrongEvent),
+            ScanStatus::NotRegistered => Err(AttendanceError::NotRegistered),
         }
     }
 
@@ -202,7 +279,13 @@ impl AttendanceService {
                 "only the event's organizer, its check-in staff or an admin may sync scans",
             ));
         }
-        let mut people: Vec<Uuid> = scans.iter().filter_map(|s| s.user_id).collect();
+        let mut people: Vec<Uuid> = scans
+            .iter()
+            .filter_map(|s| match s.subject {
+                Some(ScanSubject::Person(id)) => Some(id),
+                _ => None,
+            })
+            .collect();
         people.sort_unstable();
         people.dedup();
         let existing = if people.is_empty() { Default::default() } else { self.users.existing(&people).await? };
@@ -211,13 +294,22 @@ impl AttendanceService {
         // Those to record: their place in `results`, and the scan.
         let mut to_record: Vec<(usize, Sighting)> = Vec::new();
         for scan in scans {
-            if let (Some(user_id), Some(nonce)) = (scan.user_id, scan.nonce) {
+            if let (Some(subject), Some(nonce)) = (scan.subject, scan.nonce) {
+                let (user_id, (ticket, refusal)) = match subject {
+                    ScanSubject::Person(id) => (Some(id), (None, None)),
+                    ScanSubject::Ticket(secret) => {
+                        let (ticket, refusal) = self.read_ticket(&secret, scan.scanned_at.0);
+                        (None, (Some(ticket), refusal))
+                    }
+                };
                 let sighting = Sighting {
                     user_id,
+                    ticket,
+                    refusal,
                     direction: scan.direction,
                     scanned_at: scan.scanned_at.0,
                     nonce: Some(nonce),
-                    person_exists: existing.contains(&user_id),
+                    person_exists: user_id.is_none_or(|id| existing.contains(&id)),
                     malformed: scan.scanned_at.0 > latest,
                 };
                 to_record.push((results.len(), sighting));
@@ -303,7 +395,7 @@ impl AttendanceService {
     }
 
     /// The event after a scan found this instance's copy stale.
-    async fn changed_event(&self, id: Uuid) -> Result<EventInfo, AttendanceError> {
+    pub(super) async fn changed_event(&self, id: Uuid) -> Result<EventInfo, AttendanceError> {
         self.events.forget(id);
         self.events.get_fresh(id).await?.ok_or(AttendanceError::EventNotFound)
     }
@@ -313,10 +405,10 @@ impl AttendanceService {
     pub async fn event_changed(&self, id: Uuid, at: Timestamp) -> Result<(), AttendanceError> {
         storage::note_event_change(&self.db, id, at.0).await?;
         self.events.forget(id);
-        Ok(())
+        self.promote_after_change(id).await
     }
 }
 
-fn stale_event() -> AttendanceError {
+pub(super) fn stale_event() -> AttendanceError {
     AttendanceError::Unavailable(crate::clients::Unavailable { service: "event" })
 }

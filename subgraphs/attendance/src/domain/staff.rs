@@ -63,8 +63,9 @@ impl AttendanceService {
         Ok(storage::staff_of(&self.db, &[event_id], true, None).await?.remove(&event_id).unwrap_or_default())
     }
 
-    /// Of `users`, those checked in to an event `organizer` organizes: the
-    /// auth service asks this before it shows an organizer people's emails.
+    /// Of `users`, those registered themselves (any status but declined) for
+    /// an event `organizer` organizes: the auth service asks this before it
+    /// shows an organizer people's emails.
     pub async fn profiles_visible_to(&self, organizer: Uuid, users: &[Uuid]) -> Result<Vec<Uuid>, AttendanceError> {
         Ok(storage::profiles_visible_to(&self.db, organizer, users).await?)
     }

@@ -15,9 +15,13 @@ use super::loaders::{
     AttendanceLoader, CountKey, CountLoader, PageKey, PageLoader, PolicyLoader, ScanLogKey, ScanLogLoader, StaffLoader,
     StatsLoader,
 };
+use super::registrations::{self, RegistrationConnection};
 use crate::{
     domain::{self, AttendanceError, AttendanceService, ListBy, Viewer, Visible},
-    wire::{Attendance, AttendanceStats, CheckInPolicy, Scan, ScanFilterInput, ScanPage},
+    wire::{
+        Attendance, AttendanceStats, CheckInPolicy, RegistrationPolicy, RegistrationStatus, RegistrationSummary,
+        RevokedTicket, Scan, ScanFilterInput, ScanPage,
+    },
 };
 
 /// Attendance lists may be long (a whole door list at once); events pages are 100 at most.
@@ -81,7 +85,9 @@ pub(super) async fn readable_attendance(ctx: &Context<'_>, id: Uuid) -> Result<O
     match found {
         None => Ok(None),
         Some(Visible::Shown(attendance)) => Ok(Some(attendance.into())),
-        Some(Visible::Hidden) => Err(AttendanceError::Hidden { anonymous: caller.user_id().is_none() }.into()),
+        Some(Visible::Hidden) => {
+            Err(AttendanceError::Hidden { what: "check-in", anonymous: caller.user_id().is_none() }.into())
+        }
     }
 }
 
@@ -94,11 +100,13 @@ pub(super) fn user_refs(ids: Vec<Uuid>) -> Vec<UserRef> {
 pub struct EventRef {
     pub(super) id: Uuid,
     pub(super) start_time: Option<Timestamp>,
+    /// Provided by the router for `registrationSummary` (`None`: not provided).
+    pub(super) capacity: Option<Option<i32>>,
 }
 
 impl EventRef {
     pub fn new(id: Uuid, start_time: Option<Timestamp>) -> Self {
-        EventRef { id, start_time }
+        EventRef { id, start_time, capacity: None }
     }
 }
 
@@ -111,6 +119,47 @@ impl EventRef {
     #[graphql(external)]
     async fn start_time(&self) -> Result<Timestamp, ApiError> {
         self.start_time.ok_or_else(|| ApiError::internal("startTime was not provided by the router"))
+    }
+
+    #[graphql(external)]
+    async fn capacity(&self) -> Result<Option<i32>, ApiError> {
+        self.capacity.ok_or_else(|| ApiError::internal("capacity was not provided by the router"))
+    }
+
+    /// How this event takes registrations (the defaults until its organizer sets it).
+    async fn registration_policy(&self, ctx: &Context<'_>) -> Result<RegistrationPolicy, ApiError> {
+        registrations::policy(ctx, self.id).await
+    }
+
+    /// This event's registrations, counted (public).
+    #[graphql(requires = "capacity")]
+    async fn registration_summary(&self, ctx: &Context<'_>) -> Result<RegistrationSummary, ApiError> {
+        registrations::summary(ctx, self.id, self.capacity).await
+    }
+
+    /// This event's registrations, oldest first: for its organizer and
+    /// ADMINs (with tickets), and its check-in staff (without); empty for
+    /// everyone else. Emails are the auth service's to show: the organizer's.
+    async fn registrations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: Option<i32>,
+        after: Option<String>,
+        status: Option<RegistrationStatus>,
+    ) -> Result<RegistrationConnection, ApiError> {
+        registrations::connection(ctx, ListBy::Event, self.id, status, first, after).await
+    }
+
+    /// Tickets of this event revoked after `since` (all, without), oldest
+    /// first, at most 1,000 (ask again from the last `revokedAt` for more),
+    /// for scanners that check tickets offline: for the organizer, check-in
+    /// staff and ADMINs; empty for everyone else.
+    async fn revoked_tickets(
+        &self,
+        ctx: &Context<'_>,
+        since: Option<Timestamp>,
+    ) -> Result<Vec<RevokedTicket>, ApiError> {
+        registrations::revoked(ctx, self.id, since).await
     }
 
     async fn attendance(
@@ -188,6 +237,17 @@ impl UserRef {
     ) -> Result<AttendanceConnection, ApiError> {
         connection(ctx, ListBy::User, self.id, first, after).await
     }
+
+    /// This person's registrations, oldest first, with their tickets: for
+    /// themself and ADMINs; empty for everyone else.
+    async fn registrations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 50)] first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<RegistrationConnection, ApiError> {
+        registrations::connection(ctx, ListBy::User, self.id, None, first, after).await
+    }
 }
 
 #[ComplexObject]
@@ -220,5 +280,16 @@ impl Scan {
     /// Resolved by the router through the event subgraph.
     async fn event(&self) -> Option<EventRef> {
         Uuid::parse_str(&self.event_id).ok().map(|id| EventRef::new(id, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The unpaged lists cost what they may return, in the router and here.
+    #[test]
+    fn unpaged_lists_are_priced_at_their_bounds() {
+        let priced = |field: &str| query_cost::PAGED_FIELDS.iter().find(|(f, _)| *f == field).map(|(_, n)| *n);
+        assert_eq!(priced("checkInStaff"), Some(crate::domain::MAX_CHECK_IN_STAFF as u64));
+        assert_eq!(priced("revokedTickets"), Some(crate::domain::MAX_REVOKED_TICKETS));
     }
 }

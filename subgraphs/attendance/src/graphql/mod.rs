@@ -1,13 +1,17 @@
-//! The attendance subgraph: owns `Attendance`; contributes `Event.attendance`,
-//! `Event.attendanceStats` and `User.attendances` to the other subgraphs'
+//! The attendance subgraph: owns `Attendance` and `Registration`;
+//! contributes `Event.attendance`, `Event.attendanceStats`,
+//! `Event.registrations` (and the other fields in `entities`),
+//! `User.attendances` and `User.registrations` to the other subgraphs'
 //! entities. Every list and count is batched across parents (DataLoader), so
 //! a page of events with their attendance costs a constant number of queries.
 
 mod entities;
 mod loaders;
+mod registration_loaders;
+mod registrations;
 pub mod ws;
 
-use async_graphql::{Context, Object, Schema, ID};
+use async_graphql::{Context, MaybeUndefined, Object, Schema, ID};
 use common::{
     graphql::{caller, parse_id},
     time::Timestamp,
@@ -19,8 +23,8 @@ use uuid::Uuid;
 use crate::{
     domain::{AttendanceService, ListBy, Viewer},
     wire::{
-        Attendance, AttendanceStats, AttendanceUpdate, CheckInInput, CheckInPolicy, CheckInPolicyInput, Scan,
-        ScanInput, ScanResult,
+        Attendance, AttendanceStats, AttendanceUpdate, CheckInInput, CheckInPolicy, CheckInPolicyInput, Registration,
+        RegistrationPolicy, RegistrationPolicyInput, Scan, ScanInput, ScanResult,
     },
 };
 use entities::{page_args, readable_attendance, user_refs, AttendanceConnection};
@@ -28,6 +32,11 @@ pub use entities::{EventRef, UserRef};
 use loaders::{
     AttendanceLoader, CountKey, CountLoader, PageLoader, PolicyLoader, ScanLogLoader, StaffLoader, StatsLoader,
 };
+use registration_loaders::{
+    RegistrationCountLoader, RegistrationLoader, RegistrationPageLoader, RegistrationPolicyLoader, RevokedLoader,
+    SummaryLoader,
+};
+use registrations::readable_registration;
 
 pub type AttendanceSchema = Schema<Query, Mutation, Subscription>;
 
@@ -41,6 +50,12 @@ pub fn build(service: AttendanceService, settings: &common::config::CommonSettin
         .data(common::graphql::loader(StaffLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(ScanLogLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(PolicyLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(RegistrationLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(RegistrationPageLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(RegistrationCountLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(RegistrationPolicyLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(SummaryLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(RevokedLoader(service.clone()), batch_delay))
         .data(service)
         .finish()
 }
@@ -87,9 +102,33 @@ impl Query {
         readable_attendance(ctx, id).await
     }
 
+    /// One registration: for the person registered, the event's organizer
+    /// and check-in staff (without the ticket), and ADMINs.
+    async fn registration(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Registration>, ApiError> {
+        readable_registration(ctx, parse_id("id", &id)?).await
+    }
+
     #[graphql(entity)]
-    async fn find_event_by_id(&self, #[graphql(key)] id: ID, start_time: Option<Timestamp>) -> Option<EventRef> {
-        Uuid::parse_str(&id).ok().map(|id| EventRef { id, start_time })
+    async fn find_registration_by_id(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Registration>, ApiError> {
+        let Ok(id) = Uuid::parse_str(&id) else {
+            return Ok(None);
+        };
+        readable_registration(ctx, id).await
+    }
+
+    #[graphql(entity)]
+    async fn find_event_by_id(
+        &self,
+        #[graphql(key)] id: ID,
+        start_time: Option<Timestamp>,
+        capacity: MaybeUndefined<i32>,
+    ) -> Option<EventRef> {
+        let capacity = match capacity {
+            MaybeUndefined::Undefined => None,
+            MaybeUndefined::Null => Some(None),
+            MaybeUndefined::Value(c) => Some(Some(c)),
+        };
+        Uuid::parse_str(&id).ok().map(|id| EventRef { id, start_time, capacity })
     }
 
     #[graphql(entity)]
@@ -164,6 +203,51 @@ impl Mutation {
         let (event_id, user_id) = (parse_id("eventId", &event_id)?, parse_id("userId", &user_id)?);
         let service = ctx.data_unchecked::<AttendanceService>();
         Ok(user_refs(service.remove_staff(caller(ctx), event_id, user_id).await?))
+    }
+
+    /// Registers the signed-in caller for an event: confirmed with a ticket
+    /// while there is room, else waitlisted (where the event keeps a
+    /// waitlist) or `EVENT_FULL`; pending where the organizer approves each
+    /// request. Registering again answers the existing registration.
+    async fn register_for_event(&self, ctx: &Context<'_>, event_id: ID) -> Result<Registration, ApiError> {
+        let event_id = parse_id("eventId", &event_id)?;
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(service.register(caller(ctx), event_id).await?.into())
+    }
+
+    /// Cancels a registration (the person registered, the organizer or an
+    /// ADMIN): its ticket is revoked, its place goes to the waitlist.
+    async fn cancel_registration(&self, ctx: &Context<'_>, id: ID) -> Result<Registration, ApiError> {
+        let id = parse_id("id", &id)?;
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(service.cancel_registration(caller(ctx), id).await?.into())
+    }
+
+    /// Approves a pending request (the organizer or an ADMIN).
+    async fn approve_registration(&self, ctx: &Context<'_>, id: ID) -> Result<Registration, ApiError> {
+        let id = parse_id("id", &id)?;
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(service.decide_registration(caller(ctx), id, true).await?.into())
+    }
+
+    /// Declines a pending (or waitlisted) request (the organizer or an ADMIN).
+    async fn decline_registration(&self, ctx: &Context<'_>, id: ID) -> Result<Registration, ApiError> {
+        let id = parse_id("id", &id)?;
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(service.decide_registration(caller(ctx), id, false).await?.into())
+    }
+
+    /// Sets how an event takes registrations (organizer or ADMIN); absent
+    /// fields stay. Places a larger capacity frees go to the waitlist.
+    async fn set_registration_policy(
+        &self,
+        ctx: &Context<'_>,
+        event_id: ID,
+        input: RegistrationPolicyInput,
+    ) -> Result<RegistrationPolicy, ApiError> {
+        let event_id = parse_id("eventId", &event_id)?;
+        let service = ctx.data_unchecked::<AttendanceService>();
+        Ok(service.set_registration_policy(caller(ctx), event_id, input.into()).await?.into())
     }
 }
 

@@ -1,4 +1,7 @@
-//! The original guide's REST endpoints, over the same domain functions as GraphQL.
+//! The original guide's REST endpoints, and the ones that followed it, over
+//! the same domain functions as GraphQL (registrations in `registrations`).
+
+mod registrations;
 
 use std::sync::Arc;
 
@@ -52,6 +55,7 @@ pub fn router(service: AttendanceService, verifier: TokenVerifier, credential: S
         .route("/attendance/event/{event_id}/scans", get(scan_log))
         .route("/attendance/event/{event_id}/policy", get(policy).patch(set_policy))
         .route("/attendance/live/{event_id}", get(live))
+        .merge(registrations::routes())
         .merge(internal)
         .with_state(state)
 }
@@ -245,7 +249,7 @@ struct VisibleProfiles {
 }
 
 /// `POST /internal/visible-profiles {viewer, users}` → `{users}`: those of
-/// `users` checked in to an event `viewer` organizes.
+/// `users` registered (any status but declined) for an event `viewer` organizes.
 async fn visible_profiles(
     State(state): State<Arc<RestState>>,
     ApiJson(body): ApiJson<VisibleProfilesBody>,

@@ -8,11 +8,13 @@ use common::db::statement as stmt;
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
+use crate::domain::records::{EventRole, ListBy};
+
 /// Of `events`, those `user` runs: organizes, or works at as check-in staff.
 /// One statement for any number of events.
 /// The same rule as the lists' (`sees_all_sql`), without the ADMIN shortcut.
 pub async fn events_run_by(db: &Pool, user: Uuid, events: &[Uuid]) -> Result<HashSet<Uuid>, StorageError> {
-    let runs = super::lists::sees_all_sql(crate::domain::records::ListBy::Event, "false", "$2");
+    let runs = super::lists::sees_all_sql(ListBy::Event, "false", "$2");
     let sql = format!("SELECT o.owner AS id FROM unnest($1::uuid[]) AS o(owner) WHERE {runs}");
     let rows = db.query_all_raw(stmt(&sql, [events.to_vec().into(), user.into()])).await?;
     Ok(rows.iter().map(|row| row.try_get("", "id")).collect::<Result<_, DbErr>>()?)
@@ -80,11 +82,30 @@ pub async fn rights_version(db: &Pool, event: Uuid) -> Result<i64, StorageError>
     Ok(row.map(|row| row.try_get("", "version")).transpose()?.unwrap_or(0))
 }
 
-/// Of `users`, those checked in to an event that `organizer` organizes: the
-/// people whose profile (email, role) the organizer may see. One statement.
+/// How `user` works at each of `events` they run (organizer or check-in
+/// staff; absent: neither). One statement.
+pub async fn roles_at(db: &Pool, user: Uuid, events: &[Uuid]) -> Result<HashMap<Uuid, EventRole>, StorageError> {
+    let runs = super::lists::sees_all_sql(ListBy::Event, "false", "$2");
+    let sql = format!(
+        "SELECT o.owner AS id,
+                EXISTS (SELECT 1 FROM event_checkins c WHERE c.event_id = o.owner AND c.organizer_id = $2) AS organizes
+         FROM unnest($1::uuid[]) AS o(owner) WHERE {runs}"
+    );
+    let mut roles = HashMap::new();
+    for row in db.query_all_raw(stmt(&sql, [events.to_vec().into(), user.into()])).await? {
+        let role = if row.try_get("", "organizes")? { EventRole::Organizer } else { EventRole::Staff };
+        roles.insert(row.try_get("", "id")?, role);
+    }
+    Ok(roles)
+}
+
+/// Of `users`, those registered themselves (in any status but declined) for
+/// an event that `organizer` organizes: the people whose profile (email,
+/// role) the organizer may see. Consent, not a scan: checking someone in by
+/// id grants nothing. One statement.
 pub async fn profiles_visible_to(db: &Pool, organizer: Uuid, users: &[Uuid]) -> Result<Vec<Uuid>, StorageError> {
-    let sql = "SELECT DISTINCT a.user_id FROM event_checkins c
-               JOIN attendances a ON a.event_id = c.event_id AND a.user_id = ANY($2)
+    let sql = "SELECT DISTINCT r.user_id FROM event_checkins c
+               JOIN registrations r ON r.event_id = c.event_id AND r.user_id = ANY($2) AND r.status <> 'DECLINED'
                WHERE c.organizer_id = $1";
     let rows = db.query_all_raw(stmt(sql, [organizer.into(), users.to_vec().into()])).await?;
     Ok(rows.iter().map(|row| row.try_get("", "user_id")).collect::<Result<_, DbErr>>()?)

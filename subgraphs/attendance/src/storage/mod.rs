@@ -1,22 +1,56 @@
-//! Persistence of check-ins and scans in `attendance_schema`, one file per
-//! kind of data: `scans` (recording, the log, annulments), `lists` (pages
-//! and counts of check-ins), `stats`, `policy`, `access` (who runs an event).
-//! Lists and statistics for many events (or users) are computed in one
-//! statement each, in SQL; the door's rules are SQL functions under
-//! `migration/sql/attendance/`.
+//! Persistence of check-ins, scans and registrations in `attendance_schema`,
+//! one file per kind of data: `scans` (recording, the log, annulments),
+//! `lists` (pages and counts of check-ins), `stats`, `policy`, `access` (who
+//! runs an event, whose profile an organizer sees), `registrations` (places,
+//! tickets and their lists). Lists and statistics for many events (or users)
+//! are computed in one statement each, in SQL; the door's and the
+//! registration desk's rules are SQL functions under `migration/sql/attendance/`.
 
 mod access;
 mod attendances;
 mod lists;
 pub mod live;
 mod policy;
+pub mod registrations;
 mod scans;
 mod stats;
 mod writer;
 
-pub use access::{add_staff, events_run_by, profiles_visible_to, remove_staff, rights_version, staff_of};
+pub use access::{add_staff, events_run_by, profiles_visible_to, remove_staff, rights_version, roles_at, staff_of};
 pub use lists::{counts, find_many, pages};
 pub use policy::{apply_due_exits, policies, set_policy};
-pub use scans::{annul_scan, find_scan, note_event_change, record_scans, scan_logs, NewScan, Recorded};
+pub use scans::{annul_scan, find_scan, note_event_change, record_scans, scan_logs, NewScan, Recorded, TicketScan};
 pub use stats::stats;
-pub use writer::ScanWriter;
+pub use writer::GroupWriter;
+
+use common::db::StorageError;
+use sea_orm::{DbErr, QueryResult};
+
+/// Scans at the door, written in groups.
+pub type ScanWriter = GroupWriter<scans::Scans>;
+/// Requests to register, written in groups.
+pub type RegistrationWriter = GroupWriter<registrations::Registrations>;
+
+/// The answers of a batch function, which answers each of `len` items by its
+/// `ordinal` (1-based), put back in the batch's order; `what` names the
+/// function in errors.
+fn by_ordinal<T>(
+    what: &str,
+    len: usize,
+    rows: Vec<QueryResult>,
+    answer: impl Fn(&QueryResult) -> Result<T, StorageError>,
+) -> Result<Vec<T>, StorageError> {
+    let mut answers: Vec<Option<T>> = (0..len).map(|_| None).collect();
+    for row in rows {
+        let ordinal: i64 = row.try_get("", "ordinal")?;
+        let slot = usize::try_from(ordinal - 1)
+            .ok()
+            .and_then(|i| answers.get_mut(i))
+            .ok_or_else(|| DbErr::Custom(format!("{what} returned the ordinal {ordinal}")))?;
+        *slot = Some(answer(&row)?);
+    }
+    Ok(answers
+        .into_iter()
+        .map(|a| a.ok_or_else(|| DbErr::Custom(format!("{what} left an item without an answer"))))
+        .collect::<Result<_, DbErr>>()?)
+}

@@ -20,7 +20,9 @@ use crate::domain::{
 /// `scan_verdict` judges it by (see `record_scans`' SQL file for the keys).
 pub struct NewScan {
     pub event_id: Uuid,
-    pub user_id: Uuid,
+    /// The person scanned by id; `None` for a ticket, whose row names its holder.
+    pub user_id: Option<Uuid>,
+    pub ticket: Option<TicketScan>,
     pub direction: Direction,
     pub scanned_at: DateTime<Utc>,
     pub scanned_by: Option<Uuid>,
@@ -36,6 +38,23 @@ pub struct NewScan {
     pub person_exists: bool,
     /// The service found the scan malformed: it is only logged.
     pub malformed: bool,
+}
+
+/// A scanned ticket, as its secret said (checked by the service).
+#[derive(Debug, Clone, Copy)]
+pub struct TicketScan {
+    pub ticket_id: Uuid,
+    /// The event the ticket's payload names.
+    pub event_id: Uuid,
+    /// The secret failed its check (signature, key, form, validity): the
+    /// ids above are the nil id, and the scan is refused as `TICKET_INVALID`.
+    pub invalid: bool,
+}
+
+impl TicketScan {
+    pub fn invalid() -> Self {
+        TicketScan { ticket_id: Uuid::nil(), event_id: Uuid::nil(), invalid: true }
+    }
 }
 
 /// What became of a scan sent to `record_scans`.
@@ -113,7 +132,10 @@ struct ScanArgument<'a> {
     ordinal: usize,
     id: Uuid,
     event_id: Uuid,
-    user_id: Uuid,
+    user_id: Option<Uuid>,
+    ticket_id: Option<Uuid>,
+    ticket_event_id: Option<Uuid>,
+    ticket_invalid: bool,
     direction: &'static str,
     /// Microseconds, PostgreSQL's precision: stored as given.
     scanned_at: String,
@@ -137,6 +159,9 @@ impl<'a> ScanArgument<'a> {
             id: Uuid::now_v7(),
             event_id: scan.event_id,
             user_id: scan.user_id,
+            ticket_id: scan.ticket.map(|t| t.ticket_id),
+            ticket_event_id: scan.ticket.map(|t| t.event_id),
+            ticket_invalid: scan.ticket.is_some_and(|t| t.invalid),
             direction: scan.direction.as_str(),
             scanned_at: micros(scan.scanned_at),
             scanned_by: scan.scanned_by,
@@ -165,27 +190,30 @@ pub async fn record_scans(db: &Pool, batch: &[NewScan]) -> Result<Vec<Recorded>,
     // Sent as text and read as `jsonb` by PostgreSQL: no JSON tree is built here.
     let scans = serde_json::to_string(&scans).map_err(|e| DbErr::Custom(format!("scans as JSON: {e}")))?;
     let rows = db.query_all_raw(stmt("SELECT * FROM record_scans($1::text::jsonb)", [scans.into()])).await?;
-    let mut outcomes: Vec<Option<Recorded>> = batch.iter().map(|_| None).collect();
-    for row in rows {
-        let ordinal: i64 = row.try_get("", "ordinal")?;
-        let slot = usize::try_from(ordinal - 1)
-            .ok()
-            .and_then(|i| outcomes.get_mut(i))
-            .ok_or_else(|| DbErr::Custom(format!("record_scans returned the ordinal {ordinal}")))?;
-        *slot = Some(match row.try_get::<String>("", "status")?.as_str() {
+    super::by_ordinal("record_scans", batch.len(), rows, |row| {
+        Ok(match row.try_get::<String>("", "status")?.as_str() {
             "STALE" => Recorded::StaleEvent,
             "NONCE_REUSED" => Recorded::NonceReused,
             _ => {
-                let scan: Scan = ScanRow::from_query_result(&row, "")?.try_into()?;
-                let attendance = AttendanceColumns::from_query_result(&row, "")?.of(&scan);
+                let scan: Scan = ScanRow::from_query_result(row, "")?.try_into()?;
+                let attendance = AttendanceColumns::from_query_result(row, "")?.of(&scan);
                 Recorded::Scan(Box::new(ScanOutcome { scan, replayed: row.try_get("", "replayed")?, attendance }))
             }
-        });
+        })
+    })
+}
+
+/// Scans written in groups ([`super::GroupWriter`]).
+pub struct Scans;
+
+impl super::writer::Batch for Scans {
+    type Item = NewScan;
+    type Outcome = Recorded;
+    const NAME: &'static str = "checkin-writer";
+
+    async fn write(db: &Pool, items: &[NewScan]) -> Result<Vec<Recorded>, StorageError> {
+        record_scans(db, items).await
     }
-    Ok(outcomes
-        .into_iter()
-        .map(|o| o.ok_or_else(|| DbErr::Custom("record_scans left a scan without an outcome".into())))
-        .collect::<Result<_, DbErr>>()?)
 }
 
 const SCAN_COLUMNS: &str =

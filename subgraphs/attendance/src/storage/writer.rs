@@ -1,10 +1,13 @@
-//! Group commit for scans: the scans that arrive while earlier ones are
-//! being written go to the database together, as one statement
+//! Group commit: the scans (or registrations) that arrive while earlier ones
+//! are being written go to the database together, as one statement
 //! (`common::batch`).
 //!
-//! At the door, dozens of scanners check people in at once. Written one by
-//! one, each check-in pays for its own round trip, statement and commit; a
+//! At the door, dozens of scanners check people in at once; when an event
+//! opens its registration, hundreds of people race for its places. Written
+//! one by one, each pays for its own round trip, statement and commit; a
 //! batch pays for them once.
+
+use std::future::Future;
 
 use common::{
     batch::{Batcher, Limits},
@@ -12,56 +15,70 @@ use common::{
 };
 use sea_orm::DbErr;
 
-use super::{record_scans, NewScan, Recorded};
-
-/// The most check-ins in one statement.
+/// The most items in one statement.
 const MAX_BATCH: usize = 256;
-/// Check-ins waiting for a writer; beyond this, callers wait to queue.
+/// Items waiting for a writer; beyond this, callers wait to queue.
 const MAX_QUEUED: usize = 4096;
 
-#[derive(Clone)]
-pub struct ScanWriter {
-    batches: Batcher<NewScan, Result<Recorded, StorageError>>,
+/// What a [`GroupWriter`] writes: one statement for many items, one outcome
+/// per item, in order.
+pub trait Batch: 'static {
+    type Item: Send + 'static;
+    type Outcome: Send + 'static;
+    /// The writer's thread's name.
+    const NAME: &'static str;
+
+    fn write(db: &Pool, items: &[Self::Item]) -> impl Future<Output = Result<Vec<Self::Outcome>, StorageError>>;
 }
 
-impl ScanWriter {
+pub struct GroupWriter<B: Batch> {
+    batches: Batcher<B::Item, Result<B::Outcome, StorageError>>,
+}
+
+impl<B: Batch> Clone for GroupWriter<B> {
+    fn clone(&self) -> Self {
+        GroupWriter { batches: self.batches.clone() }
+    }
+}
+
+impl<B: Batch> GroupWriter<B> {
     /// Starts writing up to `writers` batches at once, on a thread of their
     /// own (see [`Batcher::start_on_own_thread`]) and through `db`, a lazily
     /// connected pool of their own (`common::db::connect_busy`): every
-    /// check-in waiting on a batch waits for the writer's round trip, so the
+    /// caller waiting on a batch waits for the writer's round trip, so the
     /// writer neither queues behind HTTP work for a worker nor pings a
     /// connection before each batch.
     pub fn start(db: Pool, writers: usize) -> std::io::Result<Self> {
         let limits = Limits { max_group: MAX_BATCH, max_queued: MAX_QUEUED, concurrency: writers };
-        let batches = Batcher::start_on_own_thread("checkin-writer", limits, move |scans| {
+        let batches = Batcher::start_on_own_thread(B::NAME, limits, move |items| {
             let db = db.clone();
-            async move { write(&db, scans).await }
+            async move { write::<B>(&db, items).await }
         })?;
-        Ok(ScanWriter { batches })
+        Ok(GroupWriter { batches })
     }
 
-    /// Records one check-in, in whichever batch it lands in.
-    pub async fn record(&self, scan: NewScan) -> Result<Recorded, StorageError> {
-        let stopped = || StorageError::from(DbErr::Custom("the scan writer has stopped".into()));
-        self.batches.call(scan).await.ok_or_else(stopped)?
+    /// Writes one item, in whichever batch it lands in.
+    pub async fn write(&self, item: B::Item) -> Result<B::Outcome, StorageError> {
+        let stopped = || StorageError::from(DbErr::Custom(format!("the {} has stopped", B::NAME)));
+        self.batches.call(item).await.ok_or_else(stopped)?
     }
 }
 
-/// Writes a batch: one outcome per check-in in it.
-async fn write(db: &Pool, scans: Vec<NewScan>) -> Vec<Result<Recorded, StorageError>> {
-    match record_scans(db, &scans).await {
+/// Writes a batch: one outcome per item in it.
+async fn write<B: Batch>(db: &Pool, items: Vec<B::Item>) -> Vec<Result<B::Outcome, StorageError>> {
+    match B::write(db, &items).await {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
-        // The database is unreachable or overloaded: every check-in hears so.
-        Err(e) if scans.len() == 1 || is_transient(&e) => scans.iter().map(|_| Err(e.clone())).collect(),
-        // Anything else may be one check-in's fault: each is tried on its own,
+        // The database is unreachable or overloaded: every caller hears so.
+        Err(e) if items.len() == 1 || is_transient(&e) => items.iter().map(|_| Err(e.clone())).collect(),
+        // Anything else may be one item's fault: each is tried on its own,
         // so that it cannot fail the others.
         Err(e) => {
-            tracing::warn!(error = %e, size = scans.len(), "a check-in batch failed; writing its check-ins one by one");
-            let mut outcomes = Vec::with_capacity(scans.len());
-            for scan in &scans {
-                let outcome = record_scans(db, std::slice::from_ref(scan)).await;
+            tracing::warn!(error = %e, size = items.len(), writer = B::NAME, "a batch failed; writing its items one by one");
+            let mut outcomes = Vec::with_capacity(items.len());
+            for item in &items {
+                let outcome = B::write(db, std::slice::from_ref(item)).await;
                 outcomes.push(outcome.and_then(|mut o| {
-                    o.pop().ok_or_else(|| DbErr::Custom("record_scans returned no outcome".into()).into())
+                    o.pop().ok_or_else(|| DbErr::Custom(format!("the {} wrote no outcome", B::NAME)).into())
                 }));
             }
             outcomes

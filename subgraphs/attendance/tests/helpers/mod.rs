@@ -1,6 +1,7 @@
 //! The services in-process ([`test_support::services`]), the attendance service under test.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub(crate) mod desk;
 pub(crate) mod ws;
 
 use common::ServiceKind;

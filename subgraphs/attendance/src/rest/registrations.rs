@@ -1,0 +1,215 @@
+//! Registrations and tickets over REST, on the same domain functions as GraphQL.
+
+use std::sync::Arc;
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use chrono::{DateTime, Utc};
+use common::{
+    auth::Caller,
+    page::{rest_limit, Cursor},
+    rest::{ApiJson, ApiPath, ApiQuery},
+    ApiError,
+};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{RestState, MAX_LIMIT};
+use crate::{
+    domain::{registration::RegistrationStatus as Status, AttendanceError, Viewer},
+    wire::{
+        Registration, RegistrationListQuery, RegistrationPolicy, RegistrationPolicyInput, RegistrationSummary,
+        RevokedTicket,
+    },
+};
+
+pub(super) fn routes() -> Router<Arc<RestState>> {
+    Router::new()
+        .route("/attendance/event/{event_id}/registrations", post(register).get(list))
+        .route("/attendance/event/{event_id}/registration-policy", get(policy).patch(set_policy))
+        .route("/attendance/event/{event_id}/registration-summary", get(summary))
+        .route("/attendance/event/{event_id}/revoked-tickets", get(revoked))
+        .route("/attendance/registrations/{id}", get(one).delete(cancel))
+        .route("/attendance/registrations/{id}/approve", post(approve))
+        .route("/attendance/registrations/{id}/decline", post(decline))
+        .route("/attendance/registrations/{id}/ticket.svg", get(ticket_svg))
+        .route("/.well-known/ticket-keys.json", get(ticket_keys))
+}
+
+/// `POST /attendance/event/{eventId}/registrations` (no body): registers the
+/// caller; 201 with the registration.
+async fn register(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(event_id): ApiPath<Uuid>,
+) -> Result<(StatusCode, Json<Registration>), ApiError> {
+    let registration = state.service.register(&caller, event_id).await?;
+    Ok((StatusCode::CREATED, Json(registration.into())))
+}
+
+/// The event's registrations, oldest first (`limit` up to 1,000; `after`:
+/// the `X-Next-Cursor` header of the previous page; `status` filters): for
+/// its organizer and ADMINs with tickets, for check-in staff without; an
+/// empty list for anyone else. A token is required.
+async fn list(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(event_id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<RegistrationListQuery>,
+) -> Result<Response, ApiError> {
+    if caller.user_id().is_none() {
+        return Err(common::auth::TokenRequired.into());
+    }
+    let limit = rest_limit(query.limit, 50, MAX_LIMIT)?;
+    let after = query.after.as_deref().map(Cursor::decode).transpose()?;
+    let status: Option<Status> = query.status.map(Into::into);
+    let page = state.service.event_registrations(Viewer::of(&caller), event_id, status, limit, after).await?;
+    let next = page.next_cursor(|last| Cursor { at: last.registration.created_at.0, id: last.registration.id });
+    let items: Vec<Registration> = page.items.into_iter().map(Registration::from).collect();
+    Ok(([("x-next-cursor", next)], Json(items)).into_response())
+}
+
+async fn one(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Registration>, ApiError> {
+    Ok(Json(state.service.readable_registration(Viewer::of(&caller), id).await?.into()))
+}
+
+async fn cancel(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Registration>, ApiError> {
+    Ok(Json(state.service.cancel_registration(&caller, id).await?.into()))
+}
+
+async fn approve(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Registration>, ApiError> {
+    Ok(Json(state.service.decide_registration(&caller, id, true).await?.into()))
+}
+
+async fn decline(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<Registration>, ApiError> {
+    Ok(Json(state.service.decide_registration(&caller, id, false).await?.into()))
+}
+
+async fn policy(
+    State(state): State<Arc<RestState>>,
+    ApiPath(event_id): ApiPath<Uuid>,
+) -> Result<Json<RegistrationPolicy>, ApiError> {
+    let mut policies = state.service.registration_policies(&[event_id]).await?;
+    Ok(Json(policies.remove(&event_id).unwrap_or_default().into()))
+}
+
+async fn set_policy(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(event_id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<RegistrationPolicyInput>,
+) -> Result<Json<RegistrationPolicy>, ApiError> {
+    Ok(Json(state.service.set_registration_policy(&caller, event_id, body.into()).await?.into()))
+}
+
+async fn summary(
+    State(state): State<Arc<RestState>>,
+    ApiPath(event_id): ApiPath<Uuid>,
+) -> Result<Json<RegistrationSummary>, ApiError> {
+    let mut summaries = state.service.registration_summaries(&[(event_id, None)]).await?;
+    let summary = summaries.remove(&event_id).ok_or(AttendanceError::EventNotFound)?;
+    Ok(Json(summary.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevokedQuery {
+    since: Option<DateTime<Utc>>,
+}
+
+/// The event's tickets revoked after `since` (RFC 3339; all without), for
+/// its organizer, check-in staff and ADMINs (empty for anyone else). A
+/// token is required.
+async fn revoked(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(event_id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<RevokedQuery>,
+) -> Result<Json<Vec<RevokedTicket>>, ApiError> {
+    if caller.user_id().is_none() {
+        return Err(common::auth::TokenRequired.into());
+    }
+    let mut revoked = state.service.revoked_tickets(Viewer::of(&caller), &[event_id], query.since).await?;
+    Ok(Json(revoked.remove(&event_id).unwrap_or_default().into_iter().map(Into::into).collect()))
+}
+
+/// The ticket's QR code, as SVG: for the person registered, the event's
+/// organizer and ADMINs, while the registration is confirmed.
+async fn ticket_svg(
+    State(state): State<Arc<RestState>>,
+    caller: Caller,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Response, ApiError> {
+    let view = state.service.readable_registration(Viewer::of(&caller), id).await?;
+    let Some(ticket) = view.ticket else {
+        return Err(if view.registration.status == Status::Confirmed {
+            ApiError::forbidden("only the person registered, the event's organizer or an admin may see its ticket")
+        } else {
+            ApiError::not_found("this registration holds no ticket: it is not confirmed")
+        });
+    };
+    let svg = qr_svg(&ticket.secret)?;
+    let headers = [(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, no-store")];
+    Ok((headers, svg).into_response())
+}
+
+/// A QR code of `text` at error correction M (a phone's cracked screen or
+/// glare still scans), as SVG.
+fn qr_svg(text: &str) -> Result<String, ApiError> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
+        .map_err(|e| ApiError::internal(format!("a QR code: {e}")))?;
+    Ok(code.render::<qrcode::render::svg::Color>().min_dimensions(320, 320).build())
+}
+
+/// `GET /.well-known/ticket-keys.json`: the public keys tickets are signed
+/// with (JWKS; `kid` is the ticket's key id), for scanners that check
+/// tickets offline. The signing key first; retired keys are gone.
+async fn ticket_keys(State(state): State<Arc<RestState>>) -> impl IntoResponse {
+    let jwks = common::keys::jwk_set(state.service.ticket_keys().into_iter().map(|(kid, key)| (kid.to_string(), key)));
+    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(jwks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::tickets::{TicketClaims, TicketKeys};
+
+    #[test]
+    fn a_ticket_fits_a_small_qr_code() {
+        let keys = TicketKeys::new(vec![ed25519_dalek::SigningKey::generate(&mut rand::rngs::OsRng)]).expect("a key");
+        let claims = TicketClaims {
+            ticket_id: Uuid::now_v7(),
+            event_id: Uuid::now_v7(),
+            valid_until: Utc::now(),
+            key_id: keys.signing_key_id(),
+        };
+        let secret = keys.secret(&claims).expect("signed");
+        let code = qrcode::QrCode::with_error_correction_level(&secret, qrcode::EcLevel::M).expect("a code");
+        match code.version() {
+            qrcode::Version::Normal(n) => assert!(n <= 10, "version {n}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(qr_svg(&secret).expect("svg").starts_with("<?xml"));
+    }
+}
