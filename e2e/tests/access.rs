@@ -1,7 +1,7 @@
 //! Who may see and do what, on every path: each role (anonymous, another
 //! user, the person themself, the event's organizer, its check-in staff, an
-//! ADMIN) against each path by which a User, an email or a check-in can be
-//! reached: root fields and entity references through the real router, the
+//! ADMIN) against each path by which a User, an email, a check-in or a
+//! registration (and its ticket) can be reached: root fields and entity references through the real router, the
 //! same fields straight at each subgraph (with the router's credential, and
 //! without it), REST and the internal endpoints. In production, and in
 //! development where the rules differ.
@@ -30,9 +30,10 @@ use Role::*;
 
 const ROLES: [Role; 6] = [Anonymous, Other, Myself, Organizer, Staff, Admin];
 
-/// The people and data every case reads. `attendee` is checked in to the
-/// organizer's `event` and to `elsewhere` (someone else's event); `other` is
-/// checked in to `event` too; `staff` is the event's check-in staff.
+/// The people and data every case reads. `attendee` registered for the
+/// organizer's `event` (with a ticket) and is checked in to it and to
+/// `elsewhere` (someone else's event); `other` is checked in to `event` too,
+/// without registering; `staff` is the event's check-in staff.
 struct World {
     e2e: e2e::E2e,
     tokens: BTreeMap<Role, Option<String>>,
@@ -41,6 +42,8 @@ struct World {
     elsewhere: String,
     /// The attendee's check-in at `event`.
     attendee_row: String,
+    /// The attendee's registration for `event`.
+    attendee_registration: String,
     /// A person with no role here, for staff to check in.
     newcomer: String,
 }
@@ -157,12 +160,17 @@ impl World {
             event: String::new(),
             elsewhere: String::new(),
             attendee_row: String::new(),
+            attendee_registration: String::new(),
             newcomer,
         };
         world.event = world.create_event(world.token(Organizer).unwrap().to_owned()).await;
         world.elsewhere = world.create_event(elsewhere_token).await;
         let added = world.staff_change(Organizer, "addCheckInStaff", world.id(Staff)).await;
         assert!(added["errors"].is_null(), "{added}");
+        let register = "mutation($e: ID!) { registerForEvent(eventId: $e) { id status } }";
+        let registered = world.router(Myself, register, json!({"e": world.event})).await;
+        assert_eq!(registered["data"]["registerForEvent"]["status"], "CONFIRMED", "{registered}");
+        world.attendee_registration = registered["data"]["registerForEvent"]["id"].as_str().unwrap().to_owned();
         let checked_in = world.check_in(Myself, &world.event.clone(), None).await;
         world.attendee_row = checked_in["data"]["checkIn"]["id"].as_str().expect("attendee's check-in").to_owned();
         for (role, event) in [(Myself, world.elsewhere.clone()), (Other, world.event.clone())] {
@@ -251,7 +259,9 @@ async fn personal_data_reaches_only_those_entitled_on_every_path_in_production()
         single_check_in(&world, role).await;
         user_attendances(&world, role).await;
         counts_and_staff(&world, role).await;
+        registrations(&world, role).await;
     }
+    checking_a_stranger_in_reveals_nothing_registering_consents(&world).await;
 }
 
 /// The attendee's and the organizer's personal fields, on every path to a User.
@@ -296,7 +306,10 @@ async fn door_list(world: &World, role: Role) {
     for (i, node) in response["data"]["event"]["attendance"]["nodes"].as_array().unwrap().iter().enumerate() {
         assert!(node["user"]["name"].is_string(), "{role:?}: {response}");
         let person = node["userId"].as_str().unwrap();
-        let entitled = role == Organizer || role == Admin || world.id(role) == person;
+        // The organizer sees the email of people who registered, not of
+        // people merely checked in.
+        let registered = person == world.id(Myself);
+        let entitled = role == Admin || world.id(role) == person || (role == Organizer && registered);
         let pointer = format!("/data/event/attendance/nodes/{i}/user/email");
         let shown = response.pointer(&pointer).is_some_and(|v| !v.is_null());
         assert_eq!(shown, entitled, "{role:?} reading {person}'s email: {response}");
@@ -356,6 +369,100 @@ async fn user_attendances(world: &World, role: Role) {
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { attendances { totalCount } } } }";
     let response = world.direct(Attendance, role, direct, json!({"r": [{"__typename": "User", "id": attendee}]})).await;
     assert_eq!(response["data"]["_entities"][0]["attendances"]["totalCount"], seen.len(), "{role:?}: {response}");
+}
+
+/// The attendee's registration and ticket: the registration for the
+/// person, the organizer, staff and ADMINs; the ticket for the person, the
+/// organizer and ADMINs; the event's list for its organizer, staff and
+/// ADMINs (emails for the organizer and ADMINs only); counts for everyone.
+async fn registrations(world: &World, role: Role) {
+    let id = world.attendee_registration.as_str();
+    let sees = [Myself, Organizer, Staff, Admin];
+    let sees_ticket = [Myself, Organizer, Admin];
+    let one = "query($id: ID!) { registration(id: $id) { id status ticket { id secret } } }";
+    for (path, response) in [
+        ("router registration(id)", world.router(role, one, json!({"id": id})).await),
+        ("attendance registration(id)", world.direct(Attendance, role, one, json!({"id": id})).await),
+    ] {
+        assert_shown(&response, "/data/registration", role, &sees, path);
+        let ticket = response.pointer("/data/registration/ticket/secret").is_some_and(Value::is_string);
+        assert_eq!(ticket, sees_ticket.contains(&role), "{path} {role:?}: {response}");
+    }
+    let entities =
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on Registration { id ticket { id } } } }";
+    let response =
+        world.direct(Attendance, role, entities, json!({"r": [{"__typename": "Registration", "id": id}]})).await;
+    assert_shown(&response, "/data/_entities/0", role, &sees, "attendance _entities Registration");
+    // The event's list and counts, through the router.
+    let list = "query($e: ID!) { event(id: $e) { registrationSummary { confirmed capacity }
+                   registrationPolicy { mode requireTicket } revokedTickets { ticketId }
+                   registrations { totalCount nodes { userId user { name email } ticket { id } } } } }";
+    let response = world.router(role, list, json!({"e": world.event})).await;
+    let event = &response["data"]["event"];
+    assert_eq!(event["registrationSummary"], json!({"confirmed": 1, "capacity": null}), "{role:?}: {response}");
+    assert_eq!(event["registrationPolicy"], json!({"mode": "OPEN", "requireTicket": false}), "{response}");
+    assert_eq!(event["revokedTickets"], json!([]), "{response}");
+    let lists = [Organizer, Staff, Admin].contains(&role);
+    assert_eq!(event["registrations"]["totalCount"], i32::from(lists), "{role:?}: {response}");
+    if lists {
+        let node = &event["registrations"]["nodes"][0];
+        assert_eq!(node["user"]["name"], "Ana", "{response}");
+        let organizes = role == Organizer || role == Admin;
+        assert_eq!(node["user"]["email"].is_string(), organizes, "{role:?} reads the registrant's email: {response}");
+        assert_eq!(node["ticket"]["id"].is_string(), organizes, "{role:?} reads the ticket: {response}");
+    }
+    // A person's registrations: themself and ADMINs, through the router and at the subgraph.
+    let mine = [Myself, Admin].contains(&role);
+    let query = "query($id: ID!) { user(id: $id) { registrations { totalCount } } }";
+    let response = world.router(role, query, json!({"id": world.id(Myself)})).await;
+    assert_eq!(response["data"]["user"]["registrations"]["totalCount"], i32::from(mine), "{role:?}: {response}");
+    let direct =
+        "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { registrations { totalCount } } } }";
+    let response =
+        world.direct(Attendance, role, direct, json!({"r": [{"__typename": "User", "id": world.id(Myself)}]})).await;
+    assert_eq!(response["data"]["_entities"][0]["registrations"]["totalCount"], i32::from(mine), "{response}");
+    // REST: the registration, its QR code, the event's list.
+    let refused = if role == Anonymous { 401 } else { 403 };
+    let path = format!("/attendance/registrations/{id}");
+    let (status, body) = world.e2e.rest(Method::GET, Attendance, &path, world.token(role), None).await;
+    assert_eq!(status.as_u16(), if sees.contains(&role) { 200 } else { refused }, "{role:?} REST: {body}");
+    let (status, _) =
+        world.e2e.rest(Method::GET, Attendance, &format!("{path}/ticket.svg"), world.token(role), None).await;
+    assert_eq!(status.as_u16(), if sees_ticket.contains(&role) { 200 } else { refused }, "{role:?} ticket.svg");
+    let path = format!("/attendance/event/{}/registrations", world.event);
+    let (status, rows) = world.e2e.rest(Method::GET, Attendance, &path, world.token(role), None).await;
+    if role == Anonymous {
+        assert_eq!(status, 401, "{rows}");
+    } else {
+        assert_eq!(rows.as_array().map(Vec::len), Some(usize::from(lists)), "{role:?} REST list: {rows}");
+    }
+}
+
+/// Checking a stranger in by id no longer shows the organizer their email
+/// (the harvest path `docs/security.md` named): consent does, by registering.
+async fn checking_a_stranger_in_reveals_nothing_registering_consents(world: &World) {
+    let stranger = world.newcomer.clone();
+    let checked_in = world.check_in(Organizer, &world.event, Some(&stranger)).await;
+    assert!(checked_in["errors"].is_null(), "{checked_in}");
+    let email = "query($u: ID!) { user(id: $u) { email } }";
+    let response = world.router(Organizer, email, json!({"u": stranger})).await;
+    assert_shown(&response, "/data/user/email", Organizer, &[], "a stranger checked in");
+    let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { email } } }";
+    let reference = json!({"r": [{"__typename": "User", "id": stranger}]});
+    let response = world.direct(Auth, Organizer, entities, reference.clone()).await;
+    assert_shown(&response, "/data/_entities/0/email", Organizer, &[], "auth _entities");
+    // The stranger registers: now the organizer may write to them.
+    let login = json!({"email": "newcomer@example.com", "password": "securepass"});
+    let (_, answer) = world.e2e.rest(Method::POST, Auth, "/auth/login", None, Some(login)).await;
+    let token = answer["token"].as_str().unwrap();
+    let path = format!("/attendance/event/{}/registrations", world.event);
+    let (status, _) = world.e2e.rest(Method::POST, Attendance, &path, Some(token), None).await;
+    assert_eq!(status, 201);
+    let response = world.router(Organizer, email, json!({"u": stranger})).await;
+    assert_eq!(response["data"]["user"]["email"], "newcomer@example.com", "{response}");
+    // The organizer of another event still sees nothing.
+    let response = world.direct(Auth, Other, entities, reference).await;
+    assert_shown(&response, "/data/_entities/0/email", Other, &[], "another user");
 }
 
 /// Aggregate counts are public; the staff list is the organizer's and ADMINs'.
@@ -516,6 +623,10 @@ async fn development_keeps_the_guides_anonymous_list_with_ids_and_times_only() {
     assert_eq!(codes(&response), ["UNAUTHENTICATED"], "{response}");
     let (_, response) = world.e2e.subgraph(Auth, entities, reference, world.token(Organizer), false).await;
     assert_eq!(response["data"]["_entities"][0]["email"], "attendee@example.com", "{response}");
+    // Registrations and tickets follow the same rules as in production.
+    for role in ROLES {
+        registrations(&world, role).await;
+    }
 }
 
 /// Door scanning's paths: the scan log (through the router, as an entity

@@ -74,6 +74,7 @@ async fn rest_bodies_keep_their_shape() {
     let mut r = Recorder { e2e: &e2e, lines: String::new() };
     let ana = auth_calls(&mut r).await;
     let (event_id, bo) = event_calls(&mut r, &ana).await;
+    registration_calls(&mut r, &ana, &bo, &event_id).await;
     attendance_calls(&mut r, &ana, &bo, &event_id).await;
     compare_with_snapshot(&r.lines);
 }
@@ -96,6 +97,7 @@ impl Person {
 const GET: Method = Method::GET;
 const POST: Method = Method::POST;
 const PATCH: Method = Method::PATCH;
+const DELETE: Method = Method::DELETE;
 
 /// The auth service's calls (and every service's health); Ana, signed in.
 async fn auth_calls(r: &mut Recorder<'_>) -> Person {
@@ -200,6 +202,47 @@ async fn event_calls(r: &mut Recorder<'_>, ana: &Person) -> (String, Person) {
     r.call("/events/{id} (another user)", Event, PATCH, &path, Some(&other_token), Some(json!({"capacity": 5}))).await;
 
     (event_id, Person::from(&other))
+}
+
+/// The registration desk's calls at Ana's event: Bo registers; Ana
+/// registers too, and her ticket is scanned, cancelled and refused.
+async fn registration_calls(r: &mut Recorder<'_>, ana: &Person, bo: &Person, event_id: &str) {
+    let (token, bo_token) = (Some(ana.token.as_str()), Some(bo.token.as_str()));
+    let list = format!("/attendance/event/{event_id}/registrations");
+    let mine = r.call("/attendance/event/{id}/registrations", Attendance, POST, &list, bo_token, None).await;
+    r.call("/attendance/event/{id}/registrations (anonymous)", Attendance, POST, &list, None, None).await;
+    r.call("/attendance/event/{id}/registrations (organizer)", Attendance, GET, &list, token, None).await;
+    r.call(
+        "/attendance/event/{id}/registrations?status=NOPE",
+        Attendance,
+        GET,
+        &format!("{list}?status=NOPE"),
+        token,
+        None,
+    )
+    .await;
+    let one = format!("/attendance/registrations/{}", mine["id"].as_str().expect("an id"));
+    r.call("/attendance/registrations/{id}", Attendance, GET, &one, bo_token, None).await;
+    r.call("/attendance/registrations/{id} (anonymous)", Attendance, GET, &one, None, None).await;
+    r.call("/attendance/registrations/{id}/ticket.svg", Attendance, GET, &format!("{one}/ticket.svg"), bo_token, None)
+        .await;
+    r.call("/attendance/registrations/{id}/approve", Attendance, POST, &format!("{one}/approve"), token, None).await;
+    r.call("/attendance/registrations/{id}/decline", Attendance, POST, &format!("{one}/decline"), token, None).await;
+    let policy = format!("/attendance/event/{event_id}/registration-policy");
+    r.call("/attendance/event/{id}/registration-policy", Attendance, GET, &policy, None, None).await;
+    let patch = json!({"waitlist": true, "capacity": null});
+    r.call("/attendance/event/{id}/registration-policy", Attendance, PATCH, &policy, token, Some(patch)).await;
+    let summary = format!("/attendance/event/{event_id}/registration-summary");
+    r.call("/attendance/event/{id}/registration-summary", Attendance, GET, &summary, None, None).await;
+    r.call("/.well-known/ticket-keys.json", Attendance, GET, "/.well-known/ticket-keys.json", None, None).await;
+    let own = r.call("/attendance/event/{id}/registrations (organizer)", Attendance, POST, &list, token, None).await;
+    let ticket = json!({"eventId": event_id, "ticket": own["ticket"]["secret"]});
+    r.call("/attendance (ticket)", Attendance, POST, "/attendance", token, Some(ticket.clone())).await;
+    let own_path = format!("/attendance/registrations/{}", own["id"].as_str().expect("an id"));
+    r.call("/attendance/registrations/{id}", Attendance, DELETE, &own_path, token, None).await;
+    r.call("/attendance (revoked ticket)", Attendance, POST, "/attendance", token, Some(ticket)).await;
+    let revoked = format!("/attendance/event/{event_id}/revoked-tickets");
+    r.call("/attendance/event/{id}/revoked-tickets", Attendance, GET, &revoked, token, None).await;
 }
 
 /// The attendance service's calls at Ana's event, Bo checking in.
