@@ -43,6 +43,8 @@ const VERSIONS: [(ServiceKind, &str, &[Step]); 2] = [
             ("m20261208_000001_registrations", Some("reissue_ticket/v1")),
             ("m20261208_000001_registrations", Some("scan_verdict/v2")),
             ("m20261208_000001_registrations", Some("record_scans/v5")),
+            ("m20261208_000002_checkin_minutes", Some("count_checkins_in/v1")),
+            ("m20261208_000002_checkin_minutes", Some("count_checkins_out/v1")),
         ],
     ),
     (

@@ -75,6 +75,7 @@ impl MigrationTrait for Migration {
             .await?;
         connection.execute_unprepared(&format!("DROP FUNCTION {SCAN_VERDICT_V1}")).await?;
         for sql in [
+            sql!("attendance/registration_rows/v1.sql"),
             sql!("attendance/registration_answers/v1.sql"),
             sql!("attendance/registration_verdict/v1.sql"),
             sql!("attendance/move_registration/v1.sql"),
@@ -106,6 +107,7 @@ impl MigrationTrait for Migration {
                  DROP FUNCTION move_registration(uuid, text, text, timestamptz);
                  DROP FUNCTION registration_verdict(text, boolean, boolean, boolean, text, integer, integer, boolean);
                  DROP VIEW registration_answers;
+                 DROP VIEW registration_rows;
                  ALTER TABLE scans DROP COLUMN ticket_id;
                  DROP TABLE tickets;
                  DROP TABLE registrations;

@@ -11,6 +11,7 @@ mod m20261206_000001_probe_each_nonce;
 mod m20261207_000001_one_verdict;
 mod m20261207_000002_rights_version;
 mod m20261208_000001_registrations;
+mod m20261208_000002_checkin_minutes;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_one_verdict::Migration),
             Box::new(m20261207_000002_rights_version::Migration),
             Box::new(m20261208_000001_registrations::Migration),
+            Box::new(m20261208_000002_checkin_minutes::Migration),
         ]
     }
 }

@@ -701,15 +701,15 @@ async fn the_scans_migration_upgrades_existing_check_ins_and_goes_down() {
     scan(&s, Some(&organizer), &event, &users[0], "EXIT").await;
     let db = s.db.connect_as(common::ServiceKind::Attendance).await;
     // The migrations above the scans migration (set-wise writes, the per-nonce
-    // probe, one verdict, rights versions, registrations) go down and up with
-    // nothing lost.
-    migration::attendance::Migrator::down(&db.conn, Some(5)).await.unwrap();
-    assert_eq!(counts(&stats(&s, &event).await), (1, 2, 1, 2));
+    // probe, one verdict, rights versions, registrations, minutes) go down
+    // and up with nothing lost.
+    migration::attendance::Migrator::down(&db.conn, Some(6)).await.unwrap();
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "ENTRY").await.0, 201, "one by one again");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
+    assert_eq!(counts(&stats(&s, &event).await), (2, 3, 1, 2), "the minutes count the check-ins made before them");
     assert_eq!(scan(&s, Some(&organizer), &event, &users[0], "EXIT").await.0, 201);
     // Then the scans migration under them.
-    migration::attendance::Migrator::down(&db.conn, Some(6)).await.unwrap();
+    migration::attendance::Migrator::down(&db.conn, Some(7)).await.unwrap();
     assert_eq!(s.attendance_rows().await, 2, "check-ins stay");
     migration::attendance::Migrator::up(&db.conn, None).await.unwrap();
     assert_eq!(scan_count(&s, "direction = 'ENTRY' AND status = 'OK'").await, 2, "each check-in is an entry again");

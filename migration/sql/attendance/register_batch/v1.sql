@@ -19,11 +19,10 @@
 -- batches cannot deadlock), then its requests are placed in arrival order by
 -- `registration_verdict`: exactly `capacity` people are confirmed however many
 -- race for the last places, the rest waitlisted in the order they came.
--- Answers: one row per request, `outcome` the verdict (EXISTING: the person's
--- registration, as it was; STALE: the event changed since `event_updated_at`,
--- nothing was written and the service asks again with the event as it is
--- now), with the registration as `registration_answers` shows it (none when
--- refused).
+-- Answers: one row per request, `outcome` the verdict (EXISTING: the
+-- person's registration, as it was; STALE: the event changed since
+-- `event_updated_at`, nothing was written and the service asks again with
+-- the event as it is now), with the registration (none when refused).
 CREATE OR REPLACE FUNCTION register_batch(batch jsonb) RETURNS TABLE (
     ordinal bigint, outcome text,
     id uuid, event_id uuid, user_id uuid, status text, created_at timestamptz, updated_at timestamptz,
@@ -70,10 +69,18 @@ BEGIN
             END IF;
             PERFORM move_registration(existing.id, verdict, n.signing_key, n.valid_until);
         END IF;
-        IF verdict IN ('CONFIRMED', 'WAITLISTED', 'PENDING_APPROVAL', 'EXISTING') THEN
+        IF verdict = 'EXISTING' THEN
             RETURN QUERY SELECT n.ordinal, verdict, a.id, a.event_id, a.user_id, a.status, a.created_at, a.updated_at,
                                 a.waitlist_position, a.ticket_id, a.key_id, a.valid_until, a.issued_at
                          FROM registration_answers a WHERE a.id = existing.id;
+        ELSIF verdict IN ('CONFIRMED', 'WAITLISTED', 'PENDING_APPROVAL') THEN
+            -- Placed just now: a newcomer to the waitlist is its last.
+            RETURN QUERY SELECT n.ordinal, verdict, a.id, a.event_id, a.user_id, a.status, a.created_at, a.updated_at,
+                                CASE WHEN verdict = 'WAITLISTED' THEN
+                                    (SELECT x.waitlisted FROM event_registrations x WHERE x.event_id = n.event_id)::bigint
+                                END,
+                                a.ticket_id, a.key_id, a.valid_until, a.issued_at
+                         FROM registration_rows a WHERE a.id = existing.id;
         ELSE
             RETURN QUERY SELECT n.ordinal, verdict, NULL::uuid, n.event_id, n.user_id, NULL::text, NULL::timestamptz,
                                 NULL::timestamptz, NULL::bigint, NULL::uuid, NULL::text, NULL::timestamptz,
