@@ -4,7 +4,8 @@
 //! reference measured in the same run (pgbench, argon2).
 //!
 //! One module per scenario: `door_list` (1, 2, 2b), `check_ins` (3a, 3b),
-//! `logins` (4), `events` (5), `mixed` (6), `scans` (7a, 7b), `live` (8);
+//! `logins` (4), `events` (5), `mixed` (6), `scans` (7a, 7b), `live` (8),
+//! `registrations` (9a to 9e);
 //! `bench` holds what they share and `report` the table.
 
 mod bench;
@@ -18,6 +19,7 @@ mod logins;
 mod mixed;
 mod procfs;
 pub mod reference;
+mod registrations;
 pub mod replicas;
 mod report;
 mod scans;
@@ -209,6 +211,9 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     if bench.config.runs("8") {
         let subscribers = if bench.config.smoke { 20 } else { 1_000 };
         live = Some(bench.live_updates(subscribers).await?);
+    }
+    if ["9a", "9b", "9c", "9d", "9e"].into_iter().any(|id| bench.config.runs(id)) {
+        scenarios.extend(bench.registrations().await?);
     }
     bench.probes.admin.close().await?;
     finish(bench.stack);

@@ -57,7 +57,12 @@ pub async fn seed(
              SELECT id, event_id, user_id, 'ENTRY', check_in_time, 'OK' FROM attendance_schema.attendances;
              INSERT INTO attendance_schema.event_checkins (event_id, checked_in, inside_now, entries, organizer_id)
              SELECT a.event_id, count(*), count(*), count(*), e.organizer_id FROM attendance_schema.attendances a
-             JOIN event_schema.events e ON e.id = a.event_id GROUP BY a.event_id, e.organizer_id;",
+             JOIN event_schema.events e ON e.id = a.event_id GROUP BY a.event_id, e.organizer_id;
+             -- Everyone checked in registered first (the organizer sees their emails).
+             INSERT INTO attendance_schema.registrations (id, event_id, user_id, status)
+             SELECT gen_random_uuid(), event_id, user_id, 'CONFIRMED' FROM attendance_schema.attendances;
+             INSERT INTO attendance_schema.event_registrations (event_id, confirmed)
+             SELECT event_id, count(*) FROM attendance_schema.registrations GROUP BY event_id;",
             big = events[0]
         ))
         .await?;

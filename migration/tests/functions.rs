@@ -35,6 +35,8 @@ const VERSIONS: [(ServiceKind, &str, &[Step]); 2] = [
             ("m20261207_000001_one_verdict", Some("record_scans/v4")),
             ("m20261207_000002_rights_version", None),
             ("m20261208_000001_registrations", Some("registration_verdict/v1")),
+            ("m20261208_000001_registrations", Some("lock_registration/v1")),
+            ("m20261208_000001_registrations", Some("registered_for/v1")),
             ("m20261208_000001_registrations", Some("move_registration/v1")),
             ("m20261208_000001_registrations", Some("promote_waitlisted/v1")),
             ("m20261208_000001_registrations", Some("register_batch/v1")),

@@ -78,6 +78,8 @@ impl MigrationTrait for Migration {
             sql!("attendance/registration_rows/v1.sql"),
             sql!("attendance/registration_answers/v1.sql"),
             sql!("attendance/registration_verdict/v1.sql"),
+            sql!("attendance/lock_registration/v1.sql"),
+            sql!("attendance/registered_for/v1.sql"),
             sql!("attendance/move_registration/v1.sql"),
             sql!("attendance/promote_waitlisted/v1.sql"),
             sql!("attendance/register_batch/v1.sql"),
@@ -105,6 +107,8 @@ impl MigrationTrait for Migration {
                  DROP FUNCTION register_batch(jsonb);
                  DROP FUNCTION promote_waitlisted(uuid, integer, text, timestamptz);
                  DROP FUNCTION move_registration(uuid, text, text, timestamptz);
+                 DROP FUNCTION registered_for(uuid, uuid);
+                 DROP FUNCTION lock_registration(uuid);
                  DROP FUNCTION registration_verdict(text, boolean, boolean, boolean, text, integer, integer, boolean);
                  DROP VIEW registration_answers;
                  DROP VIEW registration_rows;

@@ -15,6 +15,7 @@ pub mod pooler;
 pub mod process;
 pub mod services;
 pub mod stack;
+pub mod tokens;
 
 use std::sync::OnceLock;
 

@@ -146,26 +146,20 @@ impl Services {
 
     /// `token` signed again by the auth service's key, valid for `seconds` more.
     pub async fn expiring_in(&self, token: &str, seconds: i64) -> String {
-        self.resigned(token, |claims| claims["exp"] = json!(chrono::Utc::now().timestamp() + seconds)).await
+        let exp = chrono::Utc::now().timestamp() + seconds;
+        self.minter(token).await.mint(|claims| claims["exp"] = json!(exp))
     }
 
     /// A token for `user` (say, one of `seed_users`), made from `token`'s
     /// claims and signed by the auth service's key, as a login would.
     pub async fn token_for(&self, token: &str, user: &str) -> String {
-        self.resigned(token, |claims| claims["sub"] = json!(user)).await
+        self.minter(token).await.for_user(user)
     }
 
-    async fn resigned(&self, token: &str, change: impl FnOnce(&mut Value)) -> String {
-        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-        use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
+    async fn minter(&self, template: &str) -> crate::tokens::Minter {
         let jwks: Value = self.auth.get_json("/.well-known/jwks.json").await;
-        let payload = token.split('.').nth(1).expect("a JWT");
-        let mut claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("payload")).expect("claims");
-        change(&mut claims);
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.kid = jwks["keys"][0]["kid"].as_str().map(str::to_owned);
-        encode(&header, &claims, &EncodingKey::from_ed_pem(self.auth_key_pem.as_bytes()).expect("key")).expect("token")
+        let kid = jwks["keys"][0]["kid"].as_str().map(str::to_owned);
+        crate::tokens::Minter::new(template, kid, &self.auth_key_pem)
     }
 
     /// An ADMIN's token (registered, then promoted in SQL as `auth-service promote` does).

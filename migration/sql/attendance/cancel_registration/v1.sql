@@ -13,12 +13,11 @@ DECLARE
     r registrations;
     e event_registrations;
 BEGIN
-    SELECT * INTO r FROM registrations x WHERE x.id = registration;
-    IF NOT FOUND THEN
+    r := lock_registration(registration);
+    IF r.id IS NULL THEN
         RETURN;
     END IF;
-    SELECT * INTO e FROM event_registrations x WHERE x.event_id = r.event_id FOR UPDATE;
-    SELECT * INTO r FROM registrations x WHERE x.id = registration;
+    SELECT * INTO e FROM event_registrations x WHERE x.event_id = r.event_id;
     IF r.status NOT IN ('CANCELLED', 'DECLINED') THEN
         PERFORM move_registration(registration, 'CANCELLED', signing_key, ticket_valid_until);
         PERFORM promote_waitlisted(r.event_id, coalesce(e.capacity, event_capacity), signing_key, ticket_valid_until);

@@ -20,12 +20,11 @@ DECLARE
     e event_registrations;
     verdict text;
 BEGIN
-    SELECT * INTO r FROM registrations x WHERE x.id = registration;
-    IF NOT FOUND THEN
+    r := lock_registration(registration);
+    IF r.id IS NULL THEN
         RETURN;
     END IF;
-    SELECT * INTO e FROM event_registrations x WHERE x.event_id = r.event_id FOR UPDATE;
-    SELECT * INTO r FROM registrations x WHERE x.id = registration;
+    SELECT * INTO e FROM event_registrations x WHERE x.event_id = r.event_id;
     IF approve AND r.status = 'PENDING_APPROVAL' THEN
         verdict := registration_verdict(r.status, true, false, false, e.mode, coalesce(e.capacity, event_capacity),
                                         e.confirmed, e.waitlist);

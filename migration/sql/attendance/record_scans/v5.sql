@@ -155,11 +155,7 @@ BEGIN
                        scan_verdict(b.malformed, b.ticket_id IS NOT NULL, coalesce(b.ticket_valid, false),
                                     coalesce(b.ticket_wrong_event, false), coalesce(b.ticket_revoked, false),
                                     b.event_cancelled, b.opens_at, b.closes_at, b.scanned_at, b.person_exists,
-                                    require_ticket, require_ticket AND EXISTS (
-                                        SELECT 1 FROM registrations x
-                                        WHERE x.event_id = b.event_id AND x.user_id = b.user_id
-                                          AND x.status = 'CONFIRMED'
-                                    ),
+                                    require_ticket, require_ticket AND registered_for(b.event_id, b.user_id),
                                     b.direction, k.id IS NOT NULL, coalesce(k.inside, false),
                                     coalesce(k.exited, false), c.allow_reentry, c.allow_multiple_entries,
                                     b.capacity, c.inside_now, c.checked_in) AS verdict,
@@ -269,11 +265,7 @@ BEGIN
                 verdict := scan_verdict(n.malformed, n.ticket_id IS NOT NULL, coalesce(n.ticket_valid, false),
                                         coalesce(n.ticket_wrong_event, false), coalesce(n.ticket_revoked, false),
                                         n.event_cancelled, n.opens_at, n.closes_at, n.scanned_at, n.person_exists,
-                                        require_ticket, require_ticket AND EXISTS (
-                                            SELECT 1 FROM registrations x
-                                            WHERE x.event_id = n.event_id AND x.user_id = n.user_id
-                                              AND x.status = 'CONFIRMED'
-                                        ),
+                                        require_ticket, require_ticket AND registered_for(n.event_id, n.user_id),
                                         n.direction, known, coalesce(a.inside, false),
                                         coalesce(a.exited, false), c.allow_reentry, c.allow_multiple_entries,
                                         n.capacity, c.inside_now, c.checked_in);

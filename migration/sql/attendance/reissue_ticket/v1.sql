@@ -9,11 +9,10 @@ RETURNS SETOF registration_answers LANGUAGE plpgsql AS $$
 DECLARE
     r registrations;
 BEGIN
-    SELECT * INTO r FROM registrations x WHERE x.id = registration;
-    IF NOT FOUND OR r.status <> 'CONFIRMED' THEN
+    r := lock_registration(registration);
+    IF r.id IS NULL OR r.status <> 'CONFIRMED' THEN
         RETURN;
     END IF;
-    PERFORM 1 FROM event_registrations x WHERE x.event_id = r.event_id FOR UPDATE;
     UPDATE tickets t SET revoked_at = clock_timestamp() WHERE t.registration_id = registration AND t.revoked_at IS NULL;
     INSERT INTO tickets (id, registration_id, event_id, user_id, key_id, valid_until)
     VALUES (gen_random_uuid(), registration, r.event_id, r.user_id, signing_key, ticket_valid_until);

@@ -59,6 +59,16 @@ pub enum ListBy {
     User,
 }
 
+impl ListBy {
+    /// The owner of a row of an event and a person, in a list of this kind.
+    pub fn owner(self, event: Uuid, user: Uuid) -> Uuid {
+        match self {
+            ListBy::Event => event,
+            ListBy::User => user,
+        }
+    }
+}
+
 /// How an event's door works; owned by the attendance service, set by the
 /// organizer or an ADMIN.
 #[derive(Debug, Clone, PartialEq)]

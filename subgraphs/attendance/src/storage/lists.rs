@@ -52,7 +52,7 @@ fn owner_column(by: ListBy) -> &'static str {
 /// event: all of them for its organizer and check-in staff, else the viewer's
 /// own; per user: all of them for that user, else those at events the viewer
 /// organizes. (ADMINs see everything.) Evaluated once per owner.
-pub(super) fn sees_all_sql(by: ListBy, everything: &str, user: &str) -> String {
+pub(crate) fn sees_all_sql(by: ListBy, everything: &str, user: &str) -> String {
     match by {
         ListBy::Event => format!(
             "{everything}::bool
@@ -115,11 +115,7 @@ pub async fn pages(
     let rows = db.query_all_raw(stmt(&sql, values)).await?;
     for row in rows {
         let attendance: Attendance = AttendanceRow::from_query_result(&row, "")?.into();
-        let owner = match by {
-            ListBy::Event => attendance.event_id,
-            ListBy::User => attendance.user_id,
-        };
-        pages.entry(owner).or_default().push(attendance);
+        pages.entry(by.owner(attendance.event_id, attendance.user_id)).or_default().push(attendance);
     }
     Ok(pages)
 }
