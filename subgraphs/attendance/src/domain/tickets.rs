@@ -216,7 +216,7 @@ mod tests {
         assert_eq!(stranger.verify(&secret, now), Err(TicketRefusal::UnknownKey));
         // What a scanner does with the published key.
         use ed25519_dalek::{Signature, Verifier};
-        let bytes = data_encoding::BASE32_NOPAD.decode(secret[3..].as_bytes()).expect("base32");
+        let bytes = data_encoding::BASE32_NOPAD.decode(&secret.as_bytes()[3..]).expect("base32");
         let (payload, signature) = bytes.split_at(PAYLOAD_BYTES);
         let public = VerifyingKey::from_bytes(&keys.public_keys().next().expect("a key").1).expect("a public key");
         assert!(public.verify(payload, &Signature::from_slice(signature).expect("64 bytes")).is_ok());
