@@ -46,12 +46,12 @@ export const MY_EVENTS = gql`
 export const DOOR = gql`
   query Door($e: ID!) {
     attendanceStats(eventId: $e) { totalAttendees insideNow }
-    eventAttendance(eventId: $e, first: 20) { totalCount nodes { id userId checkInTime user { name email } } }
+    eventAttendance(eventId: $e, first: 20) { totalCount nodes { id userId checkInTime user { name } } }
   }
 `;
 export const CHECK_IN = gql`
   mutation Scan($input: CheckInInput!) {
-    checkIn(input: $input) { id userId checkInTime user { name email } }
+    checkIn(input: $input) { id userId checkInTime user { name } }
   }
 `;
 export const UPDATES = gql`

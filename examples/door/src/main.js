@@ -71,7 +71,7 @@ async function refreshDoor() {
       ...data.eventAttendance.nodes.map((a) => {
         const row = document.createElement("tr");
         const who = document.createElement("td");
-        who.textContent = a.user?.name ?? a.user?.email ?? a.userId;
+        who.textContent = a.user?.name ?? a.userId;
         const when = document.createElement("td");
         when.textContent = new Date(a.checkInTime).toLocaleTimeString();
         row.append(who, when);
@@ -100,7 +100,7 @@ $("scan").addEventListener("submit", async (e) => {
   const direction = $("direction").value;
   try {
     const { data } = await client.mutate({ mutation: CHECK_IN, variables: { input: { eventId, userId, direction } } });
-    const who = data.checkIn.user?.name ?? data.checkIn.user?.email ?? data.checkIn.userId;
+    const who = data.checkIn.user?.name ?? data.checkIn.userId;
     showResult(true, direction === "EXIT" ? `${who} left.` : `${who} is in.`);
     $("attendee").value = "";
     refreshDoor();
