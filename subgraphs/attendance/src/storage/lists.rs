@@ -40,7 +40,7 @@ pub async fn find_many(db: &Pool, ids: &[Uuid]) -> Result<Vec<Attendance>, Stora
     Ok(rows.into_iter().map(Attendance::from).collect())
 }
 
-fn owner_column(by: ListBy) -> &'static str {
+pub(crate) fn owner_column(by: ListBy) -> &'static str {
     match by {
         ListBy::Event => "event_id",
         ListBy::User => "user_id",
@@ -103,21 +103,26 @@ pub async fn pages(
              LIMIT $4
          ) a"
     );
+    let rows = db.query_all_raw(stmt(&sql, page_values(owners, after, limit, viewer))).await?;
+    for row in rows {
+        let attendance: Attendance = AttendanceRow::from_query_result(&row, "")?.into();
+        pages.entry(by.owner(attendance.event_id, attendance.user_id)).or_default().push(attendance);
+    }
+    Ok(pages)
+}
+
+/// The parameters every page of a list takes: `$1` the owners, `$2` and
+/// `$3` the cursor, `$4` the limit, `$5` and `$6` the viewer.
+pub(crate) fn page_values(owners: &[Uuid], after: Option<Cursor>, limit: u64, viewer: Viewer) -> Vec<sea_orm::Value> {
     let (at, id) = Cursor::parts(after);
-    let values = [
+    vec![
         owners.to_vec().into(),
         at.into(),
         id.into(),
         (limit as i64).into(),
         viewer.everything.into(),
         viewer.user.into(),
-    ];
-    let rows = db.query_all_raw(stmt(&sql, values)).await?;
-    for row in rows {
-        let attendance: Attendance = AttendanceRow::from_query_result(&row, "")?.into();
-        pages.entry(by.owner(attendance.event_id, attendance.user_id)).or_default().push(attendance);
-    }
-    Ok(pages)
+    ]
 }
 
 /// How many check-ins of each owner `viewer` may read, in one statement.

@@ -16,6 +16,7 @@ use crate::domain::{
     records::{ListBy, Viewer},
     registration::{Registration, RegistrationStatus, RevokedTicket},
 };
+use crate::storage::lists::{owner_column, page_values};
 
 /// Which registrations of an owner `viewer` may list, as SQL over `o.owner`
 /// (`$A`: the viewer's `everything`, `$B`: its user id): an event's for its
@@ -24,13 +25,6 @@ fn lists_all_sql(by: ListBy, everything: &str, user: &str) -> String {
     match by {
         ListBy::Event => crate::storage::lists::sees_all_sql(by, everything, user),
         ListBy::User => format!("{everything}::bool OR o.owner = {user}::uuid"),
-    }
-}
-
-fn owner_column(by: ListBy) -> &'static str {
-    match by {
-        ListBy::Event => "event_id",
-        ListBy::User => "user_id",
     }
 }
 
@@ -62,16 +56,8 @@ pub async fn pages(
              LIMIT $4
          ) a"
     );
-    let (at, id) = Cursor::parts(after);
-    let values = [
-        owners.to_vec().into(),
-        at.into(),
-        id.into(),
-        (limit as i64).into(),
-        viewer.everything.into(),
-        viewer.user.into(),
-        status.map(|s| s.as_str().to_owned()).into(),
-    ];
+    let mut values = page_values(owners, after, limit, viewer);
+    values.push(status.map(|s| s.as_str().to_owned()).into());
     for row in db.query_all_raw(stmt(&sql, values)).await? {
         let registration = answer(&row)?;
         pages.entry(by.owner(registration.event_id, registration.user_id)).or_default().push(registration);
