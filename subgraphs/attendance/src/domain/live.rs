@@ -222,7 +222,7 @@ impl LiveHub {
 
     /// The rule `AttendanceService::runs_event` applies: organizer or check-in staff.
     async fn runs_event(&self, user: Uuid, event: Uuid) -> Result<bool, AttendanceError> {
-        Ok(storage::events_run_by(&self.db, user, &[event]).await?.contains(&event))
+        Ok(storage::runs_event(&self.db, user, event).await?)
     }
 }
 

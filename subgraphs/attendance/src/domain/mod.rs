@@ -54,6 +54,8 @@ pub use scan::{Annulment, Direction, Nonce, Scan, ScanFilter, ScanOutcome, ScanS
 pub use scanning::{CheckInRequest, Rules, ScanRequest, ScanSubject, SyncResult, MAX_SYNC_SCANS};
 pub use staff::MAX_CHECK_IN_STAFF;
 
+use std::collections::HashMap;
+
 use common::{auth::Caller, db::Pool};
 use uuid::Uuid;
 
@@ -119,7 +121,7 @@ impl AttendanceService {
 
     /// Whether `user` organizes the event or works at it as check-in staff.
     async fn runs_event(&self, user: Uuid, event: Uuid) -> Result<bool, AttendanceError> {
-        Ok(storage::events_run_by(&self.db, user, &[event]).await?.contains(&event))
+        Ok(storage::runs_event(&self.db, user, event).await?)
     }
 
     /// Staff and policies are set by the event's organizer or an ADMIN,
@@ -137,5 +139,24 @@ impl AttendanceService {
             return Err(AttendanceError::OrganizerOnly(action));
         }
         Ok((by, event))
+    }
+
+    /// How `viewer` works at each of `events` (one query; none for ADMINs
+    /// and anonymous readers, whose rights do not depend on it).
+    async fn roles(
+        &self,
+        viewer: Viewer,
+        events: impl Iterator<Item = Uuid>,
+    ) -> Result<HashMap<Uuid, EventRole>, AttendanceError> {
+        let Some(user) = viewer.user.filter(|_| !viewer.everything) else {
+            return Ok(HashMap::new());
+        };
+        let mut events: Vec<Uuid> = events.collect();
+        events.sort_unstable();
+        events.dedup();
+        if events.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(storage::roles_at(&self.db, user, &events).await?)
     }
 }

@@ -2,7 +2,10 @@
 //! storage reads into (no use case here, so storage can name them without
 //! reaching back into the use cases).
 
-use common::{auth::Caller, time::Timestamp};
+use common::{
+    auth::{Caller, TokenRequired},
+    time::Timestamp,
+};
 use uuid::Uuid;
 
 /// One person checked in to one event.
@@ -30,6 +33,11 @@ pub struct Viewer {
 impl Viewer {
     pub fn of(caller: &Caller) -> Self {
         Viewer { everything: caller.is_admin(), user: caller.user_id() }
+    }
+
+    /// As [`Viewer::of`], for reads that need a token whatever the mode.
+    pub fn signed_in(caller: &Caller) -> Result<Self, TokenRequired> {
+        caller.user_id().map(|_| Viewer::of(caller)).ok_or(TokenRequired)
     }
 
     pub fn is_nobody(&self) -> bool {

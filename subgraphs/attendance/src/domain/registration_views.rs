@@ -145,25 +145,6 @@ impl AttendanceService {
         self.tickets.public_keys().collect()
     }
 
-    /// How `viewer` works at each of `events` (one query; none for ADMINs
-    /// and anonymous readers, whose rights do not depend on it).
-    async fn roles(
-        &self,
-        viewer: Viewer,
-        events: impl Iterator<Item = Uuid>,
-    ) -> Result<HashMap<Uuid, EventRole>, AttendanceError> {
-        let Some(user) = viewer.user.filter(|_| !viewer.everything) else {
-            return Ok(HashMap::new());
-        };
-        let mut events: Vec<Uuid> = events.collect();
-        events.sort_unstable();
-        events.dedup();
-        if events.is_empty() {
-            return Ok(HashMap::new());
-        }
-        Ok(storage::roles_at(&self.db, user, &events).await?)
-    }
-
     /// A registration as shown, with its ticket signed when `ticket_shown`.
     pub(super) async fn view(
         &self,

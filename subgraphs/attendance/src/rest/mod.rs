@@ -169,14 +169,12 @@ async fn scan_log(
     ApiPath(event_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ScanLogQuery>,
 ) -> Result<Response, ApiError> {
-    if caller.user_id().is_none() {
-        return Err(common::auth::TokenRequired.into());
-    }
+    let viewer = Viewer::signed_in(&caller)?;
     let limit = rest_limit(query.limit, 50, MAX_LIMIT)?;
     let after = query.after.as_deref().map(Cursor::decode).transpose()?;
     let filter =
         ScanFilterInput { status: query.status, direction: query.direction, user_id: query.user_id.map(Into::into) };
-    let page = state.service.event_scan_log(Viewer::of(&caller), event_id, &filter.try_into()?, limit, after).await?;
+    let page = state.service.event_scan_log(viewer, event_id, &filter.try_into()?, limit, after).await?;
     let next = page.next_cursor(|last| Cursor { at: last.received_at.0, id: last.id });
     let scans: Vec<Scan> = page.items.into_iter().map(Scan::from).collect();
     Ok(([("x-next-cursor", next)], Json(scans)).into_response())

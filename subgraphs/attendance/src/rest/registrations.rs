@@ -62,13 +62,11 @@ async fn list(
     ApiPath(event_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<RegistrationListQuery>,
 ) -> Result<Response, ApiError> {
-    if caller.user_id().is_none() {
-        return Err(common::auth::TokenRequired.into());
-    }
+    let viewer = Viewer::signed_in(&caller)?;
     let limit = rest_limit(query.limit, 50, MAX_LIMIT)?;
     let after = query.after.as_deref().map(Cursor::decode).transpose()?;
     let status: Option<Status> = query.status.map(Into::into);
-    let page = state.service.event_registrations(Viewer::of(&caller), event_id, status, limit, after).await?;
+    let page = state.service.event_registrations(viewer, event_id, status, limit, after).await?;
     let next = page.next_cursor(|last| Cursor { at: last.registration.created_at.0, id: last.registration.id });
     let items: Vec<Registration> = page.items.into_iter().map(Registration::from).collect();
     Ok(([("x-next-cursor", next)], Json(items)).into_response())
@@ -147,10 +145,8 @@ async fn revoked(
     ApiPath(event_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<RevokedQuery>,
 ) -> Result<Json<Vec<RevokedTicket>>, ApiError> {
-    if caller.user_id().is_none() {
-        return Err(common::auth::TokenRequired.into());
-    }
-    let mut revoked = state.service.revoked_tickets(Viewer::of(&caller), &[event_id], query.since).await?;
+    let viewer = Viewer::signed_in(&caller)?;
+    let mut revoked = state.service.revoked_tickets(viewer, &[event_id], query.since).await?;
     Ok(Json(revoked.remove(&event_id).unwrap_or_default().into_iter().map(Into::into).collect()))
 }
 

@@ -13,7 +13,7 @@ use crate::domain::records::{EventRole, ListBy};
 /// Of `events`, those `user` runs: organizes, or works at as check-in staff.
 /// One statement for any number of events.
 /// The same rule as the lists' (`sees_all_sql`), without the ADMIN shortcut.
-pub async fn events_run_by(db: &Pool, user: Uuid, events: &[Uuid]) -> Result<HashSet<Uuid>, StorageError> {
+async fn events_run_by(db: &Pool, user: Uuid, events: &[Uuid]) -> Result<HashSet<Uuid>, StorageError> {
     let runs = super::lists::sees_all_sql(ListBy::Event, "false", "$2");
     let sql = format!("SELECT o.owner AS id FROM unnest($1::uuid[]) AS o(owner) WHERE {runs}");
     let rows = db.query_all_raw(stmt(&sql, [events.to_vec().into(), user.into()])).await?;
@@ -39,6 +39,12 @@ pub async fn staff_of(
         staff.entry(row.try_get("", "event_id")?).or_default().push(row.try_get("", "user_id")?);
     }
     Ok(staff)
+}
+
+/// Whether `user` runs `event` (organizes it or works at it as check-in
+/// staff): one event of [`events_run_by`].
+pub async fn runs_event(db: &Pool, user: Uuid, event: Uuid) -> Result<bool, StorageError> {
+    Ok(events_run_by(db, user, &[event]).await?.contains(&event))
 }
 
 /// Names `user` check-in staff of `event` (again is fine), and records the

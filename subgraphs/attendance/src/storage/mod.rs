@@ -16,7 +16,7 @@ mod scans;
 mod stats;
 mod writer;
 
-pub use access::{add_staff, events_run_by, profiles_visible_to, remove_staff, rights_version, roles_at, staff_of};
+pub use access::{add_staff, profiles_visible_to, remove_staff, rights_version, roles_at, runs_event, staff_of};
 pub use lists::{counts, find_many, pages};
 pub use policy::{apply_due_exits, policies, set_policy};
 pub use scans::{annul_scan, find_scan, note_event_change, record_scans, scan_logs, NewScan, Recorded, TicketScan};
@@ -30,6 +30,12 @@ use sea_orm::{DbErr, QueryResult};
 pub type ScanWriter = GroupWriter<scans::Scans>;
 /// Requests to register, written in groups.
 pub type RegistrationWriter = GroupWriter<registrations::Registrations>;
+
+/// A time as a batch function's JSON argument takes it: microseconds,
+/// PostgreSQL's precision, so it is stored as given.
+fn micros(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
 
 /// The answers of a batch function, which answers each of `len` items by its
 /// `ordinal` (1-based), put back in the batch's order; `what` names the

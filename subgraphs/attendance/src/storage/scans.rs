@@ -153,7 +153,6 @@ struct ScanArgument<'a> {
 
 impl<'a> ScanArgument<'a> {
     fn new(ordinal: usize, scan: &'a NewScan) -> Self {
-        let micros = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         ScanArgument {
             ordinal,
             id: Uuid::now_v7(),
@@ -163,15 +162,15 @@ impl<'a> ScanArgument<'a> {
             ticket_event_id: scan.ticket.map(|t| t.event_id),
             ticket_invalid: scan.ticket.is_some_and(|t| t.invalid),
             direction: scan.direction.as_str(),
-            scanned_at: micros(scan.scanned_at),
+            scanned_at: super::micros(scan.scanned_at),
             scanned_by: scan.scanned_by,
             nonce: scan.nonce.as_ref().map(Nonce::as_str),
             capacity: scan.capacity,
             organizer_id: scan.organizer_id,
-            event_updated_at: micros(scan.event_updated_at),
+            event_updated_at: super::micros(scan.event_updated_at),
             event_cancelled: scan.event_cancelled,
-            opens_at: micros(scan.opens_at),
-            closes_at: micros(scan.closes_at),
+            opens_at: super::micros(scan.opens_at),
+            closes_at: super::micros(scan.closes_at),
             person_exists: scan.person_exists,
             malformed: scan.malformed,
         }

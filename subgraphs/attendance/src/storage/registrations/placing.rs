@@ -54,7 +54,6 @@ struct RegistrationArgument {
 /// Places requests to register, in one statement (`register_batch`); the
 /// outcomes come back in the order of `batch`.
 pub async fn register_batch(db: &Pool, batch: &[NewRegistration]) -> Result<Vec<Registered>, StorageError> {
-    let micros = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let arguments: Vec<RegistrationArgument> = batch
         .iter()
         .enumerate()
@@ -65,11 +64,11 @@ pub async fn register_batch(db: &Pool, batch: &[NewRegistration]) -> Result<Vec<
             user_id: r.user_id,
             organizer_id: r.organizer_id,
             event_capacity: r.event_capacity,
-            event_updated_at: micros(r.event_updated_at),
+            event_updated_at: crate::storage::micros(r.event_updated_at),
             event_cancelled: r.event_cancelled,
             event_ended: r.event_ended,
             signing_key: r.signing_key.to_string(),
-            valid_until: micros(r.valid_until),
+            valid_until: crate::storage::micros(r.valid_until),
         })
         .collect();
     let arguments = serde_json::to_string(&arguments).map_err(|e| DbErr::Custom(format!("registrations: {e}")))?;
