@@ -18,16 +18,19 @@ const KEPT_LINES: usize = 30;
 
 use anyhow::Context;
 
-// Background jobs of a non-interactive shell read /dev/null unless told
-// otherwise, hence fd 3 to hand our pipe to the watcher.
+// The supervisor polls (`read -t` on its standard input, a builtin, and
+// `kill -0`) rather than `wait -n`: bash forgets a job that ended before
+// `wait -n` is called, which then waited for the pipe instead, so a program
+// that died at once looked alive. Its stderr joins stdout (`exec 2>&1`).
 const SUPERVISOR: &str = r#"
-exec 3<&0
-"$@" </dev/null 3<&- &
+exec 2>&1
+"$@" </dev/null &
 child=$!
-cat <&3 >/dev/null 3<&- &
-watcher=$!
-exec 3<&-
-wait -n "$child" "$watcher"
+while kill -0 "$child" 2>/dev/null; do
+  read -r -t 0.05 _
+  # Past 128: the wait timed out; anything else: the pipe closed (or spoke).
+  [ $? -gt 128 ] || break
+done
 if kill -0 "$child" 2>/dev/null; then
   kill -TERM "$child" 2>/dev/null
   ( sleep 10; kill -KILL "$child" 2>/dev/null ) &
@@ -36,7 +39,6 @@ if kill -0 "$child" 2>/dev/null; then
   kill "$killer" 2>/dev/null
 else
   wait "$child"; status=$?
-  kill "$watcher" 2>/dev/null
 fi
 exit $status
 "#;
@@ -76,19 +78,16 @@ impl Supervised {
         command.arg("-c").arg(SUPERVISOR).arg("supervisor").arg(program).args(args);
         command.envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::piped());
         let show = output == Output::Prefixed || std::env::var_os("TEST_LOG").is_some();
-        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // One pipe for both streams (the script sends stderr to stdout), so
+        // its lines arrive in the order written: the error a dying process
+        // prints last is the last line kept.
+        command.stdout(Stdio::piped()).stderr(Stdio::null());
         // Own process group: Ctrl-C in a terminal reaches the launcher, which
         // then stops everything in order.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut supervisor = command.spawn().with_context(|| format!("cannot start {name}"))?;
         let last_lines = Arc::new(Mutex::new(VecDeque::with_capacity(KEPT_LINES)));
-        for stream in [
-            supervisor.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            supervisor.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        if let Some(stream) = supervisor.stdout.take() {
             let prefix = format!("[{name}] ");
             let last_lines = Arc::clone(&last_lines);
             std::thread::spawn(move || {
