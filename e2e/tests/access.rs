@@ -259,6 +259,7 @@ async fn personal_data_reaches_only_those_entitled_on_every_path_in_production()
         single_check_in(&world, role).await;
         user_attendances(&world, role).await;
         counts_and_staff(&world, role).await;
+        staffed_events(&world, role).await;
         registrations(&world, role).await;
     }
     checking_a_stranger_in_reveals_nothing_registering_consents(&world).await;
@@ -481,6 +482,24 @@ async fn counts_and_staff(world: &World, role: Role) {
         .rest(Method::GET, Attendance, &format!("/attendance/stats/{}", world.event), world.token(role), None)
         .await;
     assert_eq!((status, stats["totalAttendees"].clone()), (StatusCode::OK, json!(2)), "{role:?}: {stats}");
+}
+
+/// The events a person is check-in staff of (the door app's list): theirs
+/// and ADMINs' to read, through the router and straight at attendance.
+async fn staffed_events(world: &World, role: Role) {
+    let expected = if role == Staff || role == Admin { json!([{"id": world.event}]) } else { json!([]) };
+    let query = "query($u: ID!) { user(id: $u) { checkInStaffAt { id title } } }";
+    let response = world.router(role, query, json!({"u": world.id(Staff)})).await;
+    let listed = &response["data"]["user"]["checkInStaffAt"];
+    let ids: Vec<Value> = listed.as_array().expect("a list").iter().map(|e| json!({"id": e["id"]})).collect();
+    assert_eq!(Value::from(ids), expected, "{role:?} router: {response}");
+    if role == Staff {
+        assert_eq!(listed[0]["title"], "Door", "the title from the event subgraph: {response}");
+    }
+    let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { checkInStaffAt { id } } } }";
+    let reps = json!({"r": [{"__typename": "User", "id": world.id(Staff)}]});
+    let response = world.direct(Attendance, role, entities, reps).await;
+    assert_eq!(response["data"]["_entities"][0]["checkInStaffAt"], expected, "{role:?} _entities: {response}");
 }
 
 #[tokio::test]

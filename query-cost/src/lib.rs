@@ -21,15 +21,16 @@ use async_graphql_value::{ConstValue, Value};
 
 /// The list fields of the supergraph and how many items they return when
 /// `first` is not given: the API contract's default page sizes, and for the
-/// unpaged lists their bounds (`MAX_CHECK_IN_STAFF` and `MAX_REVOKED_TICKETS`
-/// in attendance).
-pub const PAGED_FIELDS: [(&str, u64); 8] = [
+/// unpaged lists their bounds (`MAX_CHECK_IN_STAFF`, `MAX_STAFFED_EVENTS` and
+/// `MAX_REVOKED_TICKETS` in attendance).
+pub const PAGED_FIELDS: [(&str, u64); 9] = [
     ("events", 20),
     ("attendance", 50),
     ("attendances", 50),
     ("eventAttendance", 50),
     ("scanLog", 50),
     ("checkInStaff", 50),
+    ("checkInStaffAt", 100),
     ("registrations", 50),
     ("revokedTickets", 1_000),
 ];

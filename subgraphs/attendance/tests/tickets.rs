@@ -288,9 +288,17 @@ async fn who_sees_a_registration_and_its_ticket_on_every_path() {
         let expected_ticket = sees_ticket.then(|| secret.clone());
         // registration(id) and _entities.
         let out = a
-            .graphql("query($id: ID!) { registration(id: $id) { id ticket { secret } } }", json!({"id": id}), token)
+            .graphql(
+                "query($id: ID!) { registration(id: $id) { id ticketId ticket { secret } } }",
+                json!({"id": id}),
+                token,
+            )
             .await;
         assert_eq!(out["data"]["registration"]["id"].as_str() == Some(id), sees, "{role} registration(id): {out}");
+        // The ticket's id (not its secret) goes with the registration: staff
+        // checking tickets offline name their holders by it.
+        let ticket_id = registration["ticket"]["id"].as_str();
+        assert_eq!(out["data"]["registration"]["ticketId"].as_str(), ticket_id.filter(|_| sees), "{role}: {out}");
         assert_eq!(ticket_of(&out["data"]["registration"]), expected_ticket, "{role}: {out}");
         let entities =
             "query($r: [_Any!]!) { _entities(representations: $r) { ... on Registration { id ticket { secret } } } }";

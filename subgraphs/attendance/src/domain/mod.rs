@@ -52,7 +52,7 @@ pub use registering::MAX_REGISTRATION_CAPACITY;
 pub use registration_views::{RegistrationView, MAX_REVOKED_TICKETS};
 pub use scan::{Annulment, Direction, Nonce, Scan, ScanFilter, ScanOutcome, ScanStatus};
 pub use scanning::{CheckInRequest, Rules, ScanRequest, ScanSubject, SyncResult, MAX_SYNC_SCANS};
-pub use staff::MAX_CHECK_IN_STAFF;
+pub use staff::{MAX_CHECK_IN_STAFF, MAX_STAFFED_EVENTS};
 
 use std::collections::HashMap;
 

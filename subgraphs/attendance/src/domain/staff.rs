@@ -13,6 +13,10 @@ use crate::storage;
 /// unpaged list (the cost estimate prices it at this many).
 pub const MAX_CHECK_IN_STAFF: usize = 50;
 
+/// Events listed in `User.checkInStaffAt`, at most (the most recent grants):
+/// an unpaged list, priced at this many.
+pub const MAX_STAFFED_EVENTS: u64 = 100;
+
 impl AttendanceService {
     /// The check-in staff of each event, for its organizer and ADMINs; for
     /// everyone else none (one query).
@@ -21,6 +25,21 @@ impl AttendanceService {
             return Ok(Default::default());
         }
         Ok(storage::staff_of(&self.db, events, viewer.everything, viewer.user).await?)
+    }
+
+    /// The events each of `users` is check-in staff of, most recently named
+    /// first: a person's own, and anyone's for ADMINs; none for everyone
+    /// else (one query).
+    pub async fn events_staffed_by(
+        &self,
+        viewer: Viewer,
+        users: &[Uuid],
+    ) -> Result<HashMap<Uuid, Vec<Uuid>>, AttendanceError> {
+        let users: Vec<Uuid> = users.iter().copied().filter(|u| viewer.everything || viewer.user == Some(*u)).collect();
+        if users.is_empty() {
+            return Ok(HashMap::new());
+        }
+        Ok(storage::events_staffed_by(&self.db, &users, MAX_STAFFED_EVENTS).await?)
     }
 
     /// The organizer or an ADMIN names `user` check-in staff of the event:

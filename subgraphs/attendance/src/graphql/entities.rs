@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::loaders::{
     AttendanceLoader, CountKey, CountLoader, PageKey, PageLoader, PolicyLoader, ScanLogKey, ScanLogLoader, StaffLoader,
-    StatsLoader,
+    StaffedEventsLoader, StatsLoader,
 };
 use super::registrations::{self, RegistrationConnection};
 use crate::{
@@ -248,6 +248,15 @@ impl UserRef {
     ) -> Result<RegistrationConnection, ApiError> {
         registrations::connection(ctx, ListBy::User, self.id, None, first, after).await
     }
+
+    /// The events this person is check-in staff of, most recently named
+    /// first, at most 100: for themself (the door app lists them) and
+    /// ADMINs; empty for everyone else.
+    async fn check_in_staff_at(&self, ctx: &Context<'_>) -> Result<Vec<EventRef>, ApiError> {
+        let key = (Viewer::of(caller(ctx)), self.id);
+        let events = ctx.data_unchecked::<DataLoader<StaffedEventsLoader>>().load_one(key).await?;
+        Ok(events.unwrap_or_default().into_iter().map(|id| EventRef::new(id, None)).collect())
+    }
 }
 
 #[ComplexObject]
@@ -290,6 +299,7 @@ mod tests {
     fn unpaged_lists_are_priced_at_their_bounds() {
         let priced = |field: &str| query_cost::PAGED_FIELDS.iter().find(|(f, _)| *f == field).map(|(_, n)| *n);
         assert_eq!(priced("checkInStaff"), Some(crate::domain::MAX_CHECK_IN_STAFF as u64));
+        assert_eq!(priced("checkInStaffAt"), Some(crate::domain::MAX_STAFFED_EVENTS));
         assert_eq!(priced("revokedTickets"), Some(crate::domain::MAX_REVOKED_TICKETS));
     }
 }

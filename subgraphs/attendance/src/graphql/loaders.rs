@@ -51,6 +51,24 @@ impl Loader<(Viewer, Uuid)> for StaffLoader {
     }
 }
 
+/// The events each person is check-in staff of, as one viewer may see them.
+pub(super) struct StaffedEventsLoader(pub AttendanceService);
+
+impl Loader<(Viewer, Uuid)> for StaffedEventsLoader {
+    type Value = Vec<Uuid>;
+    type Error = ApiError;
+
+    async fn load(&self, keys: &[(Viewer, Uuid)]) -> Result<HashMap<(Viewer, Uuid), Vec<Uuid>>, ApiError> {
+        let mut found = HashMap::new();
+        for (viewer, users) in grouped(keys, |&(viewer, user)| (viewer, user)) {
+            for (user, events) in self.0.events_staffed_by(viewer, &users).await? {
+                found.insert((viewer, user), events);
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// One page of one owner's check-ins, as one viewer may read them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) struct PageKey {

@@ -30,7 +30,8 @@ use crate::{
 use entities::{page_args, readable_attendance, user_refs, AttendanceConnection};
 pub use entities::{EventRef, UserRef};
 use loaders::{
-    AttendanceLoader, CountKey, CountLoader, PageLoader, PolicyLoader, ScanLogLoader, StaffLoader, StatsLoader,
+    AttendanceLoader, CountKey, CountLoader, PageLoader, PolicyLoader, ScanLogLoader, StaffLoader, StaffedEventsLoader,
+    StatsLoader,
 };
 use registration_loaders::{
     RegistrationCountLoader, RegistrationLoader, RegistrationPageLoader, RegistrationPolicyLoader, RevokedLoader,
@@ -48,6 +49,7 @@ pub fn build(service: AttendanceService, settings: &common::config::CommonSettin
         .data(common::graphql::loader(CountLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(StatsLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(StaffLoader(service.clone()), batch_delay))
+        .data(common::graphql::loader(StaffedEventsLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(ScanLogLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(PolicyLoader(service.clone()), batch_delay))
         .data(common::graphql::loader(RegistrationLoader(service.clone()), batch_delay))

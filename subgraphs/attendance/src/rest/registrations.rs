@@ -180,10 +180,11 @@ fn qr_svg(text: &str) -> Result<String, ApiError> {
 
 /// `GET /.well-known/ticket-keys.json`: the public keys tickets are signed
 /// with (JWKS; `kid` is the ticket's key id), for scanners that check
-/// tickets offline. The signing key first; retired keys are gone.
+/// tickets offline. The signing key first; retired keys are gone. Public
+/// keys: any origin may read them (the web app's door keeps them).
 async fn ticket_keys(State(state): State<Arc<RestState>>) -> impl IntoResponse {
     let jwks = common::keys::jwk_set(state.service.ticket_keys().into_iter().map(|(kid, key)| (kid.to_string(), key)));
-    ([(header::CACHE_CONTROL, "public, max-age=300")], Json(jwks))
+    ([(header::CACHE_CONTROL, "public, max-age=300"), (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")], Json(jwks))
 }
 
 #[cfg(test)]

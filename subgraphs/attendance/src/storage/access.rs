@@ -41,6 +41,27 @@ pub async fn staff_of(
     Ok(staff)
 }
 
+/// The events each of `users` is check-in staff of, most recently named
+/// first, at most `limit` each (one statement).
+pub async fn events_staffed_by(
+    db: &Pool,
+    users: &[Uuid],
+    limit: u64,
+) -> Result<HashMap<Uuid, Vec<Uuid>>, StorageError> {
+    let sql = "SELECT u.user_id, s.event_id FROM unnest($1::uuid[]) AS u(user_id)
+               CROSS JOIN LATERAL (
+                   SELECT event_id FROM check_in_staff WHERE user_id = u.user_id
+                   ORDER BY added_at DESC, event_id LIMIT $2
+               ) s";
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = db.query_all_raw(stmt(sql, [users.to_vec().into(), limit.into()])).await?;
+    let mut events: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for row in rows {
+        events.entry(row.try_get("", "user_id")?).or_default().push(row.try_get("", "event_id")?);
+    }
+    Ok(events)
+}
+
 /// Whether `user` runs `event` (organizes it or works at it as check-in
 /// staff): one event of [`events_run_by`].
 pub async fn runs_event(db: &Pool, user: Uuid, event: Uuid) -> Result<bool, StorageError> {

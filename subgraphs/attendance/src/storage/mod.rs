@@ -16,7 +16,9 @@ mod scans;
 mod stats;
 mod writer;
 
-pub use access::{add_staff, profiles_visible_to, remove_staff, rights_version, roles_at, runs_event, staff_of};
+pub use access::{
+    add_staff, events_staffed_by, profiles_visible_to, remove_staff, rights_version, roles_at, runs_event, staff_of,
+};
 pub use lists::{counts, find_many, pages};
 pub use policy::{apply_due_exits, policies, set_policy};
 pub use scans::{annul_scan, find_scan, note_event_change, record_scans, scan_logs, NewScan, Recorded, TicketScan};

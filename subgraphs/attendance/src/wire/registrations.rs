@@ -101,6 +101,10 @@ pub struct Registration {
     pub created_at: Timestamp,
     /// While waitlisted: 1 is next.
     pub waitlist_position: Option<i32>,
+    /// While confirmed: the ticket's id (not its secret), for everyone who
+    /// sees the registration, so that a scanner checking tickets offline
+    /// can name the holder of a ticket it verified.
+    pub ticket_id: Option<ID>,
     /// While confirmed; for the person registered, the event's organizer and
     /// ADMINs only.
     pub ticket: Option<Ticket>,
@@ -116,6 +120,7 @@ impl From<domain::RegistrationView> for Registration {
             status: r.status.into(),
             created_at: r.created_at,
             waitlist_position: r.waitlist_position,
+            ticket_id: r.ticket.as_ref().map(|t| ID(t.id.to_string())),
             ticket: view.ticket.map(|t| Ticket {
                 id: ID(t.id.to_string()),
                 secret: t.secret,
