@@ -1,25 +1,25 @@
 //! Browser tests in a real Chromium (Debian's `chromium`, driven by
 //! `playwright-core`; `scripts/setup-machine.sh` installs it): the
-//! playground the router serves at `/` loads from local files and runs a
-//! federated query; the door app (`examples/door`, Apollo Client, from its
-//! own origin) signs in, checks someone in through the router, shows the
-//! live count, and says why a scan was refused, against the development
-//! router and against the production router configuration. A page that
-//! requests any non-loopback URL fails the test. Screenshots: `target/browser/`.
+//! playground the router serves at `/` runs a federated query; the web app
+//! (`web/`, Apollo Client, from its own origin) takes an organizer through
+//! setting up an event, an attendee through registering and keeping a QR
+//! ticket, a door through scanning it with Chromium's fake camera and through
+//! a night offline (reloads mid-queue and mid-sync), and the organizer's live
+//! view and CSV downloads, against the development router; its door again
+//! against the production router configuration. A page that requests any
+//! non-loopback URL fails the test. Screenshots: `target/browser/`.
 
 use std::{path::PathBuf, process::Command};
 
 use test_support::stack;
 
 #[tokio::test]
-async fn the_playground_and_the_door_app_work_in_chromium_without_leaving_loopback() {
+async fn the_playground_and_the_web_app_work_in_chromium_without_leaving_loopback() {
     let root = stack::workspace_root();
     let chromium = std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| "/usr/bin/chromium".into());
     assert!(chromium.exists(), "{} is missing: run scripts/setup-machine.sh", chromium.display());
     // `cargo xtask test` builds them from their lockfiles before any test runs.
-    for built in
-        ["playground/dist/index.html", "examples/door/dist/index.html", "e2e/browser/node_modules/playwright-core"]
-    {
+    for built in ["playground/dist/index.html", "web/dist/index.html", "e2e/browser/node_modules/playwright-core"] {
         assert!(root.join(built).exists(), "{built} is missing: `cargo xtask test` builds it (npm ci, npm run build)");
     }
     let e2e = e2e::start().await;
@@ -36,7 +36,7 @@ async fn the_playground_and_the_door_app_work_in_chromium_without_leaving_loopba
         .env("ATTENDANCE_WS_URL", live_of(&e2e))
         .env("PRODUCTION_ROUTER_URL", production.stack.router_url())
         .env("PRODUCTION_ATTENDANCE_WS_URL", live_of(&production))
-        .env("DOOR_DIST", root.join("examples/door/dist"))
+        .env("WEB_DIST", root.join("web/dist"))
         .env("SCREENSHOTS", &screenshots)
         .env("CHROMIUM", &chromium)
         .output()
@@ -44,8 +44,12 @@ async fn the_playground_and_the_door_app_work_in_chromium_without_leaving_loopba
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "browser test failed:\n{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("\"ok\":true"), "{stdout}");
-    assert!(stdout.contains("\"production\":{"), "the door app ran against production too: {stdout}");
-    for shot in ["playground.png", "door.png", "door-production.png"] {
-        assert!(screenshots.join(shot).exists(), "no screenshot {shot}");
+    assert!(stdout.contains("\"production\":{"), "the door ran against production too: {stdout}");
+    let mut expected = vec!["playground.png".to_owned(), "door-production.png".to_owned()];
+    for screen in ["events", "event", "ticket", "door-admitted", "door-offline", "door", "organizer"] {
+        expected.extend(["phone", "laptop"].map(|size| format!("{screen}-{size}.png")));
+    }
+    for shot in expected {
+        assert!(screenshots.join(&shot).exists(), "no screenshot {shot}");
     }
 }

@@ -3,7 +3,8 @@
 //! Builds the services and the router, starts PostgreSQL (a private cluster
 //! whose data survives restarts, or `DATABASE_ADMIN_URL`), runs bootstrap and
 //! migrations, starts the three services and the Apollo Router, waits until
-//! all are healthy and prints where everything is. Ctrl-C stops it all.
+//! all are healthy, serves the web app and prints where everything is.
+//! Ctrl-C stops it all.
 
 use std::path::{Path, PathBuf};
 
@@ -58,6 +59,10 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
         eprintln!("warning: the playground was not built ({e:#}); the router will say how to build it");
     }
     let stack = Stack::start(config).await?;
+    let web = match crate::web::serve(root).await {
+        Ok(address) => address,
+        Err(e) => format!("not started: {e:#}"),
+    };
     let where_data = match &database {
         DatabaseChoice::Persistent { data_dir, port } => {
             format!("127.0.0.1:{port}, data in {}", data_dir.display())
@@ -68,6 +73,7 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
     eprintln!(
         r#"
 TitikTemu is up.
+  web app                  {web}   (attendees, the door, organizers)
   GraphQL (Apollo Router)  {router}/   (open it in a browser: GraphiQL, served from local files)
   router health            {health}
   auth                     {auth}   REST /auth/*, GraphQL /graphql
@@ -78,9 +84,6 @@ TitikTemu is up.
 Try:
   curl -X POST {auth}/auth/register -H "Content-Type: application/json" -d '{{"email":"user@example.com","password":"securepass"}}'
   curl -X POST {router}/ -H "Content-Type: application/json" -d '{{"query":"{{ events {{ totalCount nodes {{ title }} }} }}"}}'
-
-The door web app (Apollo Client, from its own origin), in another terminal:
-  cd examples/door && npm ci && npm run dev      then open http://localhost:5173/
 
 Ctrl-C stops everything (data is kept).
 "#,

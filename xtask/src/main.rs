@@ -20,6 +20,7 @@ mod compose;
 mod compose_file;
 mod dev;
 mod kubernetes;
+mod web;
 
 use std::{
     path::PathBuf,
@@ -105,9 +106,9 @@ pub fn build_binaries(quiet: bool) -> anyhow::Result<()> {
 }
 
 /// The JavaScript packages the tests use, from their committed lockfiles:
-/// the playground and the door app (built), the browser tests' driver.
+/// the playground and the web app (built), the browser tests' driver.
 fn build_javascript() -> anyhow::Result<()> {
-    for (dir, build) in [("playground", true), ("examples/door", true), ("e2e/browser", false)] {
+    for (dir, build) in [("playground", true), ("web", true), ("e2e/browser", false)] {
         test_support::npm::ready(&root().join(dir), build)?;
     }
     Ok(())
