@@ -163,11 +163,15 @@ try {
   await door.reload();
   await door.waitForFunction(() => / 1 revoked/.test(document.querySelector("#pack-state")?.textContent ?? ""));
   await door.waitForFunction(() => document.querySelector("#verdict").hidden);
+  // How long each scan takes to answer, from the key press to the full-screen verdict (reported, not judged).
+  const answerMs = [];
   const scanTicket = async (secret, code) => {
     await door.waitForFunction(() => document.querySelector("#verdict").hidden);
     await door.fill("#ticket-code", secret);
+    const pressed = Date.now();
     await door.press("#ticket-code", "Enter");
     await door.waitForSelector(`#verdict[data-code="${code}"]:not([hidden])`);
+    answerMs.push(Date.now() - pressed);
     return text(door, "#verdict");
   };
   await door.context().setOffline(true);
@@ -294,7 +298,7 @@ try {
 
   assert.deepEqual(offLoopback(), [], "every request stays on loopback");
   assert.deepEqual(pageErrors, [], "no page threw, and the Content-Security-Policy refused nothing");
-  console.log(JSON.stringify({ ok: true, requests: requested.length, admitted, second, production }));
+  console.log(JSON.stringify({ ok: true, requests: requested.length, admitted, second, answerMs, production }));
 } catch (error) {
   let n = 0;
   for (const browser of browsers) {

@@ -52,4 +52,6 @@ async fn the_playground_and_the_web_app_work_in_chromium_without_leaving_loopbac
     for shot in expected {
         assert!(screenshots.join(&shot).exists(), "no screenshot {shot}");
     }
+    // What the run saw (the scans' answer times among it), for `--nocapture`.
+    println!("{stdout}");
 }
