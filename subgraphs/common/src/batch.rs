@@ -75,6 +75,11 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
         Ok(Batcher { queue })
     }
 
+    /// Items waiting for a group now.
+    pub fn queued(&self) -> usize {
+        self.queue.max_capacity() - self.queue.capacity()
+    }
+
     /// The answer to one item, from whichever group it lands in; `None` if
     /// the batcher stopped (its callers ended or dropped the item).
     pub async fn call(&self, item: T) -> Option<R> {

@@ -190,6 +190,9 @@ impl From<StorageError> for ApiError {
 impl From<&sea_orm::DbErr> for ApiError {
     fn from(err: &sea_orm::DbErr) -> Self {
         if is_connection_error(err) {
+            if is_pool_timeout(err) {
+                metrics::counter!(crate::telemetry::metrics::DB_POOL_TIMEOUTS).increment(1);
+            }
             tracing::warn!(error = %err, "database unavailable");
             return ApiError::unavailable("the database is unavailable, try again shortly");
         }
@@ -311,7 +314,10 @@ async fn connect_counted(
         check_role_settings(&Pool::new(conn.clone(), true), settings).await?;
     }
     let counter = statements.clone();
-    conn.set_metric_callback(move |_info| counter.increment());
+    conn.set_metric_callback(move |info| {
+        counter.increment();
+        crate::telemetry::record_statement(&info.statement.sql, info.elapsed, info.failed);
+    });
     Ok(conn)
 }
 
@@ -420,6 +426,13 @@ pub fn pg_error(err: &DbErr) -> Option<(String, Option<String>)> {
 /// Whether `err` is a violation of the named unique constraint.
 pub fn is_unique_violation(err: &DbErr, constraint: &str) -> bool {
     matches!(pg_error(err), Some((code, Some(name))) if code == "23505" && name == constraint)
+}
+
+/// Whether `err` is a request that waited for a connection longer than
+/// the pool's acquire timeout (the pool is saturated).
+fn is_pool_timeout(err: &DbErr) -> bool {
+    matches!(err, DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout))
+        || matches!(sqlx_error(err), Some(sea_orm::sqlx::Error::PoolTimedOut))
 }
 
 /// Whether `err` means the database cannot be reached right now (as opposed

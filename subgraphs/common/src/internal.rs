@@ -68,7 +68,7 @@ impl ServiceClient {
 
     /// `GET base_url + path`: `Ok(None)` on 404.
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Option<T>, Unavailable> {
-        self.send(self.http.get(format!("{}{path}", self.base_url))).await
+        self.send(path, self.http.get(format!("{}{path}", self.base_url))).await
     }
 
     /// `POST base_url + path` with a JSON body: `Ok(None)` on 404.
@@ -77,10 +77,30 @@ impl ServiceClient {
         path: &str,
         body: &B,
     ) -> Result<Option<T>, Unavailable> {
-        self.send(self.http.post(format!("{}{path}", self.base_url)).json(body)).await
+        self.send(path, self.http.post(format!("{}{path}", self.base_url)).json(body)).await
     }
 
-    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> Result<Option<T>, Unavailable> {
+    /// One call, in a span of its own whose trace context the request
+    /// carries on (`traceparent`), so that the service called continues it.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Option<T>, Unavailable> {
+        // The path's shape, not its ids: `/internal/events/{id}/changed`.
+        let route: String = path
+            .split('/')
+            .map(|part| if uuid::Uuid::parse_str(part).is_ok() { "{id}" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        let span = tracing::info_span!("call", otel.name = %format_args!("{} {route}", self.service), otel.kind = "client", service = self.service);
+        tracing::Instrument::instrument(self.send_in_span(request), span).await
+    }
+
+    async fn send_in_span<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<Option<T>, Unavailable> {
         let unavailable = Unavailable { service: self.service };
         // At most MAX_IN_FLIGHT calls at once; the rest wait no longer than a
         // call may take, so a stuck service cannot pile requests up here.
@@ -88,10 +108,13 @@ impl ServiceClient {
             .await
             .map_err(|_| unavailable.clone())?
             .map_err(|_| unavailable.clone())?;
-        let response = request.header(HEADER, self.credential.header_value()).send().await.map_err(|e| {
-            tracing::warn!(service = self.service, error = %e, "call failed");
-            unavailable.clone()
-        })?;
+        let mut trace = http::HeaderMap::new();
+        crate::telemetry::inject_trace_context(&mut trace);
+        let response =
+            request.header(HEADER, self.credential.header_value()).headers(trace).send().await.map_err(|e| {
+                tracing::warn!(service = self.service, error = %e, "call failed");
+                unavailable.clone()
+            })?;
         match response.status() {
             StatusCode::NOT_FOUND => Ok(None),
             status if status.is_success() => response.json::<T>().await.map(Some).map_err(|e| {

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     limit::RequestBodyLimitLayer,
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
 };
 use tracing::Span;
@@ -25,11 +25,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn with_common_layers(app: Router, settings: &crate::config::CommonSettings) -> Router {
     let body_limit = settings.body_limit;
     let trace = TraceLayer::new_for_http()
-        .make_span_with(|req: &Request<_>| {
-            let request_id = req.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
-            // The path only: query strings and headers may carry tokens.
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = request_id.unwrap_or("-"))
-        })
+        .make_span_with(|req: &Request<_>| crate::telemetry::http::request_span(req))
         .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
             tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1e3, "response");
         });
@@ -39,6 +35,7 @@ pub fn with_common_layers(app: Router, settings: &crate::config::CommonSettings)
         .layer(CatchPanicLayer::custom(|_panic| {
             axum::response::IntoResponse::into_response(ApiError::internal("a handler panicked"))
         }))
+        .layer(axum::middleware::from_fn(crate::telemetry::http::record))
         .layer(trace)
         .layer(crate::net::layer(settings.trusted_proxies.clone().into()))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
@@ -262,14 +259,24 @@ pub async fn service_main<S>(
         None | Some("serve") => {}
         Some(other) => exit_with(name, format!("unknown command `{other}` (serve, print-schema)")),
     }
-    crate::telemetry::init("info,sqlx=warn");
     let env = crate::config::Env::load(Some(std::path::Path::new(manifest_dir)));
+    let service = name.trim_end_matches("-service");
+    let observed = crate::telemetry::TelemetrySettings::from_env(&env, service).unwrap_or_else(|e| exit_with(name, e));
+    let telemetry = crate::telemetry::start(&observed, "info,sqlx=warn");
     if crate::config::AppEnv::is_unset(&env) {
         tracing::warn!("neither APP_ENV nor NODE_ENV is set: running as production (APP_ENV=development allows the guide's anonymous writes)");
     }
     let settings = load(&env).unwrap_or_else(|e| exit_with(name, e));
     let app = build(&settings).await.unwrap_or_else(|e| exit_with(name, format!("{e:#}")));
+    if let (Some(metrics), Some(address)) = (&telemetry.metrics, observed.metrics_listen) {
+        let listener = crate::telemetry::metrics::bind(address)
+            .await
+            .unwrap_or_else(|e| exit_with(name, format!("cannot listen on {address} (METRICS_LISTEN): {e}")));
+        tracing::info!(%address, "metrics at /metrics");
+        metrics.serve(listener, app.db.conn.clone());
+    }
     if let Err(e) = app.run_until(shutdown_signal()).await {
         exit_with(name, e);
     }
+    drop(telemetry); // sends the spans still buffered
 }

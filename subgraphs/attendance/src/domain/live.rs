@@ -198,9 +198,11 @@ impl LiveHub {
             let mut topics = self.topics.lock().expect("topics lock");
             let held = topics.per_user.entry(user).or_default();
             if *held >= self.per_user_limit {
+                dropped("limit");
                 return Err(AttendanceError::TooManySubscriptions(self.per_user_limit));
             }
             *held += 1;
+            metrics::gauge!(common::telemetry::metrics::LIVE_SUBSCRIBERS).increment(1.0);
             let topic = topics.events.entry(event_id).or_insert_with(|| watch::channel(first.clone()).0);
             let mut updates = topic.subscribe();
             updates.mark_unchanged();
@@ -253,7 +255,10 @@ impl Subscription {
             None => {
                 tokio::select! {
                     changed = self.updates.changed() => changed.ok()?,
-                    _ = tokio::time::sleep_until(self.expires) => return None,
+                    _ = tokio::time::sleep_until(self.expires) => {
+                        dropped("expired");
+                        return None;
+                    }
                     _ = self.closing.wait_for(|closing| *closing) => return None,
                 }
                 self.updates.borrow_and_update().clone()
@@ -265,7 +270,10 @@ impl Subscription {
         if published.rights_version != checked_at {
             match self.hub.runs_event(self.user, self.event).await {
                 Ok(true) => self.checked_at = Some(published.rights_version),
-                _ => return None,
+                _ => {
+                    dropped("revoked");
+                    return None;
+                }
             }
         }
         // Staff see their own scans, as in the scan log.
@@ -274,8 +282,14 @@ impl Subscription {
     }
 }
 
+/// A subscriber the hub let go of, or refused, and why.
+fn dropped(reason: &'static str) {
+    metrics::counter!(common::telemetry::metrics::LIVE_DROPPED, "reason" => reason).increment(1);
+}
+
 impl Drop for Subscription {
     fn drop(&mut self) {
+        metrics::gauge!(common::telemetry::metrics::LIVE_SUBSCRIBERS).decrement(1.0);
         let mut topics = self.hub.topics.lock().expect("topics lock");
         if let Some(held) = topics.per_user.get_mut(&self.user) {
             *held = held.saturating_sub(1);

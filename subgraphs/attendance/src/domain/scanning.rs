@@ -108,6 +108,15 @@ impl AttendanceService {
     /// a person by id or of a ticket. Accepted or refused, it is logged;
     /// refusals come back as errors.
     pub async fn check_in(&self, caller: &Caller, request: CheckInRequest) -> Result<Attendance, AttendanceError> {
+        let started = std::time::Instant::now();
+        let answer = self.scan_one(caller, request).await;
+        let outcome = if answer.is_ok() { "ok" } else { "refused" };
+        metrics::histogram!(common::telemetry::metrics::CHECK_IN_SECONDS, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        answer
+    }
+
+    async fn scan_one(&self, caller: &Caller, request: CheckInRequest) -> Result<Attendance, AttendanceError> {
         require_writer(caller, self.rules.app_env)?;
         let now = Utc::now();
         if request.check_in_time.is_some_and(|t| t.0 > now + self.rules.clock_skew) {
@@ -142,7 +151,10 @@ impl AttendanceService {
         };
         for _ in 0..STALE_RETRIES {
             match self.scans.write(self.door_scan(&event, caller.user_id(), &sighting)).await? {
-                Recorded::Scan(outcome) => return self.answer(*outcome, sighting.refusal),
+                Recorded::Scan(outcome) => {
+                    count_ticket_scan(&sighting, &outcome);
+                    return self.answer(*outcome, sighting.refusal);
+                }
                 Recorded::NonceReused => return Err(AttendanceError::NonceReused),
                 Recorded::StaleEvent => event = self.changed_event(event.id).await?,
             }
@@ -329,6 +341,7 @@ impl AttendanceService {
             for (pending, outcome) in to_record.into_iter().zip(outcomes) {
                 match outcome {
                     Recorded::Scan(outcome) => {
+                        count_ticket_scan(&pending.1, &outcome);
                         results[pending.0].status = outcome.scan.status;
                         results[pending.0].scan = Some(outcome.scan);
                     }
@@ -411,4 +424,12 @@ impl AttendanceService {
 
 pub(super) fn stale_event() -> AttendanceError {
     AttendanceError::Unavailable(crate::clients::Unavailable { service: "event" })
+}
+
+/// A ticket's scan, counted once by its verdict (a replayed nonce is not a new scan).
+fn count_ticket_scan(sighting: &Sighting, outcome: &ScanOutcome) {
+    if sighting.ticket.is_some() && !outcome.replayed {
+        metrics::counter!(common::telemetry::metrics::TICKET_SCANS, "status" => outcome.scan.status.code())
+            .increment(1);
+    }
 }

@@ -50,6 +50,7 @@ impl SelfScanLimiter {
             *window = Window { started: now, count: 0 };
         }
         if window.count >= self.per_minute {
+            metrics::counter!(common::telemetry::metrics::THROTTLE_BLOCKS, "throttle" => "self_scan").increment(1);
             let retry_after = SELF_SCAN_WINDOW.saturating_sub(now.duration_since(window.started));
             return Err(AttendanceError::TooManySelfScans { per_minute: self.per_minute, retry_after });
         }

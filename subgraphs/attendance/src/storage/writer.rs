@@ -60,12 +60,15 @@ impl<B: Batch> GroupWriter<B> {
     /// Writes one item, in whichever batch it lands in.
     pub async fn write(&self, item: B::Item) -> Result<B::Outcome, StorageError> {
         let stopped = || StorageError::from(DbErr::Custom(format!("the {} has stopped", B::NAME)));
+        metrics::gauge!(common::telemetry::metrics::WRITER_QUEUE_DEPTH, "writer" => B::NAME)
+            .set(self.batches.queued() as f64);
         self.batches.call(item).await.ok_or_else(stopped)?
     }
 }
 
 /// Writes a batch: one outcome per item in it.
 async fn write<B: Batch>(db: &Pool, items: Vec<B::Item>) -> Vec<Result<B::Outcome, StorageError>> {
+    metrics::histogram!(common::telemetry::metrics::WRITER_BATCH_SIZE, "writer" => B::NAME).record(items.len() as f64);
     match B::write(db, &items).await {
         Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
         // The database is unreachable or overloaded: every caller hears so.

@@ -154,6 +154,7 @@ impl AuthService {
             let bucket = [Bucket { scope: Scope::Register, key: &address, limit: t.max_registrations_per_address }];
             let window = t.registration_window;
             if let Some(wait) = storage::throttle::reserve(&self.db, &bucket, None, window, window).await? {
+                metrics::counter!(common::telemetry::metrics::THROTTLE_BLOCKS, "throttle" => "sign_up").increment(1);
                 return Err(AuthError::RegistrationsThrottled(wait));
             }
         }
@@ -205,6 +206,7 @@ impl AuthService {
         if let Some(wait) =
             storage::throttle::reserve(&self.db, &buckets, address.as_deref(), t.window, t.lockout).await?
         {
+            metrics::counter!(common::telemetry::metrics::THROTTLE_BLOCKS, "throttle" => "login").increment(1);
             return Err(AuthError::Throttled(wait));
         }
         // An email that cannot exist is treated like an unknown one: same error, same work.

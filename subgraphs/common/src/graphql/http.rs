@@ -111,8 +111,23 @@ where
     if let Some(AxumExtension(client)) = client {
         request = request.data(client);
     }
+    let operation = crate::telemetry::metrics::operation_label(request.operation_name.as_deref());
+    let started = std::time::Instant::now();
     let response = endpoint.schema.execute(request).await;
+    let outcome = response.errors.first().map_or("ok", |e| error_code(e));
+    metrics::histogram!(crate::telemetry::metrics::GRAPHQL_OPERATION_SECONDS, "operation" => operation, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
     media.respond(response)
+}
+
+/// An error's code as a metrics label: one of the API's codes, else `other`.
+fn error_code(error: &async_graphql::ServerError) -> &'static str {
+    let code = error.extensions.as_ref().and_then(|e| e.get("code")).and_then(|code| match code {
+        async_graphql::Value::String(s) => Some(s.as_str()),
+        async_graphql::Value::Enum(name) => Some(name.as_str()),
+        _ => None,
+    });
+    crate::ErrorCode::ALL.iter().map(|c| c.as_str()).find(|c| Some(*c) == code).unwrap_or("other")
 }
 
 /// The response media types of the GraphQL over HTTP specification.

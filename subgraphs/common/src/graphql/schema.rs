@@ -88,7 +88,11 @@ where
     T: async_graphql::dataloader::Loader<K>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
-    async_graphql::dataloader::DataLoader::new(inner, tokio::spawn).delay(delay).max_batch_size(5_000)
+    // A batch runs in the span of the request that opened it, so that its
+    // SQL shows in that request's trace (loaders are shared: a batch may
+    // answer other requests too).
+    let spawn = |batch| tokio::spawn(tracing::Instrument::in_current_span(batch));
+    async_graphql::dataloader::DataLoader::new(inner, spawn).delay(delay).max_batch_size(5_000)
 }
 
 /// The keys of one DataLoader batch grouped by what one query shares

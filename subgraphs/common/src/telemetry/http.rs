@@ -1,0 +1,57 @@
+//! Each HTTP request: its span (continuing the caller's trace, carrying
+//! the request id and, when traced, the trace id for the logs) and its
+//! count and latency by route.
+
+use std::time::Instant;
+
+use axum::{
+    extract::{MatchedPath, Request},
+    middleware::Next,
+    response::Response,
+};
+use opentelemetry::trace::TraceContextExt;
+use tower_http::request_id::RequestId;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The span a request runs in: method, route, request id; the parent is
+/// the caller's `traceparent`, and `trace_id` is filled when traced.
+pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
+    let request_id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+    // Probes every few seconds would bury the traces that matter: no span for them.
+    if route.starts_with("/health/") {
+        return tracing::Span::none();
+    }
+    // The route, not the path: paths carry ids, query strings and headers may carry tokens.
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format_args!("{} {route}", request.method()),
+        otel.kind = "server",
+        method = %request.method(),
+        route,
+        request_id = request_id.unwrap_or("-"),
+        trace_id = tracing::field::Empty,
+    );
+    let parent = super::propagation::extract(request.headers());
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
+    let context = span.context();
+    let trace = context.span().span_context().clone();
+    if trace.is_sampled() {
+        span.record("trace_id", tracing::field::display(trace.trace_id()));
+    }
+    span
+}
+
+/// Counts the request and its latency by route, method and status.
+pub async fn record(request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    ::metrics::histogram!(super::metrics::HTTP_REQUEST_SECONDS, "route" => route, "method" => method, "status" => status)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
