@@ -27,6 +27,9 @@ fi
 if [ ! -x /usr/sbin/haproxy ] && ! command -v haproxy >/dev/null 2>&1; then
   missing+=(haproxy)
 fi
+if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
+  missing+=(prometheus)
+fi
 if ! python3 -c "import kubernetes_validate" >/dev/null 2>&1; then
   echo "setup: installing kubernetes-validate"
   python3 -m pip install --quiet --user kubernetes-validate==1.31.0 2>/dev/null \

@@ -51,6 +51,30 @@ pub struct BenchConfig {
     pub smoke: bool,
     /// Run only the scenarios whose numbers are listed (`1`, `2`, `3`, ...); all when empty.
     pub only: Vec<String>,
+    /// What the stack exports while it runs (`--observability`).
+    pub observability: Observability,
+}
+
+/// What the services and the router export during a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Observability {
+    /// No metrics listener, no traces.
+    Off,
+    /// Prometheus metrics (as every stack runs by default), no traces.
+    Metrics,
+    /// Metrics, and traces sampled at 1% to a collector.
+    MetricsAndTraces,
+}
+
+impl Observability {
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        match raw {
+            "off" => Ok(Observability::Off),
+            "metrics" => Ok(Observability::Metrics),
+            "traces" => Ok(Observability::MetricsAndTraces),
+            other => anyhow::bail!("--observability {other}: off, metrics or traces"),
+        }
+    }
 }
 
 impl BenchConfig {
@@ -63,6 +87,7 @@ impl BenchConfig {
             big_attendees: 1_000,
             smoke: false,
             only: Vec::new(),
+            observability: Observability::Metrics,
         }
     }
 
@@ -75,6 +100,7 @@ impl BenchConfig {
             big_attendees: 1_000,
             smoke: true,
             only: Vec::new(),
+            observability: Observability::Metrics,
         }
     }
 
@@ -121,6 +147,8 @@ pub struct Report {
     /// Scenario 8, live updates.
     pub live: Option<live::LiveReport>,
     pub idle_rss_mib: Vec<(String, f64)>,
+    /// What the stack exported during the run.
+    pub observability: Observability,
 }
 
 /// Stops the stack and removes its development key.
@@ -140,7 +168,22 @@ fn remove_key_dir(config: &StackConfig) {
 /// The stack as `cargo xtask dev` starts it, on a private PostgreSQL with
 /// `pg_stat_statements`, on free ports.
 pub async fn start_stack(config: &BenchConfig) -> anyhow::Result<Stack> {
-    let config = stack_config(config)?;
+    let mut settings = stack_config(config)?;
+    if config.observability == Observability::MetricsAndTraces {
+        // The collector runs until the process ends (its task outlives this handle).
+        let collector = test_support::otlp::Collector::start().await?;
+        let endpoint = collector.endpoint();
+        settings.service_env.extend([
+            ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), endpoint.clone()),
+            ("OTEL_TRACES_SAMPLER_ARG".to_owned(), "0.01".to_owned()),
+        ]);
+        settings.router_env.extend([
+            ("ROUTER_TRACING_ENABLED".to_owned(), "true".to_owned()),
+            ("ROUTER_OTLP_ENDPOINT".to_owned(), endpoint),
+            ("ROUTER_TRACES_SAMPLER".to_owned(), "0.01".to_owned()),
+        ]);
+    }
+    let config = settings;
     // A stack that does not start (the router not built, say) leaves no key behind.
     Stack::start(config.clone()).await.inspect_err(|_| remove_key_dir(&config))
 }
@@ -164,12 +207,20 @@ pub fn stack_config(config: &BenchConfig) -> anyhow::Result<StackConfig> {
         ports: Ports::random()?,
         app_env: "development".to_owned(),
         output: Output::Quiet,
-        service_env: vec![
-            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        service_env: [
+            ("RUST_LOG", "warn"),
             // Scenario 8 opens a thousand live streams as one organizer.
-            ("LIVE_SUBSCRIPTIONS_PER_USER".to_owned(), "100000".to_owned()),
-        ],
-        router_env: Vec::new(),
+            ("LIVE_SUBSCRIPTIONS_PER_USER", "100000"),
+        ]
+        .into_iter()
+        // Off: an empty METRICS_LISTEN (set after the stack's own) is none.
+        .chain((config.observability == Observability::Off).then_some(("METRICS_LISTEN", "")))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+        router_env: match config.observability {
+            Observability::Off => vec![("ROUTER_METRICS_ENABLED".to_owned(), "false".to_owned())],
+            _ => Vec::new(),
+        },
         pg_settings: vec!["shared_preload_libraries=pg_stat_statements".to_owned(), "max_connections=400".to_owned()],
         pooled: false,
         replicated: false,
@@ -226,5 +277,6 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
         health_during_logins,
         idle_rss_mib: bench.idle_rss_mib,
         live,
+        observability: bench.config.observability,
     })
 }

@@ -1,4 +1,5 @@
-//! `titiktemu-bench [--smoke] [--bin-dir DIR] [--seconds N] [--only 1,3b,...]`: see `cargo xtask bench`.
+//! `titiktemu-bench [--smoke] [--bin-dir DIR] [--seconds N] [--only 1,3b,...] [--observability off|metrics|traces]`:
+//! see `cargo xtask bench`.
 //! `titiktemu-bench --restart-soak [--crash] [--clients N] [--seconds N]`: check-ins
 //! from N clients (200) for N seconds (60) with the attendance service restarted
 //! midway (with `--crash`: killed with SIGKILL, then started).
@@ -21,6 +22,9 @@ async fn main() -> anyhow::Result<()> {
         if args.iter().any(|a| a == "--smoke") { BenchConfig::smoke(bin_dir) } else { BenchConfig::full(bin_dir) };
     if let Some(only) = value("--only") {
         config.only = only.split(',').map(str::to_owned).collect();
+    }
+    if let Some(observability) = value("--observability") {
+        config.observability = bench::Observability::parse(&observability)?;
     }
     if let Some(seconds) = value("--seconds") {
         config.duration = std::time::Duration::from_secs(seconds.parse().context("--seconds")?);

@@ -6,7 +6,7 @@ use crate::Report;
 impl Report {
     /// A Markdown table, as in the README.
     pub fn table(&self) -> String {
-        let mut out = format!("Machine: {}\n\n", self.machine);
+        let mut out = format!("Machine: {}\nExporting: {:?}\n\n", self.machine, self.observability);
         out.push_str("| scenario | clients | req/s | p50 ms | p95 ms | p99 ms | errors | SQL/req | reference | ratio | target | met |\n");
         out.push_str("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for s in &self.scenarios {

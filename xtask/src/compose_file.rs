@@ -71,11 +71,7 @@ fn check_service(
         );
     }
     let (env, stand_ins) = with_secrets(root, compose, svc, env)?;
-    let loaded = match name {
-        "auth" => auth_service::config::AuthSettings::from_env(&env).map(|_| ()),
-        "event" => event_service::config::EventSettings::from_env(&env).map(|_| ()),
-        _ => attendance_service::config::AttendanceSettings::from_env(&env).map(|_| ()),
-    };
+    let loaded = crate::load_service_settings(kind, &env);
     drop(stand_ins);
     loaded.with_context(|| format!("{name}'s environment does not load"))?;
     let unread = env.unread();

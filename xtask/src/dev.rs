@@ -35,6 +35,33 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
             DatabaseChoice::Persistent { data_dir: pg_data_dir(root, &dev_dir), port }
         }
     };
+    // Traces: to the developer's collector when OTEL_EXPORTER_OTLP_ENDPOINT
+    // names one, else to a small one here that prints a line per trace.
+    let (otlp, printer) = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()) {
+        Some(endpoint) => (endpoint, None),
+        None => match test_support::otlp::Collector::start_on(4318).await {
+            Ok(collector) => (collector.endpoint(), Some(collector)),
+            Err(e) => {
+                eprintln!("warning: no trace collector ({e}); traces are off");
+                (String::new(), None)
+            }
+        },
+    };
+    let tracing_on = !otlp.is_empty();
+    let service_env = match tracing_on {
+        true => vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), otlp.clone()),
+            ("OTEL_TRACES_SAMPLER_ARG".to_owned(), "1".to_owned()),
+        ],
+        false => Vec::new(),
+    };
+    let router_env = match tracing_on {
+        true => vec![
+            ("ROUTER_TRACING_ENABLED".to_owned(), "true".to_owned()),
+            ("ROUTER_OTLP_ENDPOINT".to_owned(), otlp.clone()),
+        ],
+        false => Vec::new(),
+    };
     let config = StackConfig {
         bin_dir: stack::target_dir().join("debug"),
         router_bin: stack::router_binary(),
@@ -47,8 +74,8 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
         ports: Ports::standard(),
         app_env: "development".to_owned(),
         output: Output::Prefixed,
-        service_env: Vec::new(),
-        router_env: Vec::new(),
+        service_env,
+        router_env,
         pg_settings: Vec::new(),
         pooled: false,
         replicated: false,
@@ -80,6 +107,8 @@ TitikTemu is up.
   event                    {event}   REST /events*, GraphQL /graphql
   attendance               {attendance}   REST /attendance*, GraphQL /graphql
   PostgreSQL               {where_data}
+  metrics (Prometheus)     router http://127.0.0.1:9090/metrics · services :9464 :9465 :9466 /metrics
+  traces (OTLP/HTTP)       {traces}
 
 Try:
   curl -X POST {auth}/auth/register -H "Content-Type: application/json" -d '{{"email":"user@example.com","password":"securepass"}}'
@@ -92,7 +121,16 @@ Ctrl-C stops everything (data is kept).
         auth = stack.service_url(ServiceKind::Auth),
         event = stack.service_url(ServiceKind::Event),
         attendance = stack.service_url(ServiceKind::Attendance),
+        traces = match (tracing_on, printer.is_some()) {
+            (true, true) =>
+                format!("{otlp} (a line per trace below; set OTEL_EXPORTER_OTLP_ENDPOINT for your own collector)"),
+            (true, false) => otlp.clone(),
+            (false, _) => "off".to_owned(),
+        },
     );
+    if let Some(collector) = printer {
+        tokio::spawn(print_traces(collector));
+    }
     common::server::shutdown_signal().await;
     eprintln!("stopping...");
     stack.shutdown();
@@ -133,4 +171,25 @@ fn dev_passwords(path: &Path) -> anyhow::Result<Vec<(ServiceKind, String)>> {
         file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(passwords)
+}
+
+/// Every two seconds, a line per trace received: its root, its spans, and
+/// the parts it went through.
+async fn print_traces(collector: test_support::otlp::Collector) {
+    use std::collections::BTreeMap;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        let mut traces: BTreeMap<String, Vec<test_support::otlp::ReceivedSpan>> = BTreeMap::new();
+        for span in collector.take() {
+            traces.entry(span.trace_id.clone()).or_default().push(span);
+        }
+        for (id, spans) in traces {
+            let root = spans.iter().find(|s| s.parent_span_id.is_empty()).map_or("(continued)", |s| s.name.as_str());
+            let mut parts: Vec<&str> = spans.iter().map(|s| s.service.as_str()).collect();
+            parts.sort_unstable();
+            parts.dedup();
+            let sql = spans.iter().filter(|s| s.attributes.iter().any(|(k, _)| k == "db.system.name")).count();
+            eprintln!("trace {id}  {root}: {} spans ({sql} SQL) across {}", spans.len(), parts.join(", "));
+        }
+    }
 }

@@ -222,11 +222,7 @@ fn check_service(root: &Path, kind: ServiceKind, deployment: &Value) -> anyhow::
         stand_ins.push(key);
     }
     let env = Env::from_pairs(env);
-    let loaded = match kind {
-        ServiceKind::Auth => auth_service::config::AuthSettings::from_env(&env).map(|_| ()),
-        ServiceKind::Event => event_service::config::EventSettings::from_env(&env).map(|_| ()),
-        ServiceKind::Attendance => attendance_service::config::AttendanceSettings::from_env(&env).map(|_| ()),
-    };
+    let loaded = crate::load_service_settings(kind, &env);
     drop(stand_ins);
     loaded.with_context(|| format!("{name}'s environment does not load"))?;
     let unread = env.unread();

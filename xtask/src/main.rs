@@ -20,6 +20,7 @@ mod compose;
 mod compose_file;
 mod dev;
 mod kubernetes;
+mod prometheus_rules;
 mod web;
 
 use std::{
@@ -28,8 +29,9 @@ use std::{
 };
 
 use anyhow::{bail, Context};
+use common::ServiceKind;
 
-const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | kubernetes [--check] | bench [--seconds N] [--only 1,3b,...] [--restart-soak [--crash] [--clients N]]>";
+const USAGE: &str = "usage: cargo xtask <dev | test [-- <cargo test args>] | compose [--check] | check-compose-file | kubernetes [--check] | bench [--seconds N] [--only 1,3b,...] [--observability off|metrics|traces] [--restart-soak [--crash] [--clients N]]>";
 
 /// The repository root.
 fn root() -> PathBuf {
@@ -172,6 +174,7 @@ fn test(extra: &[String]) -> anyhow::Result<()> {
         "warnings",
     ])?;
     kubernetes::run(&root(), true)?;
+    prometheus_rules::check(&root())?;
     build_javascript()?;
     // Every test binary runs even when one fails, so one run shows every failure.
     let mut args = vec!["test", "--workspace", "--exclude", ROUTER, "--no-fail-fast"];
@@ -249,17 +252,29 @@ fn cargo_test_with(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<(u64, 
 /// Test clusters stop when their test process ends; make sure they really did.
 fn no_stray_servers() -> anyhow::Result<()> {
     for _ in 0..50 {
-        let output = Command::new("pgrep").args(["-f", "titiktemu-pg-"]).output();
+        let output = Command::new("pgrep").args(["-f", "titiktemu-(pg|prometheus)-"]).output();
         match output {
             Ok(out) if out.stdout.is_empty() => {
-                eprintln!("==> no PostgreSQL test server left running");
+                eprintln!("==> no PostgreSQL or Prometheus test server left running");
                 return Ok(());
             }
             Ok(_) => std::thread::sleep(std::time::Duration::from_millis(200)),
             Err(_) => return Ok(()), // no pgrep here: nothing to check with
         }
     }
-    bail!("PostgreSQL test servers are still running: see `pgrep -af titiktemu-pg-`")
+    bail!("test servers are still running: see `pgrep -af 'titiktemu-(pg|prometheus)-'`")
+}
+
+/// Loads what `kind`'s binary reads from `env` (its settings and its
+/// telemetry's), as it would at start-up: the deployment files' checks.
+pub(crate) fn load_service_settings(kind: ServiceKind, env: &common::config::Env) -> anyhow::Result<()> {
+    match kind {
+        ServiceKind::Auth => auth_service::config::AuthSettings::from_env(env).map(|_| ())?,
+        ServiceKind::Event => event_service::config::EventSettings::from_env(env).map(|_| ())?,
+        ServiceKind::Attendance => attendance_service::config::AttendanceSettings::from_env(env).map(|_| ())?,
+    }
+    common::telemetry::TelemetrySettings::from_env(env, kind.name())?;
+    Ok(())
 }
 
 /// A throwaway secret file that a configuration check points a variable at;

@@ -36,18 +36,43 @@ pub struct Ports {
     pub attendance: u16,
     pub router: u16,
     pub router_health: u16,
+    /// Where Prometheus scrapes the router (`ROUTER_METRICS_LISTEN`).
+    pub router_metrics: u16,
+    /// Where it scrapes each service (`METRICS_LISTEN`), in `ServiceKind::ALL` order.
+    pub service_metrics: [u16; 3],
 }
 
 impl Ports {
-    /// The ports of the API contract.
+    /// The ports of the API contract, and the metrics ports `docs/operations.md` names.
     pub fn standard() -> Self {
-        Ports { auth: 3001, event: 3002, attendance: 3004, router: 4000, router_health: 8088 }
+        Ports {
+            auth: 3001,
+            event: 3002,
+            attendance: 3004,
+            router: 4000,
+            router_health: 8088,
+            router_metrics: 9090,
+            service_metrics: [9464, 9465, 9466],
+        }
     }
 
     /// Free ports, for tests running side by side ([`crate::free_ports`]).
     pub fn random() -> anyhow::Result<Self> {
-        let ports = crate::free_ports(5)?;
-        Ok(Ports { auth: ports[0], event: ports[1], attendance: ports[2], router: ports[3], router_health: ports[4] })
+        let ports = crate::free_ports(9)?;
+        Ok(Ports {
+            auth: ports[0],
+            event: ports[1],
+            attendance: ports[2],
+            router: ports[3],
+            router_health: ports[4],
+            router_metrics: ports[5],
+            service_metrics: [ports[6], ports[7], ports[8]],
+        })
+    }
+
+    /// Where `kind`'s metrics are served.
+    pub fn metrics(&self, kind: ServiceKind) -> u16 {
+        self.service_metrics[kind_index(kind)]
     }
 
     pub fn service(&self, kind: ServiceKind) -> u16 {
@@ -261,6 +286,7 @@ impl Stack {
             ("DIRECT_URL".to_owned(), self.database_url(kind)),
             ("PORT".to_owned(), self.instance_port(kind).to_string()),
             ("HOST".to_owned(), "127.0.0.1".to_owned()),
+            ("METRICS_LISTEN".to_owned(), format!("127.0.0.1:{}", self.config.ports.metrics(kind))),
             ("APP_ENV".to_owned(), self.config.app_env.clone()),
             ("SERVICE_SECRET".to_owned(), self.service_secret.clone()),
             ("RUN_MIGRATIONS".to_owned(), "false".to_owned()),
@@ -301,7 +327,8 @@ impl Stack {
     pub async fn start_replica(&mut self, kind: ServiceKind, port: u16) -> anyhow::Result<String> {
         let binary = self.config.bin_dir.join(format!("{}-service", kind.name()));
         let mut env = self.service_env(kind);
-        env.retain(|(name, _)| name != "PORT");
+        // A replica's metrics are not scraped: its port would be the first instance's.
+        env.retain(|(name, _)| name != "PORT" && name != "METRICS_LISTEN");
         env.push(("PORT".to_owned(), port.to_string()));
         let name = format!("{}-replica", kind.name());
         let process = Supervised::spawn(&name, &binary, &["serve"], &env, self.config.output)?;
@@ -329,7 +356,8 @@ impl Stack {
 
     /// Starts a second router on `port` (health on `health`), configured as the first.
     pub async fn start_second_router(&mut self, port: u16, health: u16) -> anyhow::Result<()> {
-        let process = self.spawn_router("router-2", port, health)?;
+        let metrics = crate::free_ports(1)?[0];
+        let process = self.spawn_router("router-2", port, health, metrics)?;
         self.second_router = Some(process);
         self.wait_ready("router-2", &format!("http://127.0.0.1:{health}/health?ready")).await
     }
@@ -369,15 +397,16 @@ impl Stack {
             Some(r) => r.routers[0],
             None => (self.config.ports.router, self.config.ports.router_health),
         };
-        self.router = Some(self.spawn_router("router", port, health)?);
+        self.router = Some(self.spawn_router("router", port, health, self.config.ports.router_metrics)?);
         let url = format!("{}?ready", self.router_health_url());
         self.wait_ready("router", &url).await
     }
 
-    fn spawn_router(&self, name: &str, port: u16, health: u16) -> anyhow::Result<Supervised> {
+    fn spawn_router(&self, name: &str, port: u16, health: u16, metrics: u16) -> anyhow::Result<Supervised> {
         let mut env = vec![
             ("ROUTER_LISTEN".to_owned(), format!("127.0.0.1:{port}")),
             ("ROUTER_HEALTH_LISTEN".to_owned(), format!("127.0.0.1:{health}")),
+            ("ROUTER_METRICS_LISTEN".to_owned(), format!("127.0.0.1:{metrics}")),
             ("APOLLO_TELEMETRY_DISABLED".to_owned(), "true".to_owned()),
             ("SERVICE_SECRET".to_owned(), self.service_secret.clone()),
             // The development playground's files (`router.yaml`; a production config ignores it).
