@@ -35,33 +35,8 @@ async fn serve(root: &Path) -> anyhow::Result<()> {
             DatabaseChoice::Persistent { data_dir: pg_data_dir(root, &dev_dir), port }
         }
     };
-    // Traces: to the developer's collector when OTEL_EXPORTER_OTLP_ENDPOINT
-    // names one, else to a small one here that prints a line per trace.
-    let (otlp, printer) = match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()) {
-        Some(endpoint) => (endpoint, None),
-        None => match test_support::otlp::Collector::start_on(4318).await {
-            Ok(collector) => (collector.endpoint(), Some(collector)),
-            Err(e) => {
-                eprintln!("warning: no trace collector ({e}); traces are off");
-                (String::new(), None)
-            }
-        },
-    };
-    let tracing_on = !otlp.is_empty();
-    let service_env = match tracing_on {
-        true => vec![
-            ("OTEL_EXPORTER_OTLP_ENDPOINT".to_owned(), otlp.clone()),
-            ("OTEL_TRACES_SAMPLER_ARG".to_owned(), "1".to_owned()),
-        ],
-        false => Vec::new(),
-    };
-    let router_env = match tracing_on {
-        true => vec![
-            ("ROUTER_TRACING_ENABLED".to_owned(), "true".to_owned()),
-            ("ROUTER_OTLP_ENDPOINT".to_owned(), otlp.clone()),
-        ],
-        false => Vec::new(),
-    };
+    let traces = Traces::start().await;
+    let (service_env, router_env) = traces.env();
     let config = StackConfig {
         bin_dir: stack::target_dir().join("debug"),
         router_bin: stack::router_binary(),
@@ -121,14 +96,9 @@ Ctrl-C stops everything (data is kept).
         auth = stack.service_url(ServiceKind::Auth),
         event = stack.service_url(ServiceKind::Event),
         attendance = stack.service_url(ServiceKind::Attendance),
-        traces = match (tracing_on, printer.is_some()) {
-            (true, true) =>
-                format!("{otlp} (a line per trace below; set OTEL_EXPORTER_OTLP_ENDPOINT for your own collector)"),
-            (true, false) => otlp.clone(),
-            (false, _) => "off".to_owned(),
-        },
+        traces = traces.describe(),
     );
-    if let Some(collector) = printer {
+    if let Some(collector) = traces.printer.clone() {
         tokio::spawn(print_traces(collector));
     }
     common::server::shutdown_signal().await;
@@ -171,6 +141,52 @@ fn dev_passwords(path: &Path) -> anyhow::Result<Vec<(ServiceKind, String)>> {
         file.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(passwords)
+}
+
+/// Environment variables, as `StackConfig` takes them.
+type Variables = Vec<(String, String)>;
+
+/// Where traces go in development: the developer's collector when
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` names one, else a small one here that prints
+/// a line per trace; off when neither can be had.
+struct Traces {
+    endpoint: Option<String>,
+    printer: Option<test_support::otlp::Collector>,
+}
+
+impl Traces {
+    async fn start() -> Self {
+        if let Some(endpoint) = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()) {
+            return Traces { endpoint: Some(endpoint), printer: None };
+        }
+        match test_support::otlp::Collector::start_on(4318).await {
+            Ok(collector) => Traces { endpoint: Some(collector.endpoint()), printer: Some(collector) },
+            Err(e) => {
+                eprintln!("warning: no trace collector ({e}); traces are off");
+                Traces { endpoint: None, printer: None }
+            }
+        }
+    }
+
+    /// The services' and the router's variables: every trace sampled.
+    fn env(&self) -> (Variables, Variables) {
+        let Some(endpoint) = &self.endpoint else { return (Vec::new(), Vec::new()) };
+        let pairs = |pairs: [(&str, &str); 2]| pairs.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec();
+        (
+            pairs([("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint), ("OTEL_TRACES_SAMPLER_ARG", "1")]),
+            pairs([("ROUTER_TRACING_ENABLED", "true"), ("ROUTER_OTLP_ENDPOINT", endpoint)]),
+        )
+    }
+
+    fn describe(&self) -> String {
+        match (&self.endpoint, &self.printer) {
+            (Some(endpoint), Some(_)) => {
+                format!("{endpoint} (a line per trace below; set OTEL_EXPORTER_OTLP_ENDPOINT for your own collector)")
+            }
+            (Some(endpoint), None) => endpoint.clone(),
+            (None, _) => "off".to_owned(),
+        }
+    }
 }
 
 /// Every two seconds, a line per trace received: its root, its spans, and
