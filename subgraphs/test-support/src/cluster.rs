@@ -285,6 +285,16 @@ pub(crate) fn write_private(path: &Path, contents: &str, owner: Option<(u32, u32
     Ok(())
 }
 
+/// A Debian package's program, in `/usr/sbin` or `/usr/bin`; the error says
+/// how to install it.
+pub(crate) fn debian_program(name: &str, package: &str) -> anyhow::Result<PathBuf> {
+    ["/usr/sbin", "/usr/bin"]
+        .into_iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| p.exists())
+        .with_context(|| format!("{name} was not found: run scripts/setup-machine.sh (apt-get install {package})"))
+}
+
 /// `initdb`'s directory: from PATH, else the newest `/usr/lib/postgresql/*/bin`.
 pub fn find_bin_dir() -> Option<PathBuf> {
     let on_path = std::env::var_os("PATH").into_iter().flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>());

@@ -25,11 +25,7 @@ pub struct HaProxy {
 
 impl HaProxy {
     pub fn start(frontends: &[Frontend]) -> anyhow::Result<HaProxy> {
-        let binary = ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .context("haproxy was not found: run scripts/setup-machine.sh (apt-get install haproxy)")?;
+        let binary = crate::cluster::debian_program("haproxy", "haproxy")?;
         let dir = std::env::temp_dir().join(format!("titiktemu-haproxy-{}-{}", std::process::id(), nanos()));
         std::fs::create_dir_all(&dir)?;
         let mut config = String::from(

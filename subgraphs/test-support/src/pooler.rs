@@ -12,8 +12,6 @@ use anyhow::Context;
 
 use crate::cluster::{nanos, server_user, write_private, PipeSupervised};
 
-const INSTALL_HINT: &str = "pgbouncer was not found: run scripts/setup-machine.sh (apt-get install pgbouncer)";
-
 pub struct PgBouncer {
     server: PipeSupervised,
     pub port: u16,
@@ -25,11 +23,7 @@ impl PgBouncer {
     /// at `upstream_port` on loopback; `users` are the logins it accepts,
     /// with their passwords (which it also uses towards the server).
     pub fn start(upstream_port: u16, users: &[(&str, &str)], pool_size: u32) -> anyhow::Result<PgBouncer> {
-        let binary = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .context(INSTALL_HINT)?;
+        let binary = crate::cluster::debian_program("pgbouncer", "pgbouncer")?;
         let owner = server_user()?;
         let dir = std::env::temp_dir().join(format!("titiktemu-pgbouncer-{}-{}", std::process::id(), nanos()));
         std::fs::create_dir_all(&dir)?;

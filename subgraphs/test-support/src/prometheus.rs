@@ -19,11 +19,7 @@ pub struct Prometheus {
 impl Prometheus {
     /// Scrapes `/metrics` of each `(job, port)` on loopback.
     pub fn start(targets: &[(&str, u16)]) -> anyhow::Result<Prometheus> {
-        let binary = ["/usr/bin/prometheus", "/usr/sbin/prometheus"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|p| p.exists())
-            .context("prometheus was not found: run scripts/setup-machine.sh (apt-get install prometheus)")?;
+        let binary = crate::cluster::debian_program("prometheus", "prometheus")?;
         let dir = std::env::temp_dir().join(format!("titiktemu-prometheus-{}-{}", std::process::id(), nanos()));
         std::fs::create_dir_all(dir.join("data"))?;
         let mut config = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n");

@@ -72,6 +72,14 @@ impl Drop for Telemetry {
     }
 }
 
+/// Whether this process keeps metrics or exports traces: per-statement work
+/// is skipped without either.
+static EXPORTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn exporting() -> bool {
+    EXPORTING.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Logs, and the metrics and traces `settings` ask for. The global
 /// subscriber is installed once; a second call installs nothing.
 pub fn start(settings: &TelemetrySettings, default_filter: &str) -> Telemetry {
@@ -83,6 +91,7 @@ pub fn start(settings: &TelemetrySettings, default_filter: &str) -> Telemetry {
     let otel = tracer.as_ref().map(|t| t.layer());
     install(default_filter, otel);
     let metrics = settings.metrics_listen.map(|_| metrics::Metrics::install(&settings.service_name));
+    EXPORTING.store(metrics.is_some() || tracer.is_some(), std::sync::atomic::Ordering::Relaxed);
     Telemetry { metrics, tracer }
 }
 
