@@ -180,6 +180,9 @@ try {
   assert.match(await scanTicket(guests[2].registration.ticket.secret, "TICKET_REVOKED"), /Revoked\s*checked offline/);
   await door.reload();
   await waitText(door, "#door-state", "Offline, 2 scans waiting");
+  // The counts the server last gave still show, with their time.
+  assert.equal(await text(door, "#inside-now"), "1");
+  assert.match(await text(door, "#counts-at"), /^as of .*before this device's offline scans$/);
   await scanTicket(guests[1].registration.ticket.secret, "OK");
   await waitText(door, "#door-state", "Offline, 3 scans waiting");
   await door.waitForFunction(() => document.querySelector("#verdict").hidden);

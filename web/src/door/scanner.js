@@ -4,9 +4,29 @@ import { BrowserQRCodeReader } from "@zxing/browser";
 
 /** Starts reading `video`; `found(text)` per code seen. Answers `stop()`. */
 export async function startCamera(video, found) {
+  const stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+  video.srcObject = stream;
+  await video.play();
+  // zxing sizes its canvas from the first frame: a reader started before it
+  // has none, fails once and stops for good.
+  while (!video.videoWidth) await new Promise((resolve) => setTimeout(resolve, 50));
   const reader = new BrowserQRCodeReader(undefined, { delayBetweenScanAttempts: 150, delayBetweenScanSuccess: 300 });
-  const controls = await reader.decodeFromConstraints({ video: { facingMode: "environment" } }, video, (result) => {
-    if (result) found(result.getText());
-  });
-  return () => controls.stop();
+  let stopped = false;
+  let controls = null;
+  // zxing's loop ends at any error but "no code here": start it again then.
+  const read = () => {
+    if (stopped) return;
+    controls = reader.scan(
+      video,
+      (result) => result && found(result.getText()),
+      (error) => error && setTimeout(read, 300),
+    );
+  };
+  read();
+  return () => {
+    stopped = true;
+    controls?.stop();
+    stream.getTracks().forEach((track) => track.stop());
+    video.srcObject = null;
+  };
 }

@@ -55,6 +55,7 @@ async function door(eventId) {
   const title = h("h1", {}, pack?.title ?? "Door");
   const inside = h("span", { class: "number", id: "inside-now" }, "–");
   const total = h("span", { class: "number", id: "total" }, "–");
+  const countsAt = h("span", { class: "hint", id: "counts-at", hidden: true });
   const state = h("p", { class: "state", id: "door-state" });
   const ready = h("p", { class: "hint", id: "pack-state" });
   const problems = h("ul", { class: "problems", id: "sync-refused" });
@@ -85,9 +86,27 @@ async function door(eventId) {
     answerTimer = setTimeout(() => (answer.hidden = true), SHOWN_FOR_MS);
   }
 
+  // The last counts the server gave, kept so that an offline door still shows them (and when).
+  const keptCounts = `titiktemu.counts.${eventId}`;
+  function showCounts(stats) {
+    show(inside, String(stats.insideNow));
+    show(total, String(stats.totalAttendees));
+    countsAt.hidden = true;
+    localStorage.setItem(keptCounts, JSON.stringify({ insideNow: stats.insideNow, totalAttendees: stats.totalAttendees, at: new Date().toISOString() }));
+  }
+  function showKeptCounts() {
+    const kept = JSON.parse(localStorage.getItem(keptCounts) ?? "null");
+    if (!kept) return;
+    show(inside, String(kept.insideNow));
+    show(total, String(kept.totalAttendees));
+    show(countsAt, `as of ${time(kept.at)}, before this device's offline scans`);
+    countsAt.hidden = false;
+  }
+
   async function showState() {
     const queued = (await waiting(eventId)).length;
     const online = navigator.onLine;
+    if (!online) showKeptCounts();
     state.className = `state ${online ? (queued ? "warn" : "ok") : "bad"}`;
     show(state, online ? (queued ? `Online, sending ${queued} scans…` : "Online") : `Offline, ${queued} scans waiting`);
     state.dataset.waiting = String(queued);
@@ -165,12 +184,13 @@ async function door(eventId) {
     );
   }
 
-  async function sync() {
+  /** Sends the waiting scans, then (unless just fetched) tops the pack up. */
+  async function sync({ refresh = true } = {}) {
     if (syncing || !navigator.onLine) return showState();
     syncing = true;
     try {
       await syncQueue(eventId, async (scans) => (await mutate(SYNC_SCANS, { e: eventId, scans })).syncScans);
-      pack = await refreshPack(eventId, title.textContent);
+      if (refresh || !pack) pack = await refreshPack(eventId, title.textContent);
     } catch (refusal) {
       if (refusal.code !== "NETWORK") show(status, refusal.words ?? String(refusal));
     } finally {
@@ -186,8 +206,7 @@ async function door(eventId) {
       LIVE,
       { e: eventId },
       ({ attendanceUpdates }) => {
-        show(inside, String(attendanceUpdates.stats.insideNow));
-        show(total, String(attendanceUpdates.stats.totalAttendees));
+        showCounts(attendanceUpdates.stats);
       },
       (refusal) => show(status, `Not live: ${refusal.words}`),
     );
@@ -209,7 +228,7 @@ async function door(eventId) {
   };
   window.addEventListener("online", online);
   window.addEventListener("offline", offline);
-  const every = setInterval(sync, 30000);
+  const every = setInterval(() => sync(), 30000);
 
   // The camera's code, fetched now so that it is kept for offline reloads.
   import("../door/scanner.js").then(keepLoadedFiles, () => {});
@@ -218,21 +237,20 @@ async function door(eventId) {
       const { event } = await query(DOOR_EVENT, { e: eventId });
       if (!event) return { element: h("section", { class: "card" }, h("p", {}, "No such event.")) };
       show(title, event.title);
-      show(inside, String(event.attendanceStats.insideNow));
-      show(total, String(event.attendanceStats.totalAttendees));
+      showCounts(event.attendanceStats);
       pack = await refreshPack(eventId, event.title);
     } catch (refusal) {
       if (refusal.code !== "NETWORK") show(status, refusal.words ?? String(refusal));
     }
   }
-  await sync();
+  await sync({ refresh: false });
   watch();
 
   const element = h(
     "section",
     { class: "door", id: "door" },
     h("div", { class: "row spread" }, title, h("div", { class: "switches", role: "group", "aria-label": "Direction" }, switches)),
-    h("div", { class: "counts" }, h("div", {}, inside, " inside now"), h("div", {}, total, " checked in")),
+    h("div", { class: "counts" }, h("div", {}, inside, " inside now"), h("div", {}, total, " checked in"), countsAt),
     state,
     h("div", { class: "camera" }, video, cameraButton),
     ticketInput,
