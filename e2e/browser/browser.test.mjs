@@ -127,6 +127,10 @@ try {
   await phone.waitForSelector("#tickets-offline");
   await phone.waitForSelector(".qr svg");
   await phone.context().setOffline(false);
+  // Signing out forgets the tickets this device kept.
+  await phone.click("#sign-out");
+  await phone.waitForSelector('#account a[href="#/account"]');
+  assert.deepEqual(await phone.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith("titiktemu.tickets"))), []);
   const adaLogin = await graphql(ROUTER, `mutation($i: LoginInput!) { login(input: $i) { token user { id } } }`, { i: { email: ada.email, password } });
   const adaTicket = (await graphql(ROUTER, `{ me { registrations { nodes { eventId ticket { secret } } } } }`, {}, adaLogin.login.token)).me.registrations.nodes.find(
     (r) => r.eventId === eventId,

@@ -8,14 +8,26 @@ import { getMainDefinition } from "@apollo/client/utilities";
 import { createClient } from "graphql-ws";
 import { inWords } from "./words.js";
 
-// Where the API is: `?router=…&live=…` in the address, else as built
-// (`VITE_ROUTER_URL`, `VITE_LIVE_URL`), else this host's development ports.
+// Where the API is: as built (`VITE_ROUTER_URL`, `VITE_LIVE_URL`), else this
+// host's development ports; `?router=…&live=…` may move it to other ports of
+// this same host only (a link must not send the token anywhere else).
 const params = new URLSearchParams(window.location.search);
 const host = window.location.hostname;
+const sameHost = (url) => {
+  try {
+    return new URL(url).hostname === host ? url : null;
+  } catch {
+    return null;
+  }
+};
 /** The router (GraphQL for everything but subscriptions). */
-export const ROUTER_URL = params.get("router") ?? import.meta.env.VITE_ROUTER_URL ?? `http://${host}:4000/`;
+export const ROUTER_URL =
+  sameHost(params.get("router")) ?? import.meta.env.VITE_ROUTER_URL ?? `http://${host}:4000/`;
 /** The attendance service: live updates and the tickets' public keys. */
-export const LIVE_URL = params.get("live") ?? import.meta.env.VITE_LIVE_URL ?? `ws://${host}:3004/graphql/ws`;
+export const LIVE_URL =
+  sameHost(params.get("live")) ?? import.meta.env.VITE_LIVE_URL ?? `ws://${host}:3004/graphql/ws`;
+/** How long a request may take before the app treats the network as gone (the door then works offline). */
+const REQUEST_TIMEOUT_MS = 4000;
 export const ATTENDANCE_URL = LIVE_URL.replace(/^ws/, "http").replace(/\/graphql\/ws$/, "");
 
 const SESSION = "titiktemu.session";
@@ -24,7 +36,20 @@ const listeners = new Set();
 
 /** `{ token, user: { id, name, email } }`, or null when signed out. */
 export const currentSession = () => session;
-export function setSession(value) {
+const OWNER = "titiktemu.owner";
+const forgetters = [];
+/** `forget()` runs when this device's kept data must go (sign-out, another person signs in). */
+export const onForget = (forget) => forgetters.push(forget);
+/** Forgets everything kept for the person who used this device: tickets, door packs, queues. */
+export async function forgetDevice() {
+  for (const key of Object.keys(localStorage)) if (key.startsWith("titiktemu.") && key !== SESSION) localStorage.removeItem(key);
+  for (const forget of forgetters) await forget();
+}
+export async function setSession(value) {
+  // Another person on this device: what the last one kept is not theirs.
+  const owner = localStorage.getItem(OWNER);
+  if (value && owner && owner !== value.user.id) await forgetDevice();
+  if (value) localStorage.setItem(OWNER, value.user.id);
   session = value;
   if (value) localStorage.setItem(SESSION, JSON.stringify(value));
   else localStorage.removeItem(SESSION);
@@ -38,7 +63,7 @@ const http = new HttpLink({
   fetch: (input, init) => {
     const headers = new Headers(init?.headers);
     if (session?.token) headers.set("Authorization", `Bearer ${session.token}`);
-    return fetch(input, { ...init, headers });
+    return fetch(input, { ...init, headers, signal: init?.signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   },
 });
 const wsClient = createClient({

@@ -1,6 +1,7 @@
 // The app's shell: one page, screens by the address's hash, so any screen
 // can be bookmarked and a reload lands where it was.
-import { currentSession, onSession, setSession } from "./api.js";
+import { currentSession, forgetDevice, onSession, setSession } from "./api.js";
+import { waitingEverywhere } from "./door/offline.js";
 import { h, show } from "./dom.js";
 import { keepLoadedFiles } from "./keep.js";
 import { accountScreen } from "./views/account.js";
@@ -47,8 +48,16 @@ function showAccount(session) {
   show(
     account,
     h("span", { class: "who", title: `Your id: ${session.user.id}` }, session.user.name ?? session.user.email),
-    h("button", { class: "link", id: "sign-out", onclick: () => setSession(null) }, "Sign out"),
+    h("button", { class: "link", id: "sign-out", onclick: signOut }, "Sign out"),
   );
+}
+
+/** Signs out and forgets what this device kept (after asking, if scans have not been sent). */
+async function signOut() {
+  const waiting = await waitingEverywhere();
+  if (waiting && !window.confirm(`${waiting} scans have not reached the server: signing out forgets them. Sign out?`)) return;
+  await forgetDevice();
+  setSession(null);
 }
 
 function showNetwork() {

@@ -24,8 +24,9 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Wraps a service's routes with the layers every service needs.
 pub fn with_common_layers(app: Router, settings: &crate::config::CommonSettings) -> Router {
     let body_limit = settings.body_limit;
+    let credential = settings.service_credential.clone();
     let trace = TraceLayer::new_for_http()
-        .make_span_with(|req: &Request<_>| crate::telemetry::http::request_span(req))
+        .make_span_with(move |req: &Request<_>| crate::telemetry::http::request_span(req, &credential))
         .on_response(|res: &Response<_>, latency: Duration, _span: &Span| {
             tracing::info!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1e3, "response");
         });

@@ -5,7 +5,7 @@
 // when the server has answered it: a reload mid-sync sends it again, and
 // its nonce makes the server answer the first result without counting twice.
 import { openDB } from "idb";
-import { ATTENDANCE_URL, allPages, query } from "../api.js";
+import { ATTENDANCE_URL, allPages, onForget, query } from "../api.js";
 import { REGISTRANTS, REVOKED } from "../queries.js";
 import { readTicket, signedByUs } from "./ticket.js";
 
@@ -16,6 +16,15 @@ const database = openDB("titiktemu-door", 1, {
     db.createObjectStore("refused", { keyPath: "nonce" }).createIndex("event", "eventId");
   },
 });
+
+// What a door keeps is its user's: gone when they sign out or someone else signs in.
+onForget(async () => {
+  const db = await database;
+  await Promise.all(["packs", "queue", "refused"].map((store) => db.clear(store)));
+});
+
+/** Scans waiting to be sent, for every event. */
+export const waitingEverywhere = async () => (await database).count("queue");
 
 /** The pack kept for `eventId`, or null. */
 export const keptPack = async (eventId) => (await (await database).get("packs", eventId)) ?? null;
@@ -35,15 +44,20 @@ export async function refreshPack(eventId, title) {
     names[r.userId] = r.user?.name ?? null;
     if (r.ticketId) people[r.ticketId] = { userId: r.userId, name: r.user?.name ?? null };
   }
-  // Revocations only accumulate: ask for those after the newest kept.
+  // Revocations only accumulate: ask for those after the newest kept, from a
+  // few minutes earlier (a revocation committed late carries an earlier time;
+  // the set drops the repeats).
   const revoked = new Set(old?.revoked ?? []);
-  let since = old?.revokedSince ?? null;
+  const overlap = (iso) => (iso ? new Date(new Date(iso).getTime() - 5 * 60000).toISOString() : null);
+  let since = overlap(old?.revokedSince);
   for (;;) {
     const { event } = await query(REVOKED, { e: eventId, since });
     for (const t of event.revokedTickets) revoked.add(t.ticketId);
     if (event.revokedTickets.length) since = event.revokedTickets.at(-1).revokedAt;
     if (event.revokedTickets.length < 1000) break;
   }
+  // Who this device let in may have changed while the network answered: the latest wins.
+  const latest = await keptPack(eventId);
   const pack = {
     eventId,
     title: title ?? old?.title,
@@ -52,7 +66,7 @@ export async function refreshPack(eventId, title) {
     names,
     revoked: [...revoked],
     revokedSince: since,
-    inside: old?.inside ?? {},
+    inside: latest?.inside ?? {},
     savedAt: new Date().toISOString(),
   };
   await keepPack(pack);

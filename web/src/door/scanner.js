@@ -9,7 +9,13 @@ export async function startCamera(video, found) {
   await video.play();
   // zxing sizes its canvas from the first frame: a reader started before it
   // has none, fails once and stops for good.
-  while (!video.videoWidth) await new Promise((resolve) => setTimeout(resolve, 50));
+  for (let waited = 0; !video.videoWidth; waited += 50) {
+    if (waited > 5000) {
+      stream.getTracks().forEach((track) => track.stop());
+      throw new Error("the camera gives no picture");
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   const reader = new BrowserQRCodeReader(undefined, { delayBetweenScanAttempts: 150, delayBetweenScanSuccess: 300 });
   let stopped = false;
   let controls = null;

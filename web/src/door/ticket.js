@@ -33,8 +33,9 @@ const uuid = (bytes) => {
 
 /** The ticket a scanned text holds, or null when it is not one. */
 export function readTicket(text) {
-  const trimmed = text.trim();
-  if (!trimmed.startsWith(PREFIX)) return null;
+  // As the service reads it: any case, exactly 105 bytes (168 base32 characters).
+  const trimmed = text.trim().toUpperCase();
+  if (!trimmed.startsWith(PREFIX) || trimmed.length !== PREFIX.length + (SECRET_BYTES * 8) / 5) return null;
   const bytes = base32(trimmed.slice(PREFIX.length));
   if (!bytes || bytes.length !== SECRET_BYTES || bytes[0] !== 1) return null;
   const payload = bytes.slice(0, PAYLOAD_BYTES);

@@ -165,7 +165,9 @@ async function door(eventId) {
     try {
       // zxing is most of the app's weight: loaded when a camera starts.
       const { startCamera } = await import("../door/scanner.js");
-      stopCamera = await startCamera(video, seen);
+      const started = await startCamera(video, seen);
+      if (left) return started(); // the person went elsewhere while the camera was asked for
+      stopCamera = started;
       show(cameraButton, "Stop camera");
     } catch (error) {
       show(status, `The camera cannot start: ${error.message}`);
@@ -229,13 +231,22 @@ async function door(eventId) {
   window.addEventListener("online", online);
   window.addEventListener("offline", offline);
   const every = setInterval(() => sync(), 30000);
+  let left = false; // the screen was left: a camera that starts late stops at once
+  const stop = () => {
+    left = true;
+    stopCamera?.();
+    watching?.unsubscribe();
+    clearInterval(every);
+    window.removeEventListener("online", online);
+    window.removeEventListener("offline", offline);
+  };
 
   // The camera's code, fetched now so that it is kept for offline reloads.
   import("../door/scanner.js").then(keepLoadedFiles, () => {});
   if (navigator.onLine) {
     try {
       const { event } = await query(DOOR_EVENT, { e: eventId });
-      if (!event) return { element: h("section", { class: "card" }, h("p", {}, "No such event.")) };
+      if (!event) return { element: h("section", { class: "card" }, h("p", {}, "No such event.")), stop };
       show(title, event.title);
       showCounts(event.attendanceStats);
       pack = await refreshPack(eventId, event.title);
@@ -261,14 +272,5 @@ async function door(eventId) {
     ready,
     answer,
   );
-  return {
-    element,
-    stop: () => {
-      stopCamera?.();
-      watching?.unsubscribe();
-      clearInterval(every);
-      window.removeEventListener("online", online);
-      window.removeEventListener("offline", offline);
-    },
-  };
+  return { element, stop };
 }

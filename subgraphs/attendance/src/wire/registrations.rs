@@ -120,7 +120,13 @@ impl From<domain::RegistrationView> for Registration {
             status: r.status.into(),
             created_at: r.created_at,
             waitlist_position: r.waitlist_position,
-            ticket_id: r.ticket.as_ref().map(|t| ID(t.id.to_string())),
+            // The ticket shown, if one is (it may have just been reissued), else the stored one.
+            ticket_id: view
+                .ticket
+                .as_ref()
+                .map(|t| t.id)
+                .or(r.ticket.as_ref().map(|t| t.id))
+                .map(|id| ID(id.to_string())),
             ticket: view.ticket.map(|t| Ticket {
                 id: ID(t.id.to_string()),
                 secret: t.secret,

@@ -15,7 +15,11 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The span a request runs in: method, route, request id; the parent is
 /// the caller's `traceparent`, and `trace_id` is filled when traced.
-pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
+///
+/// Only the router and the services (callers showing the service credential)
+/// may continue a trace: anyone else's `traceparent` is ignored, so that no
+/// client can make the service trace (and keep) every request it sends.
+pub fn request_span<B>(request: &http::Request<B>, credential: &crate::internal::ServiceCredential) -> tracing::Span {
     let request_id = request.extensions().get::<RequestId>().and_then(|id| id.header_value().to_str().ok());
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
     // Probes every few seconds would bury the traces that matter: no span for them.
@@ -32,7 +36,11 @@ pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
         request_id = request_id.unwrap_or("-"),
         trace_id = tracing::field::Empty,
     );
-    let parent = super::propagation::extract(request.headers());
+    let continues = request.headers().contains_key("traceparent") && credential.admits(request.headers());
+    let parent = match continues {
+        true => super::propagation::extract(request.headers()),
+        false => opentelemetry::Context::new(),
+    };
     if parent.span().span_context().is_valid() {
         let _ = span.set_parent(parent);
     }
@@ -47,7 +55,17 @@ pub fn request_span<B>(request: &http::Request<B>) -> tracing::Span {
 /// Counts the request and its latency by route, method and status.
 pub async fn record(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str).to_owned();
-    let method = request.method().as_str().to_owned();
+    // The standard methods only: any other word a client sends would be a new series.
+    let method: &'static str = match request.method().as_str() {
+        "GET" => "GET",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "HEAD" => "HEAD",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
@@ -88,7 +106,7 @@ mod tests {
     }
 
     #[test]
-    fn a_traced_requests_log_lines_carry_the_callers_trace_id() {
+    fn a_traced_requests_log_lines_carry_the_routers_trace_id_and_only_the_routers() {
         opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
         let provider = SdkTracerProvider::builder().build();
         let lines = Lines::default();
@@ -96,15 +114,25 @@ mod tests {
             .with(tracing_opentelemetry::layer().with_tracer(provider.tracer("test")))
             .with(tracing_subscriber::fmt::layer().with_writer(lines.clone()).with_ansi(false));
         tracing::subscriber::with_default(subscriber, || {
-            let request = http::Request::builder()
-                .uri("/graphql")
-                .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
-                .body(())
-                .expect("a request");
-            super::request_span(&request).in_scope(|| tracing::info!("answered"));
+            let credential = crate::internal::ServiceCredential::new("a-service-credential-for-this-test-only");
+            let traced = |with_credential: bool| {
+                let mut request = http::Request::builder()
+                    .uri("/graphql")
+                    .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+                if with_credential {
+                    request = request.header(crate::credential::HEADER, credential.header_value());
+                }
+                let request = request.body(()).expect("a request");
+                super::request_span(&request, &credential).in_scope(|| tracing::info!(with_credential, "answered"));
+            };
+            traced(true);
+            traced(false);
         });
         let text = String::from_utf8(lines.0.lock().expect("lines").clone()).expect("text");
-        assert!(text.contains("trace_id=4bf92f3577b34da6a3ce929d0e0e4736"), "{text}");
-        assert!(text.contains("answered"), "{text}");
+        let line =
+            |with: bool| text.lines().find(|l| l.contains(&format!("with_credential={with}"))).unwrap_or_default();
+        assert!(line(true).contains("trace_id=4bf92f3577b34da6a3ce929d0e0e4736"), "{text}");
+        // A caller without the credential cannot choose the trace.
+        assert!(!line(false).contains("4bf92f3577b34da6a3ce929d0e0e4736"), "{text}");
     }
 }
