@@ -27,7 +27,7 @@ export const ROUTER_URL =
 export const LIVE_URL =
   sameHost(params.get("live")) ?? import.meta.env.VITE_LIVE_URL ?? `ws://${host}:3004/graphql/ws`;
 /** How long a request may take before the app treats the network as gone (the door then works offline). */
-const REQUEST_TIMEOUT_MS = 4000;
+const REQUEST_TIMEOUT_MS = 8000;
 export const ATTENDANCE_URL = LIVE_URL.replace(/^ws/, "http").replace(/\/graphql\/ws$/, "");
 
 const SESSION = "titiktemu.session";

@@ -28,7 +28,11 @@ export const waitingEverywhere = async () => (await database).count("queue");
 
 /** The pack kept for `eventId`, or null. */
 export const keptPack = async (eventId) => (await (await database).get("packs", eventId)) ?? null;
-const keepPack = async (pack) => (await database).put("packs", pack);
+const keepPack = async (pack) => {
+  // A door's queue must survive the browser's housekeeping: ask for storage that is not evicted.
+  navigator.storage?.persist?.().catch(() => {});
+  return (await database).put("packs", pack);
+};
 
 /** Fetches (or tops up) the event's pack from the services and keeps it. */
 export async function refreshPack(eventId, title) {
