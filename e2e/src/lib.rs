@@ -161,4 +161,15 @@ impl E2e {
         let status = response.status();
         (status, response.json().await.unwrap_or(Value::Null))
     }
+
+    /// A new person, signed up over the guide's REST call (password
+    /// `securepass`): their token and id.
+    pub async fn sign_up(&self, email: &str, name: &str) -> (String, String) {
+        let body = json!({"email": email, "password": "securepass", "name": name});
+        let (status, answer) =
+            self.rest(reqwest::Method::POST, ServiceKind::Auth, "/auth/register", None, Some(body)).await;
+        assert_eq!(status, 201, "{answer}");
+        let text = |v: &Value| v.as_str().unwrap_or_else(|| panic!("{answer}")).to_owned();
+        (text(&answer["token"]), text(&answer["user"]["id"]))
+    }
 }

@@ -116,13 +116,6 @@ impl World {
         body
     }
 
-    async fn register(e2e: &e2e::E2e, email: &str, name: &str) -> (String, String) {
-        let body = json!({"email": email, "password": "securepass", "name": name});
-        let (status, answer) = e2e.rest(Method::POST, Auth, "/auth/register", None, Some(body)).await;
-        assert_eq!(status, 201, "{answer}");
-        (answer["token"].as_str().unwrap().to_owned(), answer["user"]["id"].as_str().unwrap().to_owned())
-    }
-
     async fn build(app_env: &str) -> World {
         let e2e = e2e::start_in(app_env).await;
         let mut tokens = BTreeMap::from([(Anonymous, None)]);
@@ -134,7 +127,7 @@ impl World {
             (Staff, "staff@example.com", "Sam"),
             (Admin, "admin@example.com", "Ada"),
         ] {
-            let (token, id) = Self::register(&e2e, email, name).await;
+            let (token, id) = e2e.sign_up(email, name).await;
             tokens.insert(role, Some(token));
             ids.insert(role, id);
         }
@@ -150,8 +143,8 @@ impl World {
         let login = json!({"email": "admin@example.com", "password": "securepass"});
         let (_, answer) = e2e.rest(Method::POST, Auth, "/auth/login", None, Some(login)).await;
         tokens.insert(Admin, Some(answer["token"].as_str().unwrap().to_owned()));
-        let (elsewhere_token, _) = Self::register(&e2e, "elsewhere@example.com", "Eli").await;
-        let (_, newcomer) = Self::register(&e2e, "newcomer@example.com", "Neo").await;
+        let (elsewhere_token, _) = e2e.sign_up("elsewhere@example.com", "Eli").await;
+        let (_, newcomer) = e2e.sign_up("newcomer@example.com", "Neo").await;
 
         let mut world = World {
             e2e,
@@ -380,7 +373,7 @@ async fn registrations(world: &World, role: Role) {
     let id = world.attendee_registration.as_str();
     let sees = [Myself, Organizer, Staff, Admin];
     let sees_ticket = [Myself, Organizer, Admin];
-    let one = "query($id: ID!) { registration(id: $id) { id status ticket { id secret } } }";
+    let one = "query($id: ID!) { registration(id: $id) { id status ticketId ticket { id secret } } }";
     for (path, response) in [
         ("router registration(id)", world.router(role, one, json!({"id": id})).await),
         ("attendance registration(id)", world.direct(Attendance, role, one, json!({"id": id})).await),
@@ -388,6 +381,9 @@ async fn registrations(world: &World, role: Role) {
         assert_shown(&response, "/data/registration", role, &sees, path);
         let ticket = response.pointer("/data/registration/ticket/secret").is_some_and(Value::is_string);
         assert_eq!(ticket, sees_ticket.contains(&role), "{path} {role:?}: {response}");
+        // The ticket's id (not its secret) goes with the registration to all who see it.
+        let ticket_id = response.pointer("/data/registration/ticketId").is_some_and(Value::is_string);
+        assert_eq!(ticket_id, sees.contains(&role), "{path} {role:?}: {response}");
     }
     let entities =
         "query($r: [_Any!]!) { _entities(representations: $r) { ... on Registration { id ticket { id } } } }";
@@ -397,7 +393,7 @@ async fn registrations(world: &World, role: Role) {
     // The event's list and counts, through the router.
     let list = "query($e: ID!) { event(id: $e) { registrationSummary { confirmed capacity }
                    registrationPolicy { mode requireTicket } revokedTickets { ticketId }
-                   registrations { totalCount nodes { userId user { name email } ticket { id } } } } }";
+                   registrations { totalCount nodes { userId ticketId user { name email } ticket { id } } } } }";
     let response = world.router(role, list, json!({"e": world.event})).await;
     let event = &response["data"]["event"];
     assert_eq!(event["registrationSummary"], json!({"confirmed": 1, "capacity": null}), "{role:?}: {response}");
@@ -411,6 +407,7 @@ async fn registrations(world: &World, role: Role) {
         let organizes = role == Organizer || role == Admin;
         assert_eq!(node["user"]["email"].is_string(), organizes, "{role:?} reads the registrant's email: {response}");
         assert_eq!(node["ticket"]["id"].is_string(), organizes, "{role:?} reads the ticket: {response}");
+        assert!(node["ticketId"].is_string(), "{role:?} names the ticket's holder: {response}");
     }
     // A person's registrations: themself and ADMINs, through the router and at the subgraph.
     let mine = [Myself, Admin].contains(&role);
@@ -602,7 +599,7 @@ async fn check_in_staff_are_named_by_the_organizer_and_lose_their_rights_at_once
         .router(Staff, "query($e: ID!) { eventAttendance(eventId: $e) { totalCount } }", json!({"e": world.event}))
         .await;
     assert_eq!(list["data"]["eventAttendance"]["totalCount"], 0, "{list}");
-    let (_, other) = World::register(&world.e2e, "late@example.com", "Lee").await;
+    let (_, other) = world.e2e.sign_up("late@example.com", "Lee").await;
     let refused = world.check_in(Staff, &world.event, Some(&other)).await;
     assert_eq!(codes(&refused), ["FORBIDDEN"], "{refused}");
     // Unknown people and bad ids are clear errors, nothing is written.
@@ -642,9 +639,10 @@ async fn development_keeps_the_guides_anonymous_list_with_ids_and_times_only() {
     assert_eq!(codes(&response), ["UNAUTHENTICATED"], "{response}");
     let (_, response) = world.e2e.subgraph(Auth, entities, reference, world.token(Organizer), false).await;
     assert_eq!(response["data"]["_entities"][0]["email"], "attendee@example.com", "{response}");
-    // Registrations and tickets follow the same rules as in production.
+    // Registrations, tickets and staff assignments follow the same rules as in production.
     for role in ROLES {
         registrations(&world, role).await;
+        staffed_events(&world, role).await;
     }
 }
 

@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use common::ServiceKind::{self, Auth};
-use serde_json::{json, Value};
+use common::ServiceKind;
+use serde_json::json;
 use test_support::{otlp::Collector, prometheus::Prometheus};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -98,7 +98,7 @@ struct Night {
 
 /// An organizer, an event, three people checked in, a ticket scanned twice.
 async fn night(e2e: &e2e::E2e) -> Night {
-    let organizer = register(e2e, "organizer@example.com", "Oni").await;
+    let organizer = e2e.sign_up("organizer@example.com", "Oni").await;
     let now = chrono::Utc::now();
     let input = json!({"title": "Metrics Night", "startTime": (now - chrono::Duration::minutes(5)).to_rfc3339(),
                        "endTime": (now + chrono::Duration::hours(2)).to_rfc3339()});
@@ -112,11 +112,11 @@ async fn night(e2e: &e2e::E2e) -> Night {
     let event = created["data"]["createEvent"]["id"].as_str().unwrap_or_else(|| panic!("{created}")).to_owned();
     let check_in = "mutation CheckIn($e: ID!, $u: ID!) { checkIn(input: {eventId: $e, userId: $u}) { id } }";
     for n in 0..3 {
-        let (_, id) = register(e2e, &format!("guest{n}@example.com"), "Guest").await;
+        let (_, id) = e2e.sign_up(&format!("guest{n}@example.com"), "Guest").await;
         let answer = e2e.graphql(check_in, json!({"e": event, "u": id}), Some(&organizer.0)).await;
         assert!(answer["errors"].is_null(), "{answer}");
     }
-    let holder = register(e2e, "holder@example.com", "Hana").await;
+    let holder = e2e.sign_up("holder@example.com", "Hana").await;
     let registered = e2e
         .graphql(
             "mutation Register($e: ID!) { registerForEvent(eventId: $e) { ticket { secret } } }",
@@ -157,11 +157,4 @@ async fn scraped_counts(prometheus: &Prometheus) {
     expect(r#"count(up == 1)"#, 4.0).await;
     // The router's own: one event, three check-ins, a registration, two scans, the door list.
     expect(r#"sum(http_server_request_duration_seconds_count{job="router"})"#, 8.0).await;
-}
-
-async fn register(e2e: &e2e::E2e, email: &str, name: &str) -> (String, String) {
-    let body: Value = json!({"email": email, "password": "securepass", "name": name});
-    let (status, answer) = e2e.rest(reqwest::Method::POST, Auth, "/auth/register", None, Some(body)).await;
-    assert_eq!(status, 201, "{answer}");
-    (answer["token"].as_str().unwrap().to_owned(), answer["user"]["id"].as_str().unwrap().to_owned())
 }
