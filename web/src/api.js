@@ -99,25 +99,18 @@ function refused(error) {
   return new Refused(code, inWords(code, first?.message));
 }
 
+/** An operation's data, or `Refused`. */
+const answered = (operation) =>
+  operation.then(
+    ({ data }) => data,
+    (error) => Promise.reject(refused(error)),
+  );
+
 /** Runs a query; its data, or throws `Refused`. */
-export async function query(document, variables) {
-  try {
-    const { data } = await client.query({ query: document, variables });
-    return data;
-  } catch (error) {
-    throw refused(error);
-  }
-}
+export const query = (document, variables) => answered(client.query({ query: document, variables }));
 
 /** Runs a mutation; its data, or throws `Refused`. */
-export async function mutate(document, variables) {
-  try {
-    const { data } = await client.mutate({ mutation: document, variables });
-    return data;
-  } catch (error) {
-    throw refused(error);
-  }
-}
+export const mutate = (document, variables) => answered(client.mutate({ mutation: document, variables }));
 
 /** Subscribes; `next(data)` per message, `failed(refusal)` when it ends in error. */
 export function subscribe(document, variables, next, failed) {

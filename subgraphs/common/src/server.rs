@@ -270,7 +270,7 @@ pub async fn service_main<S>(
     let settings = load(&env).unwrap_or_else(|e| exit_with(name, e));
     let app = build(&settings).await.unwrap_or_else(|e| exit_with(name, format!("{e:#}")));
     if let (Some(metrics), Some(address)) = (&telemetry.metrics, observed.metrics_listen) {
-        let listener = crate::telemetry::metrics::bind(address)
+        let listener = TcpListener::bind(address)
             .await
             .unwrap_or_else(|e| exit_with(name, format!("cannot listen on {address} (METRICS_LISTEN): {e}")));
         tracing::info!(%address, "metrics at /metrics");

@@ -28,14 +28,12 @@ export const waitingEverywhere = async () => (await database).count("queue");
 
 /** The pack kept for `eventId`, or null. */
 export const keptPack = async (eventId) => (await (await database).get("packs", eventId)) ?? null;
-const keepPack = async (pack) => {
-  // A door's queue must survive the browser's housekeeping: ask for storage that is not evicted.
-  navigator.storage?.persist?.().catch(() => {});
-  return (await database).put("packs", pack);
-};
+const keepPack = async (pack) => (await database).put("packs", pack);
 
 /** Fetches (or tops up) the event's pack from the services and keeps it. */
 export async function refreshPack(eventId, title) {
+  // A door's queue must survive the browser's housekeeping: ask for storage that is not evicted.
+  navigator.storage?.persist?.().catch(() => {});
   const old = await keptPack(eventId);
   const keys = await fetch(`${ATTENDANCE_URL}/.well-known/ticket-keys.json`).then((r) => {
     if (!r.ok) throw new Error(`ticket keys: ${r.status}`);

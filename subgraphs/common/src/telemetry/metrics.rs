@@ -5,7 +5,6 @@
 
 use std::{
     collections::HashSet,
-    net::SocketAddr,
     sync::{Mutex, OnceLock},
     time::Duration,
 };
@@ -94,11 +93,6 @@ async fn render(State((handle, pool)): State<(PrometheusHandle, sea_orm::Databas
     ::metrics::gauge!(DB_POOL_MAX).set(f64::from(max));
     handle.run_upkeep();
     handle.render()
-}
-
-/// Binds the metrics listener.
-pub async fn bind(address: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind(address).await
 }
 
 /// An operation's name as a label: the client's name when it is a GraphQL
