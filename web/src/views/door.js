@@ -163,7 +163,7 @@ async function door(eventId) {
       return;
     }
     try {
-      // zxing is most of the app's weight: loaded when a camera starts.
+      // The QR reader is loaded only when a camera starts.
       const { startCamera } = await import("../door/scanner.js");
       const started = await startCamera(video, seen);
       if (left) return started(); // the person went elsewhere while the camera was asked for
