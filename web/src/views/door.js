@@ -241,8 +241,10 @@ async function door(eventId) {
     window.removeEventListener("offline", offline);
   };
 
-  // The camera's code, fetched now so that it is kept for offline reloads.
-  import("../door/scanner.js").then(keepLoadedFiles, () => {});
+  // The camera's code and its QR reader, fetched now so that they are kept for offline reloads.
+  import("../door/scanner.js")
+    .then(({ prepareReader }) => navigator.onLine && prepareReader())
+    .then(keepLoadedFiles, () => {});
   if (navigator.onLine) {
     try {
       const { event } = await query(DOOR_EVENT, { e: eventId });
