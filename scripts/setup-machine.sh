@@ -6,6 +6,7 @@
 #   - Chromium, for the browser tests (driven by playwright-core; no browser download)
 #   - PgBouncer, for the pooler tests (transaction mode), and HAProxy, for the replica tests
 #   - kubernetes-validate (PyPI, pinned), for validating deploy/kubernetes offline
+#   - Schemathesis (PyPI, pinned), for fuzzing the REST APIs against their OpenAPI documents
 set -euo pipefail
 
 missing=()
@@ -34,6 +35,14 @@ if ! python3 -c "import kubernetes_validate" >/dev/null 2>&1; then
   echo "setup: installing kubernetes-validate"
   python3 -m pip install --quiet --user kubernetes-validate==1.31.0 2>/dev/null \
     || python3 -m pip install --quiet kubernetes-validate==1.31.0
+fi
+# Schemathesis fuzzes the REST APIs against their OpenAPI documents (e2e/tests/openapi.rs).
+SCHEMATHESIS_VERSION=4.32.5
+if ! { command -v schemathesis || ls "$HOME/.local/bin/schemathesis"; } >/dev/null 2>&1 \
+  || ! { schemathesis --version 2>/dev/null || "$HOME/.local/bin/schemathesis" --version; } | grep -q "$SCHEMATHESIS_VERSION"; then
+  echo "setup: installing schemathesis $SCHEMATHESIS_VERSION"
+  python3 -m pip install --quiet --user "schemathesis==$SCHEMATHESIS_VERSION" 2>/dev/null \
+    || python3 -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: system packages already present"

@@ -4,7 +4,8 @@
 //! side is the committed SDLs, which `cargo xtask compose --check` compares
 //! with what the services print. A change to either is a change to the public
 //! contract: regenerate with `UPDATE_CONTRACT=1 cargo test -p e2e --test contract`
-//! and let review see the diff.
+//! and let review see the diff. The snapshot and the OpenAPI documents
+//! (`docs/openapi/`) are held to each other by the last test here.
 
 #![allow(clippy::unwrap_used)] // a test: a failed unwrap is a failed test
 
@@ -333,4 +334,58 @@ fn compare_with_snapshot(lines: &str) {
             diff.join("\n")
         );
     }
+}
+
+/// The snapshot and the OpenAPI documents (`docs/openapi/`, which the services
+/// serve) describe one API: every public call the snapshot records, with its
+/// status, is a documented operation and response; every documented
+/// operation is in the snapshot (but the live stream, which never ends: the
+/// live tests read it).
+#[test]
+fn the_snapshot_and_the_openapi_documents_agree() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let snapshot = std::fs::read_to_string(root.join("e2e/tests/contract/rest.txt")).unwrap();
+    // `{id}`, `{event_id}`, `{eventId}`: one placeholder.
+    let template = |path: &str| {
+        let path = path.split('?').next().unwrap_or_default();
+        path.split('/').map(|part| if part.starts_with('{') { "{}" } else { part }).collect::<Vec<_>>().join("/")
+    };
+    let mut documented = std::collections::BTreeSet::new();
+    let mut problems = Vec::new();
+    let mut recorded = std::collections::BTreeSet::new();
+    for service in ["auth", "event", "attendance"] {
+        let text = std::fs::read_to_string(root.join(format!("docs/openapi/{service}.json"))).unwrap();
+        let api: Value = serde_json::from_str(&text).unwrap();
+        for (path, item) in api["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                documented.insert((service.to_owned(), method.to_uppercase(), template(path)));
+            }
+        }
+        for line in snapshot.lines().filter(|line| line.starts_with(&format!("{service} "))) {
+            let mut words = line.split_whitespace();
+            let (_, method, path) = (words.next(), words.next().unwrap(), words.next().unwrap());
+            if path.starts_with("/internal/") || path == "/no-such-endpoint" {
+                continue; // not public: the documents leave them out
+            }
+            let status = line.split(" -> ").nth(1).and_then(|rest| rest.split_whitespace().next()).unwrap();
+            let key = (service.to_owned(), method.to_owned(), template(path));
+            recorded.insert(key.clone());
+            let operation = api["paths"]
+                .as_object()
+                .unwrap()
+                .iter()
+                .find(|(documented_path, _)| template(documented_path) == key.2)
+                .map(|(_, item)| &item[method.to_lowercase()]);
+            match operation {
+                Some(op) if op.is_object() && op["responses"].get(status).is_some() => {}
+                Some(op) if op.is_object() => problems.push(format!("{line}: status {status} is not documented")),
+                _ => problems.push(format!("{line}: no such operation in docs/openapi/{service}.json")),
+            }
+        }
+    }
+    let streamed = ("attendance".to_owned(), "GET".to_owned(), "/attendance/live/{}".to_owned());
+    for operation in documented.difference(&recorded).filter(|op| **op != streamed) {
+        problems.push(format!("{operation:?} is documented but not in the snapshot"));
+    }
+    assert!(problems.is_empty(), "the snapshot and docs/openapi/ disagree:\n{}", problems.join("\n"));
 }

@@ -54,6 +54,18 @@ fn subgraph_sdl(name: &str) -> anyhow::Result<String> {
     })
 }
 
+/// The REST API's OpenAPI document each service serves at `/openapi.json`
+/// (`<service> print-openapi` prints the same), by subgraph name.
+fn openapi_document(name: &str) -> anyhow::Result<String> {
+    let api = match name {
+        "auth" => auth_service::rest::openapi(),
+        "event" => event_service::rest::openapi(),
+        "attendance" => attendance_service::rest::openapi(),
+        other => bail!("supergraph.yaml names an unknown subgraph `{other}`"),
+    };
+    Ok(common::openapi::to_json(&api))
+}
+
 /// Composes the subgraph schemas named by `config` into a supergraph SDL.
 pub(crate) fn compose_supergraph(root: &Path, config: &SupergraphConfig) -> anyhow::Result<String> {
     let mut subgraphs = Vec::new();
@@ -85,6 +97,7 @@ pub(crate) fn run(root: &Path, check: bool) -> anyhow::Result<()> {
     let mut outputs = Vec::new();
     for (name, subgraph) in &config.subgraphs {
         outputs.push((root.join(&subgraph.schema.file), subgraph_sdl(name)?));
+        outputs.push((root.join("docs/openapi").join(format!("{name}.json")), openapi_document(name)?));
     }
     let mut stale = Vec::new();
     for (path, content) in &outputs {

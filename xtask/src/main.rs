@@ -4,7 +4,8 @@
 //!   to date, then the whole test suite on real PostgreSQL (private clusters
 //!   started from the machine's binaries unless `DATABASE_ADMIN_URL` is set)
 //!   and the real Apollo Router, then a check that no server was left behind.
-//! * `compose [--check]`: subgraph SDLs and `supergraph.graphql`.
+//! * `compose [--check]`: subgraph SDLs, `supergraph.graphql` and the REST APIs'
+//!   OpenAPI documents (`docs/openapi/`).
 //! * `dev`: the whole stack (PostgreSQL, services, Apollo Router); Ctrl-C stops it.
 //! * `check-compose-file`: docker-compose.yml against what the binaries read.
 //! * `kubernetes [--check]`: the router's ConfigMap in `deploy/kubernetes/`, and

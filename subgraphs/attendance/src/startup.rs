@@ -48,6 +48,6 @@ pub async fn build(settings: &AttendanceSettings) -> anyhow::Result<Application>
         common.max_query_cost,
     ));
     let live = service.live().clone();
-    let app = Application::for_service(common, db, schema, settings.verifier.clone(), rest).await?;
+    let app = Application::for_service(common, db, schema, settings.verifier.clone(), rest, &rest::openapi()).await?;
     Ok(app.on_shutdown(move || live.close()))
 }

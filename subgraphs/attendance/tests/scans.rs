@@ -442,7 +442,8 @@ async fn the_scan_log_keeps_refusals_and_shows_staff_their_own_scans() {
     let staff_page: Vec<Value> = get(Some(&staffer), "").await.json().await.unwrap();
     assert_eq!(staff_page.len(), 3);
     assert_eq!(get(None, "").await.status(), 401);
-    assert_eq!(get(Some(&organizer), "?status=NOPE").await.status(), 422);
+    // A query value that is not one of the documented ones: 400, whichever parameter.
+    assert_eq!(get(Some(&organizer), "?status=NOPE").await.status(), 400);
     assert_eq!(get(Some(&organizer), "?direction=SIDEWAYS").await.status(), 400);
 }
 

@@ -1,9 +1,10 @@
 //! `auth-service [serve]` runs the service; `auth-service print-schema` prints
-//! its federation SDL (no database needed); `auth-service generate-key` prints
+//! its federation SDL and `print-openapi` its REST API's OpenAPI document (no
+//! database needed); `auth-service generate-key` prints
 //! a new Ed25519 signing key (PKCS#8 PEM); `auth-service promote <email>`
 //! makes a user ADMIN.
 
-use auth_service::{config::AuthSettings, domain::AuthService, graphql, keys::SigningKeys, startup};
+use auth_service::{config::AuthSettings, domain::AuthService, graphql, keys::SigningKeys, rest, startup};
 use common::{config::Env, server};
 
 const NAME: &str = "auth-service";
@@ -18,8 +19,15 @@ async fn main() {
             promote(email).await
         }
         _ => {
-            server::service_main(NAME, env!("CARGO_MANIFEST_DIR"), graphql::sdl, AuthSettings::from_env, startup::build)
-                .await
+            server::service_main(
+                NAME,
+                env!("CARGO_MANIFEST_DIR"),
+                graphql::sdl,
+                rest::openapi,
+                AuthSettings::from_env,
+                startup::build,
+            )
+            .await
         }
     }
 }

@@ -16,5 +16,5 @@ pub async fn build_with_keys(settings: &AuthSettings, keys: SigningKeys) -> anyh
     let service = AuthService::new(db.pool(), keys, settings);
     let (schema, verifier) = (graphql::build(service.clone(), common), service.verifier().clone());
     let rest = rest::router(service, common.service_credential.clone());
-    Application::for_service(common, db, schema, verifier, rest).await
+    Application::for_service(common, db, schema, verifier, rest, &rest::openapi()).await
 }

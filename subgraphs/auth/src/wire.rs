@@ -14,7 +14,7 @@ use crate::domain::{self, AuthError};
 /// `createdAt` are for the person, ADMINs, and the organizers of events the
 /// person checked in to; for anyone else they are null, with a `FORBIDDEN`
 /// error at their path (`UNAUTHENTICATED` without a token).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     id: Uuid,
@@ -90,7 +90,7 @@ impl User {
     }
 }
 
-#[derive(Debug, SimpleObject, Serialize)]
+#[derive(Debug, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuthPayload {
     /// The access token: `Authorization: Bearer <token>`.
@@ -115,7 +115,7 @@ impl From<domain::AuthPayload> for AuthPayload {
 }
 
 // REST leaves out what is absent: `{valid: true, user, expiresAt}` or `{valid: false, error}`.
-#[derive(Debug, SimpleObject, Serialize)]
+#[derive(Debug, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TokenValidation {
     pub valid: bool,
@@ -134,17 +134,22 @@ impl From<domain::TokenValidation> for TokenValidation {
 }
 
 // `register`'s input and the body of `POST /auth/register`.
-#[derive(Debug, InputObject, Deserialize)]
+#[derive(Debug, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery", "name": "Ada"}))]
 pub struct RegisterInput {
+    #[schema(format = Email)]
     pub email: String,
+    /// At least 8 characters, at most 1,024 bytes.
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: String,
     pub name: Option<String>,
 }
 
 // `login`'s input and the body of `POST /auth/login`.
-#[derive(Debug, InputObject, Deserialize)]
+#[derive(Debug, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ada@example.com", "password": "correct horse battery"}))]
 pub struct LoginInput {
     pub email: String,
     pub password: String,

@@ -139,6 +139,33 @@ fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.write_all(contents)
 }
 
+/// How [`jwk_set`]'s answer reads, for OpenAPI documents (jsonwebtoken's
+/// `JwkSet` renders it; schemathesis checks the two agree).
+#[derive(utoipa::ToSchema)]
+#[schema(as = JwkSet)]
+#[allow(dead_code)] // a description, never built
+pub struct Jwks {
+    keys: Vec<PublicJwk>,
+}
+
+/// One Ed25519 public key.
+#[derive(utoipa::ToSchema)]
+#[schema(as = Jwk)]
+#[allow(dead_code)]
+struct PublicJwk {
+    #[schema(example = "OKP")]
+    kty: String,
+    #[schema(example = "Ed25519")]
+    crv: String,
+    /// The public key, base64url without padding.
+    x: String,
+    kid: String,
+    #[schema(example = "EdDSA")]
+    alg: String,
+    #[schema(example = "sig")]
+    r#use: String,
+}
+
 /// Public keys as a JWKS, from their ids and public halves.
 pub fn jwk_set<K: AsRef<str>>(keys: impl IntoIterator<Item = (K, [u8; 32])>) -> JwkSet {
     JwkSet { keys: keys.into_iter().map(|(kid, public)| jwk(kid.as_ref(), &public)).collect() }

@@ -13,6 +13,7 @@ pub mod health;
 pub mod internal;
 pub mod keys;
 pub mod net;
+pub mod openapi;
 pub mod page;
 pub mod rest;
 pub mod server;

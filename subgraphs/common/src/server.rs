@@ -205,13 +205,17 @@ impl Application {
         schema: async_graphql::Schema<Q, M, S>,
         verifier: crate::auth::TokenVerifier,
         rest: Router,
+        api: &utoipa::openapi::OpenApi,
     ) -> anyhow::Result<Self>
     where
         Q: async_graphql::ObjectType + 'static,
         M: async_graphql::ObjectType + 'static,
         S: async_graphql::SubscriptionType + 'static,
     {
-        let routes = Router::new().merge(crate::graphql::router(schema, verifier, settings)).merge(rest);
+        let routes = Router::new()
+            .merge(crate::graphql::router(schema, verifier, settings))
+            .merge(rest)
+            .merge(crate::openapi::router(api, settings.app_env));
         let ServiceDb { db, readiness } = db;
         use anyhow::Context;
         let health = crate::db::DbHealth::watch(&settings.database, Duration::from_secs(1));
@@ -244,7 +248,8 @@ impl Application {
 }
 
 /// What every service's `main` does with its command line: `print-schema`
-/// prints the federation SDL (no database needed); `serve` (the default) sets
+/// prints the federation SDL and `print-openapi` the REST API's OpenAPI
+/// document (no database needed for either); `serve` (the default) sets
 /// up logging, loads the settings from the environment and the service's
 /// `.env`, builds the service and serves until SIGTERM or Ctrl-C. Any start-up
 /// failure is one line on stderr and exit status 1.
@@ -252,13 +257,15 @@ pub async fn service_main<S>(
     name: &str,
     manifest_dir: &str,
     sdl: fn() -> String,
+    openapi: fn() -> utoipa::openapi::OpenApi,
     load: fn(&crate::config::Env) -> Result<S, crate::config::ConfigError>,
     build: impl AsyncFnOnce(&S) -> anyhow::Result<Application>,
 ) {
     match std::env::args().nth(1).as_deref() {
         Some("print-schema") => return print!("{}", sdl()),
+        Some("print-openapi") => return print!("{}", crate::openapi::to_json(&openapi())),
         None | Some("serve") => {}
-        Some(other) => exit_with(name, format!("unknown command `{other}` (serve, print-schema)")),
+        Some(other) => exit_with(name, format!("unknown command `{other}` (serve, print-schema, print-openapi)")),
     }
     let env = crate::config::Env::load(Some(std::path::Path::new(manifest_dir)));
     let service = name.trim_end_matches("-service");

@@ -40,8 +40,12 @@ pub fn is_invisible(c: char) -> bool {
 /// A text field people read, trimmed: `Ok(None)` when blank (nothing but
 /// white space); refused when it holds bidirectional controls, when it shows
 /// nothing although it is not blank (only zero-width or other invisible
-/// characters), or when it is longer than `max_chars`.
+/// characters), or when it is longer than `max_chars` as sent (the limit the
+/// OpenAPI documents state as `maxLength`, white space included).
 pub fn display_text(field: &str, raw: &str, max_chars: usize) -> Result<Option<String>, String> {
+    if raw.chars().count() > max_chars {
+        return Err(format!("`{field}` must be at most {max_chars} characters"));
+    }
     let text = raw.trim();
     if text.is_empty() {
         return Ok(None);
@@ -52,9 +56,6 @@ pub fn display_text(field: &str, raw: &str, max_chars: usize) -> Result<Option<S
     if text.chars().all(is_invisible) {
         return Err(format!("`{field}` must contain visible characters"));
     }
-    if text.chars().count() > max_chars {
-        return Err(format!("`{field}` must be at most {max_chars} characters"));
-    }
     Ok(Some(text.to_owned()))
 }
 
@@ -64,7 +65,7 @@ mod tests {
 
     #[test]
     fn invisible_and_reordering_text_is_refused() {
-        assert_eq!(display_text("title", "  RustConf ", 10), Ok(Some("RustConf".to_owned())));
+        assert_eq!(display_text("title", "  RustConf ", 11), Ok(Some("RustConf".to_owned())));
         assert_eq!(display_text("title", " \t ", 10), Ok(None));
         for invisible in ["\u{200B}\u{200B}", "\u{FEFF}", "\u{2060}\u{00AD}", "\u{3164}", " \u{200D} "] {
             assert!(display_text("title", invisible, 10).unwrap_err().contains("visible"), "{invisible:?}");
@@ -73,6 +74,7 @@ mod tests {
             assert!(display_text("title", reordering, 10).unwrap_err().contains("bidirectional"), "{reordering:?}");
         }
         assert!(display_text("title", &"x".repeat(11), 10).unwrap_err().contains("at most 10"));
+        assert!(display_text("title", &format!(" {}", "x".repeat(10)), 10).unwrap_err().contains("at most 10"));
         // Scripts written right to left are fine; only the controls are refused.
         assert_eq!(display_text("title", "مؤتمر", 10), Ok(Some("مؤتمر".to_owned())));
         assert_eq!(display_text("title", "😀 ok", 10), Ok(Some("😀 ok".to_owned())));

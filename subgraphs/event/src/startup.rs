@@ -12,5 +12,5 @@ pub async fn build(settings: &EventSettings) -> anyhow::Result<Application> {
     let service = EventService::new(db.pool(), common.app_env, door);
     let schema = graphql::build(service.clone(), common);
     let rest = rest::router(service, settings.verifier.clone());
-    Application::for_service(common, db, schema, settings.verifier.clone(), rest).await
+    Application::for_service(common, db, schema, settings.verifier.clone(), rest, &rest::openapi()).await
 }

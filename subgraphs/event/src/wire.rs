@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::domain::{self, EventError, Patch};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EventStatus {
     Scheduled,
@@ -39,10 +39,11 @@ impl From<EventStatus> for domain::EventStatus {
 // An event: the GraphQL `Event` entity, and the REST body (which the
 // attendance service reads from `GET /events/{id}`). Descriptions (`///`)
 // become the SDL's, so plain comments say what the type is for.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[graphql(complex)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
+    #[schema(value_type = Uuid)]
     pub id: ID,
     // What its organizer wrote, the fields `createEvent` takes: flattened, so
     // a `///` here would reach no SDL.
@@ -91,18 +92,26 @@ pub struct User {
 // (`CreateEventInput`), the body of `POST /events`, and flattened into `Event`
 // (GraphQL and REST alike). The output type of its own never reaches the SDL:
 // nothing refers to it.
-#[derive(Debug, Clone, SimpleObject, InputObject, Serialize, Deserialize)]
+#[derive(Debug, Clone, SimpleObject, InputObject, Serialize, Deserialize, utoipa::ToSchema)]
 #[graphql(name = "EventDetails", input_name = "CreateEventInput")]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "Rust Jakarta meetup", "description": "Talks and snacks", "startTime": "2026-12-31T11:00:00Z",
+    "endTime": "2026-12-31T14:00:00Z", "location": "Jakarta", "timezone": "Asia/Jakarta", "capacity": 120
+}))]
 pub struct EventDetails {
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     pub start_time: Timestamp,
     pub end_time: Timestamp,
+    #[schema(max_length = 500)]
     pub location: Option<String>,
     /// The IANA time zone the event happens in, e.g. `Asia/Jakarta`, for
     /// showing local times; `startTime` and `endTime` are instants either way.
     pub timezone: Option<String>,
+    #[schema(minimum = 1)]
     pub capacity: Option<i32>,
 }
 
@@ -122,22 +131,30 @@ impl From<EventDetails> for domain::EventFields {
 
 // `updateEvent`'s input and the body of `PATCH /events/{id}`.
 /// Only the fields given change; `null` clears an optional field.
-#[derive(Debug, InputObject, Deserialize)]
+#[derive(Debug, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"location": "Bandung", "capacity": null}))]
 pub struct UpdateEventInput {
     #[serde(default)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub title: MaybeUndefined<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 10000)]
     pub description: MaybeUndefined<String>,
     #[serde(default)]
+    #[schema(value_type = Timestamp)]
     pub start_time: MaybeUndefined<Timestamp>,
     #[serde(default)]
+    #[schema(value_type = Timestamp)]
     pub end_time: MaybeUndefined<Timestamp>,
     #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 500)]
     pub location: MaybeUndefined<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub timezone: MaybeUndefined<String>,
     #[serde(default)]
+    #[schema(value_type = Option<i32>, minimum = 1)]
     pub capacity: MaybeUndefined<i32>,
 }
 

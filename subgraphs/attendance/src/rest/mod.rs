@@ -11,18 +11,20 @@ use axum::{
     http::StatusCode,
     response::sse::{Event, KeepAlive, Sse},
     response::{IntoResponse, Response},
-    routing::{get, post},
+    routing::post,
     Json, Router,
 };
 use common::{
     auth::{Caller, TokenVerifier},
     internal::ServiceCredential,
+    openapi::{routes, ErrorBody, OpenApiRouter},
     page::{rest_limit, Cursor},
     rest::{ApiJson, ApiPath, ApiQuery},
     time::Timestamp,
     ApiError,
 };
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::{
@@ -30,7 +32,7 @@ use crate::{
     domain::Viewer,
     wire::{
         Attendance, AttendanceStats, AttendanceUpdate, CheckInInput, CheckInPolicy, CheckInPolicyInput, Scan,
-        ScanDirection, ScanFilterInput, ScanResult, SyncScansAnswer, SyncScansBody,
+        ScanDirection, ScanFilterInput, ScanResult, ScanStatusCode, SyncScansAnswer, SyncScansBody,
     },
 };
 
@@ -47,21 +49,58 @@ pub fn router(service: AttendanceService, verifier: TokenVerifier, credential: S
         .route("/internal/visible-profiles", post(visible_profiles))
         .route("/internal/events/{event_id}/changed", post(event_changed));
     let internal = common::internal::only_services(internal, credential);
-    Router::new()
-        .route("/attendance", post(check_in))
-        .route("/attendance/event/{event_id}", get(event_attendance))
-        .route("/attendance/stats/{event_id}", get(stats))
-        .route("/attendance/scans", post(sync_scans))
-        .route("/attendance/event/{event_id}/scans", get(scan_log))
-        .route("/attendance/event/{event_id}/policy", get(policy).patch(set_policy))
-        .route("/attendance/live/{event_id}", get(live))
-        .merge(registrations::routes())
-        .merge(internal)
-        .with_state(state)
+    routes().split_for_parts().0.merge(internal).with_state(state)
 }
+
+/// What the attendance service's REST API is, for its OpenAPI document.
+const DESCRIPTION: &str = "The door: check-ins and exits (by person or by ticket), offline scanners' uploads, \
+the scan log, check-in policies, statistics and a live stream; registrations and their signed tickets. \
+Errors are `{ \"error\": { \"code\", \"message\" } }`.";
+
+/// The public routes, each with its OpenAPI operation.
+fn routes() -> OpenApiRouter<Arc<RestState>> {
+    OpenApiRouter::new()
+        .routes(routes!(check_in))
+        .routes(routes!(event_attendance))
+        .routes(routes!(stats))
+        .routes(routes!(sync_scans))
+        .routes(routes!(scan_log))
+        .routes(routes!(policy, set_policy))
+        .routes(routes!(live))
+        .merge(registrations::routes())
+}
+
+/// The OpenAPI document of the public routes (`GET /openapi.json`, `print-openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    common::openapi::document("attendance", DESCRIPTION, routes().into_openapi())
+}
+
+/// The event's id, in the path.
+#[derive(IntoParams)]
+#[into_params(names("event_id"), parameter_in = Path)]
+#[allow(dead_code)] // a description of `ApiPath<Uuid>`
+pub(crate) struct EventId(Uuid);
+
+/// The header that pages a list: the `after` of the next page, empty on the last.
+pub(crate) const NEXT_CURSOR: &str = "x-next-cursor";
 
 /// A scan (by default an entry: the guide's check-in). The nonce may come as
 /// the `Idempotency-Key` header instead of the body's `nonce`.
+#[utoipa::path(
+    post,
+    path = "/attendance",
+    tag = "door",
+    request_body = CheckInInput,
+    params(("idempotency-key" = Option<String>, Header, description = "the scan's nonce (instead of `nonce`)")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 201, description = "the scan was accepted", body = Attendance),
+        (status = 403, description = "`FORBIDDEN`: not the organizer, check-in staff or an ADMIN", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such event", body = ErrorBody),
+        (status = 409, description = "refused at the door: `ALREADY_CHECKED_IN`, `NOT_INSIDE`, `EVENT_FULL`, \
+`EVENT_CANCELLED`, `TICKET_REVOKED`, `TICKET_WRONG_EVENT`, `NOT_REGISTERED`", body = ErrorBody),
+    )
+)]
 async fn check_in(
     State(state): State<Arc<RestState>>,
     caller: Caller,
@@ -81,15 +120,19 @@ async fn check_in(
     Ok((StatusCode::CREATED, Json(attendance.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// How many (1 to 1,000; 1,000 without).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
+    /// The `X-Next-Cursor` header of the previous page.
     after: Option<String>,
 }
 
 /// A check-in as the guide's anonymous development call shows it: ids and times.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AnonymousAttendance {
     id: Uuid,
@@ -103,6 +146,18 @@ struct AnonymousAttendance {
 /// read them: all for the organizer, check-in staff and ADMINs, their own
 /// for anyone else signed in. Without a token: 401 in production; in
 /// development the guide's call works, with ids and times only.
+#[utoipa::path(
+    get,
+    path = "/attendance/event/{event_id}",
+    tag = "door",
+    params(EventId, ListQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "the check-ins (without a token, development only: ids and times)",
+            body = Vec<Attendance>, headers(("x-next-cursor" = String, description = "the `after` of the next page; empty on the last"))),
+        (status = 404, description = "`NOT_FOUND`: no such event", body = ErrorBody),
+    )
+)]
 async fn event_attendance(
     State(state): State<Arc<RestState>>,
     caller: Caller,
@@ -114,7 +169,7 @@ async fn event_attendance(
     let viewer = state.service.guide_list_viewer(&caller)?;
     let page = state.service.event_attendance(viewer, event_id, limit, after).await?;
     let next = page.next_cursor(|last| Cursor { at: last.check_in_time.0, id: last.id });
-    let headers = [("x-next-cursor", next)];
+    let headers = [(NEXT_CURSOR, next)];
     Ok(match caller {
         Caller::Anonymous => {
             let items: Vec<AnonymousAttendance> = page
@@ -138,6 +193,18 @@ async fn event_attendance(
 
 /// `POST /attendance/scans {eventId, scans}`: an offline scanner's upload;
 /// 200 with one result per scan, whatever each one's fate.
+#[utoipa::path(
+    post,
+    path = "/attendance/scans",
+    tag = "door",
+    request_body = SyncScansBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "one result per scan", body = SyncScansAnswer),
+        (status = 403, description = "`FORBIDDEN`: not the organizer, check-in staff or an ADMIN", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such event", body = ErrorBody),
+    )
+)]
 async fn sync_scans(
     State(state): State<Arc<RestState>>,
     caller: Caller,
@@ -149,13 +216,20 @@ async fn sync_scans(
     Ok(Json(SyncScansAnswer { results: results.into_iter().map(ScanResult::from).collect() }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ScanLogQuery {
+    /// How many (1 to 1,000; 50 without).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u64>,
+    /// The `X-Next-Cursor` header of the previous page.
     after: Option<String>,
+    /// `OK` or an error code.
+    #[param(value_type = Option<ScanStatusCode>)]
     status: Option<String>,
     direction: Option<ScanDirection>,
+    #[param(value_type = Option<Uuid>)]
     user_id: Option<String>,
 }
 
@@ -163,6 +237,18 @@ struct ScanLogQuery {
 /// `X-Next-Cursor` header of the previous page; `status`, `direction` and
 /// `userId` filter): all scans for the organizer and ADMINs, their own for
 /// check-in staff, none for anyone else. A token is required.
+#[utoipa::path(
+    get,
+    path = "/attendance/event/{event_id}/scans",
+    tag = "door",
+    params(EventId, ScanLogQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the scans the caller may read", body = Vec<Scan>,
+            headers(("x-next-cursor" = String, description = "the `after` of the next page; empty on the last"))),
+        (status = 404, description = "`NOT_FOUND`: no such event", body = ErrorBody),
+    )
+)]
 async fn scan_log(
     State(state): State<Arc<RestState>>,
     caller: Caller,
@@ -174,16 +260,30 @@ async fn scan_log(
     let after = query.after.as_deref().map(Cursor::decode).transpose()?;
     let filter =
         ScanFilterInput { status: query.status, direction: query.direction, user_id: query.user_id.map(Into::into) };
-    let page = state.service.event_scan_log(viewer, event_id, &filter.try_into()?, limit, after).await?;
+    // A value the query string cannot hold is the query's fault (400), as elsewhere.
+    let filter = filter.try_into().map_err(|e: ApiError| e.with_status(StatusCode::BAD_REQUEST))?;
+    let page = state.service.event_scan_log(viewer, event_id, &filter, limit, after).await?;
     let next = page.next_cursor(|last| Cursor { at: last.received_at.0, id: last.id });
     let scans: Vec<Scan> = page.items.into_iter().map(Scan::from).collect();
-    Ok(([("x-next-cursor", next)], Json(scans)).into_response())
+    Ok(([(NEXT_CURSOR, next)], Json(scans)).into_response())
 }
 
 /// `GET /attendance/live/{eventId}` (`Authorization` header; the organizer,
 /// check-in staff, ADMINs): Server-Sent Events, one `data:` JSON line per
 /// update, the current state first. It ends when the token expires or the
 /// right is taken away; a comment line every 15 s keeps proxies from closing it.
+#[utoipa::path(
+    get,
+    path = "/attendance/live/{event_id}",
+    tag = "door",
+    params(EventId),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "`data:` lines, each an update", content_type = "text/event-stream", body = AttendanceUpdate),
+        (status = 403, description = "`FORBIDDEN`: not the organizer, check-in staff or an ADMIN", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such event", body = ErrorBody),
+    )
+)]
 async fn live(
     State(state): State<Arc<RestState>>,
     caller: Caller,
@@ -213,6 +313,14 @@ fn rendered(update: &Arc<crate::domain::live::LiveUpdate>) -> Arc<str> {
     json
 }
 
+/// How the event's door works (the defaults for an event never set).
+#[utoipa::path(
+    get,
+    path = "/attendance/event/{event_id}/policy",
+    tag = "door",
+    params(EventId),
+    responses((status = 200, description = "the policy", body = CheckInPolicy))
+)]
 async fn policy(
     State(state): State<Arc<RestState>>,
     ApiPath(event_id): ApiPath<Uuid>,
@@ -221,6 +329,20 @@ async fn policy(
     Ok(Json(policies.remove(&event_id).unwrap_or_default().into()))
 }
 
+/// Changes the fields given: the organizer or an ADMIN.
+#[utoipa::path(
+    patch,
+    path = "/attendance/event/{event_id}/policy",
+    tag = "door",
+    params(EventId),
+    request_body = CheckInPolicyInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the policy as it now is", body = CheckInPolicy),
+        (status = 403, description = "`FORBIDDEN`: not its organizer", body = ErrorBody),
+        (status = 404, description = "`NOT_FOUND`: no such event", body = ErrorBody),
+    )
+)]
 async fn set_policy(
     State(state): State<Arc<RestState>>,
     caller: Caller,
@@ -275,6 +397,14 @@ async fn event_changed(
     Ok(Json(serde_json::json!({})))
 }
 
+/// The event's statistics; anyone may read them.
+#[utoipa::path(
+    get,
+    path = "/attendance/stats/{event_id}",
+    tag = "door",
+    params(EventId),
+    responses((status = 200, description = "the statistics", body = AttendanceStats), (status = 404, description = "`NOT_FOUND`: no such event", body = ErrorBody))
+)]
 async fn stats(
     State(state): State<Arc<RestState>>,
     ApiPath(event_id): ApiPath<Uuid>,

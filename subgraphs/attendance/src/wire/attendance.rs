@@ -10,12 +10,15 @@ use super::Scan;
 use crate::domain;
 
 // One person checked in to one event (undocumented in the SDL, as before).
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[graphql(complex)]
 #[serde(rename_all = "camelCase")]
 pub struct Attendance {
+    #[schema(value_type = Uuid)]
     pub id: ID,
+    #[schema(value_type = Uuid)]
     pub event_id: ID,
+    #[schema(value_type = Uuid)]
     pub user_id: ID,
     pub check_in_time: Timestamp,
     /// REST only: who recorded the check-in (the organizer, staff or admin
@@ -40,16 +43,17 @@ impl From<domain::Attendance> for Attendance {
     }
 }
 
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IntervalCount {
     pub start: Timestamp,
     pub count: i32,
 }
 
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AttendanceStats {
+    #[schema(value_type = Uuid)]
     pub event_id: ID,
     /// Distinct users checked in.
     pub total_attendees: i32,
@@ -87,7 +91,7 @@ impl From<domain::AttendanceStats> for AttendanceStats {
 }
 
 /// How an event's door works.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckInPolicy {
     /// Entry after an exit (default true).
@@ -110,12 +114,13 @@ impl From<domain::CheckInPolicy> for CheckInPolicy {
 
 /// A change to a check-in policy: absent fields stay as they are;
 /// `exitAllAt: null` clears it.
-#[derive(Debug, Default, InputObject, Deserialize)]
+#[derive(Debug, Default, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckInPolicyInput {
     pub allow_reentry: Option<bool>,
     pub allow_multiple_entries: Option<bool>,
     #[serde(default)]
+    #[schema(value_type = Option<Timestamp>)]
     pub exit_all_at: MaybeUndefined<Timestamp>,
 }
 
@@ -136,7 +141,7 @@ impl From<CheckInPolicyInput> for domain::CheckInPolicyPatch {
 /// One live update (`GET /attendance/live/{eventId}`'s `data:` lines, and the
 /// subscription's payload): the event's statistics and the scan that
 /// changed them (null in the first message, the current state).
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 pub struct AttendanceUpdate {
     pub stats: AttendanceStats,
     pub scan: Option<Scan>,

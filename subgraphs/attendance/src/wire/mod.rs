@@ -16,7 +16,8 @@ pub use registrations::{
     RegistrationStatus, RegistrationSummary, RevokedTicket, Ticket,
 };
 pub use scans::{
-    CheckInInput, Scan, ScanDirection, ScanFilterInput, ScanInput, ScanPage, ScanResult, SyncScansAnswer, SyncScansBody,
+    CheckInInput, Scan, ScanDirection, ScanFilterInput, ScanInput, ScanPage, ScanResult, ScanStatusCode,
+    SyncScansAnswer, SyncScansBody,
 };
 
 use common::{ApiError, ErrorCode};

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::domain::{self, registration as records};
 
 /// Where a registration stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RegistrationStatus {
     /// Holds a place and a ticket.
@@ -46,7 +46,7 @@ impl From<RegistrationStatus> for records::RegistrationStatus {
 }
 
 /// How an event takes registrations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RegistrationMode {
     /// Anyone signed in registers; places go in arrival order.
@@ -79,9 +79,10 @@ impl From<RegistrationMode> for records::RegistrationMode {
 /// A confirmed registration's ticket: its `secret` is what the QR code
 /// holds, signed by the attendance service (public keys at
 /// `/.well-known/ticket-keys.json`), so that scanners can check it offline.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Ticket {
+    #[schema(value_type = Uuid)]
     pub id: ID,
     pub secret: String,
     /// The `kid` of the key that signed it.
@@ -90,12 +91,15 @@ pub struct Ticket {
 }
 
 /// A person's registration for an event.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[graphql(complex)]
 #[serde(rename_all = "camelCase")]
 pub struct Registration {
+    #[schema(value_type = Uuid)]
     pub id: ID,
+    #[schema(value_type = Uuid)]
     pub event_id: ID,
+    #[schema(value_type = Uuid)]
     pub user_id: ID,
     pub status: RegistrationStatus,
     pub created_at: Timestamp,
@@ -104,6 +108,7 @@ pub struct Registration {
     /// While confirmed: the ticket's id (not its secret), for everyone who
     /// sees the registration, so that a scanner checking tickets offline
     /// can name the holder of a ticket it verified.
+    #[schema(value_type = Option<Uuid>)]
     pub ticket_id: Option<ID>,
     /// While confirmed; for the person registered, the event's organizer and
     /// ADMINs only.
@@ -139,7 +144,7 @@ impl From<domain::RegistrationView> for Registration {
 
 /// How an event takes registrations (the defaults until its organizer sets
 /// it: open, the event's capacity, no waitlist, no ticket required).
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationPolicy {
     pub mode: RegistrationMode,
@@ -165,11 +170,12 @@ impl From<records::RegistrationPolicy> for RegistrationPolicy {
 
 /// A change to a registration policy: absent fields stay as they are;
 /// `capacity: null` follows the event's capacity again.
-#[derive(Debug, Default, InputObject, Deserialize)]
+#[derive(Debug, Default, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegistrationPolicyInput {
     pub mode: Option<RegistrationMode>,
     #[serde(default)]
+    #[schema(value_type = Option<i32>, minimum = 0, maximum = 1000000)]
     pub capacity: MaybeUndefined<i32>,
     pub waitlist: Option<bool>,
     pub require_ticket: Option<bool>,
@@ -191,7 +197,7 @@ impl From<RegistrationPolicyInput> for records::RegistrationPolicyPatch {
 }
 
 /// An event's registrations, counted (public).
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegistrationSummary {
     pub confirmed: i32,
@@ -218,9 +224,10 @@ impl From<records::RegistrationSummary> for RegistrationSummary {
 /// A ticket that no longer admits anyone (its registration was cancelled,
 /// or a new ticket was issued): scanners that check tickets offline keep
 /// this list.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RevokedTicket {
+    #[schema(value_type = Uuid)]
     pub ticket_id: ID,
     pub revoked_at: Timestamp,
 }
@@ -232,10 +239,14 @@ impl From<records::RevokedTicket> for RevokedTicket {
 }
 
 /// The query of `GET /attendance/event/{eventId}/registrations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct RegistrationListQuery {
+    /// How many (1 to 1,000; 50 without).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u64>,
+    /// The `X-Next-Cursor` header of the previous page.
     pub after: Option<String>,
     pub status: Option<RegistrationStatus>,
 }

@@ -8,12 +8,14 @@ use uuid::Uuid;
 use crate::domain::{self, CheckInRequest, Direction, Nonce, ScanRequest, ScanSubject};
 
 // `checkIn`'s input and the body of `POST /attendance`.
-#[derive(Debug, InputObject, Deserialize)]
+#[derive(Debug, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckInInput {
+    #[schema(value_type = Uuid)]
     pub event_id: ID,
     /// Defaults to the caller; someone else needs the organizer, check-in
     /// staff or an ADMIN. Not with `ticket`.
+    #[schema(value_type = Option<Uuid>)]
     pub user_id: Option<ID>,
     /// A ticket's secret, as scanned from its QR code (instead of `userId`;
     /// the organizer, check-in staff or an ADMIN scan tickets).
@@ -34,7 +36,7 @@ pub struct CheckInInput {
 }
 
 /// Which way a scan goes through the door.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Enum, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ScanDirection {
     #[default]
@@ -61,12 +63,13 @@ impl From<Direction> for ScanDirection {
 }
 
 /// One scan of an offline scanner's upload.
-#[derive(Debug, InputObject, Deserialize)]
+#[derive(Debug, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScanInput {
     /// Unique per scan on the device: uploading it again changes nothing.
     pub nonce: String,
     /// The person scanned by id; or send `ticket`.
+    #[schema(value_type = Option<String>)]
     pub user_id: Option<ID>,
     /// A ticket's secret, as scanned (instead of `userId`).
     pub ticket: Option<String>,
@@ -95,20 +98,41 @@ impl From<ScanInput> for ScanRequest {
     }
 }
 
+/// A scan's status as REST shows it and its scan log filters on, for OpenAPI
+/// documents: `OK` or a refusal's code, from [`domain::ScanStatus::ALL`].
+pub struct ScanStatusCode;
+
+impl utoipa::PartialSchema for ScanStatusCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .enum_values(Some(domain::ScanStatus::ALL.map(domain::ScanStatus::code)))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ScanStatusCode {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ScanStatus".into()
+    }
+}
+
 /// The body of `POST /attendance/scans`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SyncScansBody {
+    #[schema(value_type = Uuid)]
     pub event_id: ID,
     pub scans: Vec<ScanInput>,
 }
 
 /// The answer to one scan of an upload.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ScanResult {
     pub nonce: String,
     /// `OK`, or the error code `checkIn` would answer.
+    #[schema(value_type = ScanStatusCode)]
     pub status: String,
     /// The scan as recorded (or as first recorded, for a nonce sent before);
     /// absent when the scan was too malformed to log.
@@ -122,18 +146,21 @@ impl From<domain::SyncResult> for ScanResult {
 }
 
 /// The body of `POST /attendance/scans`' answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SyncScansAnswer {
     pub results: Vec<ScanResult>,
 }
 
 /// One scan attempt at the door, accepted or refused.
-#[derive(Debug, Clone, SimpleObject, Serialize)]
+#[derive(Debug, Clone, SimpleObject, Serialize, utoipa::ToSchema)]
 #[graphql(complex)]
 #[serde(rename_all = "camelCase")]
 pub struct Scan {
+    #[schema(value_type = Uuid)]
     pub id: ID,
+    #[schema(value_type = Uuid)]
     pub event_id: ID,
+    #[schema(value_type = Uuid)]
     pub user_id: ID,
     pub direction: ScanDirection,
     /// When the scanner saw the person.
@@ -141,6 +168,7 @@ pub struct Scan {
     /// When the scan reached the service.
     pub received_at: Timestamp,
     /// `OK`, or the error code the scan was refused with.
+    #[schema(value_type = ScanStatusCode)]
     pub status: String,
     pub annulled: bool,
     /// When the scan was annulled, and why.
@@ -195,12 +223,13 @@ impl ScanPage {
 }
 
 /// Which scans of a log to list (all by default).
-#[derive(Debug, Default, InputObject, Deserialize)]
+#[derive(Debug, Default, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScanFilterInput {
     /// `OK` or an error code.
     pub status: Option<String>,
     pub direction: Option<ScanDirection>,
+    #[schema(value_type = Option<Uuid>)]
     pub user_id: Option<ID>,
 }
 

@@ -7,19 +7,27 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
+use common::openapi::{routes, OpenApiRouter};
 use common::{
     auth::bearer_token,
+    keys::Jwks,
     net::ClientAddress,
+    openapi::ErrorBody,
     rest::{ApiJson, ApiPath},
     ApiError,
 };
 use serde::Deserialize;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::{
     domain::{self, AuthService},
     wire::{AuthPayload, LoginInput, RegisterInput, TokenValidation},
 };
+
+/// What the auth service's REST API is, for its OpenAPI document.
+const DESCRIPTION: &str = "Accounts and sessions: register, log in, check a token, trade a refresh token, \
+log out; the public keys access tokens are signed with. Errors are `{ \"error\": { \"code\", \"message\" } }`.";
 
 pub fn router(service: AuthService, credential: common::internal::ServiceCredential) -> Router {
     // For other services only (the attendance service checking that a person exists).
@@ -29,17 +37,38 @@ pub fn router(service: AuthService, credential: common::internal::ServiceCredent
             .route("/internal/users/existing", post(existing_users)),
         credential,
     );
-    Router::new()
-        .route("/auth/register", post(register))
-        .route("/auth/login", post(login))
-        .route("/auth/validate", post(validate))
-        .route("/auth/refresh", post(refresh))
-        .route("/auth/logout", post(logout))
-        .route("/.well-known/jwks.json", get(jwks))
-        .merge(internal)
-        .with_state(service)
+    routes().split_for_parts().0.merge(internal).with_state(service)
 }
 
+/// The public routes, each with its OpenAPI operation.
+fn routes() -> OpenApiRouter<AuthService> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(validate))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(jwks))
+}
+
+/// The OpenAPI document of the public routes (`GET /openapi.json`, `print-openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    common::openapi::document("auth", DESCRIPTION, routes().into_openapi())
+}
+
+/// A new account, and its first session.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body = RegisterInput,
+    responses(
+        (status = 201, description = "the account and its tokens", body = AuthPayload),
+        (status = 409, description = "`EMAIL_TAKEN`", body = ErrorBody),
+        (status = 429, description = "`TOO_MANY_REQUESTS`: too many registrations from this address", body = ErrorBody,
+            headers(("retry-after" = u64, description = "seconds to wait"))),
+    )
+)]
 async fn register(
     State(service): State<AuthService>,
     client: Option<Extension<ClientAddress>>,
@@ -50,6 +79,19 @@ async fn register(
     Ok((StatusCode::CREATED, Json(payload.into())))
 }
 
+/// A new session for an email and password.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginInput,
+    responses(
+        (status = 200, description = "the person and new tokens", body = AuthPayload),
+        (status = 401, description = "`UNAUTHENTICATED`: no such email, or the wrong password", body = ErrorBody),
+        (status = 429, description = "`TOO_MANY_REQUESTS`: too many failed logins", body = ErrorBody,
+            headers(("retry-after" = u64, description = "seconds to wait"))),
+    )
+)]
 async fn login(
     State(service): State<AuthService>,
     client: Option<Extension<ClientAddress>>,
@@ -59,12 +101,24 @@ async fn login(
     Ok(Json(service.login(&body.email, &body.password, client).await?.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct RefreshBody {
+    /// A refresh token of `register`, `login` or `refresh`: single use.
     refresh_token: String,
 }
 
+/// New tokens for a refresh token, which is spent. A token used twice ends its whole session.
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "new tokens", body = AuthPayload),
+        (status = 401, description = "`UNAUTHENTICATED`: unknown, expired or reused", body = ErrorBody),
+    )
+)]
 async fn refresh(
     State(service): State<AuthService>,
     ApiJson(body): ApiJson<RefreshBody>,
@@ -72,7 +126,15 @@ async fn refresh(
     Ok(Json(service.refresh(&body.refresh_token).await?.into()))
 }
 
-/// 204 whether or not the token was known: logging out twice is fine.
+/// Ends the session of a refresh token: 204 whether or not the token was
+/// known (logging out twice is fine).
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    request_body = RefreshBody,
+    responses((status = 204, description = "the session is over"))
+)]
 async fn logout(
     State(service): State<AuthService>,
     ApiJson(body): ApiJson<RefreshBody>,
@@ -81,7 +143,18 @@ async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// 200 `{ valid: true, user, expiresAt }` or 401 `{ valid: false, error }`.
+/// Whether the bearer token is valid: 200 `{ valid: true, user, expiresAt }`
+/// or 401 `{ valid: false, error }`.
+#[utoipa::path(
+    post,
+    path = "/auth/validate",
+    tag = "auth",
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "valid: the person and when the token expires", body = TokenValidation),
+        (status = 401, description = "not valid, with the reason", body = TokenValidation),
+    )
+)]
 async fn validate(State(service): State<AuthService>, headers: HeaderMap) -> Result<Response, ApiError> {
     let validation: TokenValidation = match bearer_token(&headers) {
         Ok(Some(token)) => service.validation(token).await?.into(),
@@ -92,6 +165,14 @@ async fn validate(State(service): State<AuthService>, headers: HeaderMap) -> Res
     Ok((status, Json(validation)).into_response())
 }
 
+/// The public keys access tokens are signed with (JWKS), for verifying them offline.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "auth",
+    responses((status = 200, description = "the keys", body = Jwks,
+        headers(("cache-control" = String, description = "`public, max-age=300`"))))
+)]
 async fn jwks(State(service): State<AuthService>) -> impl IntoResponse {
     ([(axum::http::header::CACHE_CONTROL, "public, max-age=300")], Json(service.jwks()))
 }

@@ -71,12 +71,13 @@ impl EventFields {
         let Some(title) = display_text("title", &self.title, MAX_TITLE_CHARS).map_err(EventError::Invalid)? else {
             return invalid("`title` must not be empty");
         };
-        let description = self.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
-        if description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
+        // The limit is on what was sent, as for the other texts.
+        if self.description.as_ref().is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
             return Err(EventError::Invalid(format!(
                 "`description` must be at most {MAX_DESCRIPTION_CHARS} characters"
             )));
         }
+        let description = self.description.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty());
         let location = match self.location {
             Some(location) => display_text("location", &location, MAX_LOCATION_CHARS).map_err(EventError::Invalid)?,
             None => None,
