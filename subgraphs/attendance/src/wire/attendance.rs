@@ -116,6 +116,7 @@ impl From<domain::CheckInPolicy> for CheckInPolicy {
 /// `exitAllAt: null` clears it.
 #[derive(Debug, Default, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"allowReentry": false, "exitAllAt": "2026-12-31T23:00:00Z"}))]
 pub struct CheckInPolicyInput {
     pub allow_reentry: Option<bool>,
     pub allow_multiple_entries: Option<bool>,

@@ -172,6 +172,7 @@ impl From<records::RegistrationPolicy> for RegistrationPolicy {
 /// `capacity: null` follows the event's capacity again.
 #[derive(Debug, Default, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"mode": "APPROVAL", "capacity": 100, "waitlist": true}))]
 pub struct RegistrationPolicyInput {
     pub mode: Option<RegistrationMode>,
     #[serde(default)]

@@ -10,6 +10,10 @@ use crate::domain::{self, CheckInRequest, Direction, Nonce, ScanRequest, ScanSub
 // `checkIn`'s input and the body of `POST /attendance`.
 #[derive(Debug, InputObject, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "eventId": "01935f4e-8a00-7000-8000-000000000001", "direction": "ENTRY",
+    "ticket": "TT1AEAAAAAB...", "nonce": "door-1-0042"
+}))]
 pub struct CheckInInput {
     #[schema(value_type = Uuid)]
     pub event_id: ID,
@@ -120,6 +124,10 @@ impl utoipa::ToSchema for ScanStatusCode {
 /// The body of `POST /attendance/scans`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({
+    "eventId": "01935f4e-8a00-7000-8000-000000000001",
+    "scans": [{"nonce": "door-1-0043", "ticket": "TT1AEAAAAAB...", "direction": "ENTRY", "scannedAt": "2026-12-31T19:05:00Z"}]
+}))]
 pub struct SyncScansBody {
     #[schema(value_type = Uuid)]
     pub event_id: ID,
