@@ -843,3 +843,92 @@ async fn the_verdict_function_speaks_exactly_rusts_statuses() {
     rust.sort_unstable();
     assert_eq!(verdicts, rust);
 }
+
+/// What the door keeps as it writes (the event's counters, its per-minute
+/// check-in counts) equals a full recount from the check-ins and the scan
+/// log after a racing load: every person entering, leaving and entering
+/// again from two devices at once, an offline upload racing them, then
+/// annulments in parallel. The statistics are read from what was kept.
+#[tokio::test]
+async fn kept_statistics_equal_a_full_recount_after_a_racing_load() {
+    let Door { s, organizer, event, staffer, .. } = door(None).await;
+    let users = s.seed_users(30).await;
+    let person = |user: &String| {
+        let (s, organizer, staffer, event, user) = (&s, &organizer, &staffer, &event, user.clone());
+        async move {
+            for direction in ["ENTRY", "EXIT", "ENTRY"] {
+                let (a, b) = tokio::join!(
+                    scan(s, Some(organizer), event, &user, direction),
+                    scan(s, Some(staffer), event, &user, direction)
+                );
+                assert!(a.0 < 500 && b.0 < 500, "{a:?} {b:?}");
+            }
+        }
+    };
+    let scanned_at = (chrono::Utc::now() - chrono::Duration::seconds(5)).to_rfc3339();
+    let upload: Vec<Value> = (users.iter().take(15).enumerate())
+        .map(|(i, user)| json!({"nonce": format!("offline-{i}"), "userId": user, "direction": "EXIT", "scannedAt": scanned_at}))
+        .collect();
+    let (_, (status, _)) = tokio::join!(
+        futures::future::join_all(users.iter().map(person)),
+        sync(&s, Some(&staffer), &event, Value::Array(upload))
+    );
+    assert_eq!(status, 200);
+    // Each of ten people's latest accepted scan is annulled, all at once.
+    let latest =
+        s.db.strings(&format!(
+            "SELECT DISTINCT ON (user_id) id::text AS id FROM attendance_schema.scans
+             WHERE event_id = '{event}' AND status = 'OK' ORDER BY user_id, received_at DESC, id DESC LIMIT 10"
+        ))
+        .await;
+    let annul = "mutation($id: ID!) { annulScan(id: $id) { annulled } }";
+    let annulled = futures::future::join_all(
+        latest.iter().map(|id| s.attendance.graphql(annul, json!({"id": id}), Some(&organizer))),
+    )
+    .await;
+    for out in &annulled {
+        assert_eq!(out["data"]["annulScan"]["annulled"], true, "{out}");
+    }
+
+    let of_event = format!("event_id = '{event}'");
+    let db = &s.db;
+    let recount = |sql: String| async move { db.number(&sql).await };
+    let ok = |direction: &str| {
+        format!(
+            "SELECT count(*) AS n FROM attendance_schema.scans
+             WHERE {of_event} AND status = 'OK' AND annulled_at IS NULL AND direction = '{direction}'"
+        )
+    };
+    let expected = (
+        recount(format!("SELECT count(*) AS n FROM attendance_schema.attendances WHERE {of_event} AND inside")).await,
+        recount(ok("ENTRY")).await,
+        recount(ok("EXIT")).await,
+        recount(format!("SELECT count(*) AS n FROM attendance_schema.attendances WHERE {of_event}")).await,
+    );
+    let kept = stats(&s, &event).await;
+    assert_eq!(counts(&kept), expected, "{kept}");
+    assert!(expected.1 > 30 && expected.2 > 0, "the load did happen: {expected:?}");
+    // The minutes the statistics sum are the check-ins' own, minute by minute.
+    let minutes = "date_bin('1 minute', check_in_time, timestamptz '2000-01-01 00:00+00')";
+    let differing = recount(format!(
+        "SELECT count(*) AS n FROM (
+             (SELECT minute, n FROM attendance_schema.checkin_minutes WHERE {of_event} AND n <> 0
+              EXCEPT SELECT {minutes}, count(*) FROM attendance_schema.attendances WHERE {of_event} GROUP BY 1)
+             UNION ALL
+             (SELECT {minutes}, count(*) FROM attendance_schema.attendances WHERE {of_event} GROUP BY 1
+              EXCEPT SELECT minute, n FROM attendance_schema.checkin_minutes WHERE {of_event} AND n <> 0)
+         ) d"
+    ))
+    .await;
+    assert_eq!(differing, 0, "checkin_minutes disagrees with the check-ins");
+    let buckets: i64 = kept["byInterval"].as_array().unwrap().iter().map(|b| b["count"].as_i64().unwrap()).sum();
+    assert_eq!((kept["late"].as_i64(), buckets), (Some(expected.3), expected.3), "all arrived after the start: {kept}");
+    let first = format!(
+        "SELECT to_char(min(check_in_time) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US') AS id
+         FROM attendance_schema.attendances WHERE {of_event}"
+    );
+    let first = s.db.strings(&first).await;
+    let first: chrono::NaiveDateTime = first[0].parse().unwrap();
+    let kept_first: chrono::DateTime<chrono::Utc> = kept["firstCheckIn"].as_str().unwrap().parse().unwrap();
+    assert_eq!(kept_first.naive_utc(), first);
+}
