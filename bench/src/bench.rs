@@ -117,6 +117,18 @@ impl Bench {
         .await
     }
 
+    /// Runs SQL as the admin (seeding).
+    pub(crate) async fn sql(&self, sql: &str) -> anyhow::Result<()> {
+        self.probes.admin.execute_unprepared(sql).await?;
+        Ok(())
+    }
+
+    /// The one bigint column `n` of a query's one row, as the admin.
+    pub(crate) async fn number(&self, sql: &str) -> anyhow::Result<i64> {
+        let row = self.probes.admin.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
+        Ok(row.context("no row")?.try_get("", "n")?)
+    }
+
     pub(crate) fn join_reference_text(&self) -> String {
         format!("pgbench 1,000-row join: {:.2} ms", self.join_reference.latency_average_ms)
     }

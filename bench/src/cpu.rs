@@ -85,6 +85,11 @@ impl CpuPerRequest {
     pub fn total(&self) -> f64 {
         self.0.iter().map(|(_, ms)| ms).sum()
     }
+
+    /// One process's milliseconds (0 when it was not measured).
+    pub fn of(&self, process: &str) -> f64 {
+        self.0.iter().find(|(name, _)| name == process).map_or(0.0, |(_, ms)| *ms)
+    }
 }
 
 /// utime + stime of `/proc/{pid}/stat` (fields 14 and 15).

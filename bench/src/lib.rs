@@ -5,7 +5,7 @@
 //!
 //! One module per scenario: `door_list` (1, 2, 2b), `check_ins` (3a, 3b),
 //! `logins` (4), `events` (5), `mixed` (6), `scans` (7a, 7b), `live` (8),
-//! `registrations` (9a to 9e);
+//! `registrations` (9a to 9e), `scale` (10a to 10f);
 //! `bench` holds what they share and `report` the table.
 
 mod bench;
@@ -22,6 +22,7 @@ pub mod reference;
 mod registrations;
 pub mod replicas;
 mod report;
+mod scale;
 mod scans;
 pub mod seed;
 pub mod soak;
@@ -265,6 +266,9 @@ pub async fn run(config: BenchConfig) -> anyhow::Result<Report> {
     }
     if ["9a", "9b", "9c", "9d", "9e"].into_iter().any(|id| bench.config.runs(id)) {
         scenarios.extend(bench.registrations().await?);
+    }
+    if ["10a", "10b", "10c", "10d", "10e", "10f"].into_iter().any(|id| bench.config.runs(id)) {
+        scenarios.extend(bench.scale().await?);
     }
     bench.probes.admin.close().await?;
     finish(bench.stack);

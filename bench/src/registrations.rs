@@ -262,16 +262,6 @@ impl Bench {
         let minter = Arc::new(test_support::tokens::Minter::new(&template, kid, &key));
         in_halves(n, move |range| range.map(|_| minter.for_user(&Uuid::new_v4().to_string())).collect()).await
     }
-
-    async fn sql(&self, sql: &str) -> anyhow::Result<()> {
-        self.probes.admin.execute_unprepared(sql).await?;
-        Ok(())
-    }
-
-    async fn number(&self, sql: &str) -> anyhow::Result<i64> {
-        let row = self.probes.admin.query_one_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
-        Ok(row.context("no row")?.try_get("", "n")?)
-    }
 }
 
 /// Each ticket's secret, as its holder's QR code shows it.
