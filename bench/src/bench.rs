@@ -129,6 +129,21 @@ impl Bench {
         Ok(row.context("no row")?.try_get("", "n")?)
     }
 
+    /// The services' statements that took PostgreSQL longest since the last
+    /// measurement began: (query, calls, mean ms).
+    pub(crate) async fn top_statements(&self, n: usize) -> anyhow::Result<Vec<(String, i64, f64)>> {
+        let sql = format!(
+            "SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls, mean_exec_time
+             FROM pg_stat_statements
+             WHERE userid IN (SELECT oid FROM pg_roles WHERE rolname IN ('auth_user', 'event_user', 'attendance_user'))
+             ORDER BY total_exec_time DESC LIMIT {n}"
+        );
+        let rows = self.probes.admin.query_all_raw(Statement::from_string(DbBackend::Postgres, sql)).await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("", "query")?, r.try_get("", "calls")?, r.try_get("", "mean_exec_time")?)))
+            .collect()
+    }
+
     pub(crate) fn join_reference_text(&self) -> String {
         format!("pgbench 1,000-row join: {:.2} ms", self.join_reference.latency_average_ms)
     }
