@@ -58,6 +58,7 @@ const VERSIONS: [(ServiceKind, &str, &[Step]); 2] = [
             ("m20261201_000001_throttle_buckets", None),
             ("m20261207_000001_reserve_attempts", Some("reserve_attempt/v1")),
             ("m20261207_000001_reserve_attempts", Some("refund_attempt/v1")),
+            ("m20261209_000001_refund_in_lock_order", Some("refund_attempt/v2")),
         ],
     ),
 ];

@@ -6,6 +6,7 @@ mod m20260101_000001_create_users;
 mod m20260201_000001_sessions_and_login_throttle;
 mod m20261201_000001_throttle_buckets;
 mod m20261207_000001_reserve_attempts;
+mod m20261209_000001_refund_in_lock_order;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260201_000001_sessions_and_login_throttle::Migration),
             Box::new(m20261201_000001_throttle_buckets::Migration),
             Box::new(m20261207_000001_reserve_attempts::Migration),
+            Box::new(m20261209_000001_refund_in_lock_order::Migration),
         ]
     }
 }
