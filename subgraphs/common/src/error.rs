@@ -9,7 +9,6 @@ use axum::{
     Json,
 };
 use serde::Serialize;
-use serde_json::json;
 
 /// What went wrong, for programs: the API contract's list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
@@ -188,14 +187,29 @@ impl ApiError {
     }
 }
 
+/// Every REST error answer: `{ "error": { "code", "message", "details"? } }`.
+// What `ApiError` renders and the OpenAPI documents describe: one type.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ErrorDetail {
+    code: ErrorCode,
+    /// For people: what went wrong, in words.
+    message: String,
+    /// Machine-readable extras of some codes (e.g. the scan that was already made).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    details: Option<serde_json::Value>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut error = json!({ "code": self.code, "message": self.message });
         let retry_after = self.retry_after_seconds();
-        if let Some(details) = self.details {
-            error["details"] = details;
-        }
-        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        let body = ErrorBody { error: ErrorDetail { code: self.code, message: self.message, details: self.details } };
+        let mut response = (self.status, Json(body)).into_response();
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
         }
@@ -228,6 +242,8 @@ pub type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     /// The production router passes on only the codes its configuration

@@ -16,32 +16,14 @@ use utoipa::{
 };
 pub use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{config::AppEnv, error::ErrorCode};
+use crate::config::AppEnv;
+pub use crate::error::ErrorBody;
 
-/// The name of the bearer scheme operations refer to: `security(("bearer" = []))`.
-pub const BEARER: &str = "bearer";
+/// The name of the bearer scheme: operations say `security(("bearer" = []))`.
+const BEARER: &str = "bearer";
 
-/// Every error answer: `{ "error": { "code", "message", "details"? } }`.
-#[derive(ToSchema)]
-#[allow(dead_code)] // a description of what `ApiError` renders, never built
-pub struct ErrorBody {
-    error: ErrorDetail,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-struct ErrorDetail {
-    code: ErrorCode,
-    /// For people: what went wrong, in words.
-    message: String,
-    /// Machine-readable extras of some codes (e.g. the scan that was already made).
-    #[schema(value_type = Option<Object>)]
-    details: Option<serde_json::Value>,
-}
-
-/// A documented answer with the error body, for `responses(...)` lists of
-/// the statuses a route picks itself (404, 409...).
-pub fn error_response(description: &str) -> Response {
+/// A documented answer with the error body.
+fn error_response(description: &str) -> Response {
     ResponseBuilder::new()
         .description(description)
         .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
