@@ -24,7 +24,7 @@ use common::{
     ApiError,
 };
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::{
@@ -132,7 +132,7 @@ struct ListQuery {
 }
 
 /// A check-in as the guide's anonymous development call shows it: ids and times.
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AnonymousAttendance {
     id: Uuid,
@@ -153,7 +153,8 @@ struct AnonymousAttendance {
     params(EventId, ListQuery),
     security((), ("bearer" = [])),
     responses(
-        (status = 200, description = "the check-ins (without a token, development only: ids and times)",
+        (status = 200, description = "the check-ins; without a token (development only, the guide's call) each holds \
+`id`, `eventId`, `userId` and `checkInTime` alone",
             body = Vec<Attendance>, headers(("x-next-cursor" = String, description = "the `after` of the next page; empty on the last"))),
         (status = 404, description = "`NOT_FOUND`: no such event", body = ErrorBody),
     )
