@@ -412,3 +412,28 @@ async fn stats(
 ) -> Result<Json<AttendanceStats>, ApiError> {
     Ok(Json(state.service.event_stats(event_id).await?.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::domain::MAX_REGISTRATION_CAPACITY;
+
+    /// The document's bounds are literals (utoipa's attributes take no
+    /// constants): each must be the limit the code enforces.
+    #[test]
+    fn the_documents_bounds_are_the_codes() {
+        let api = serde_json::to_value(super::openapi()).expect("a document");
+        let capacity = "/components/schemas/RegistrationPolicyInput/properties/capacity/maximum";
+        assert_eq!(api.pointer(capacity).and_then(Value::as_u64), Some(MAX_REGISTRATION_CAPACITY as u64));
+        let mut lists = 0;
+        for (path, item) in api["paths"].as_object().expect("paths") {
+            let parameters = item["get"]["parameters"].as_array().into_iter().flatten();
+            for limit in parameters.filter(|p| p["name"] == "limit") {
+                assert_eq!(limit["schema"]["maximum"].as_u64(), Some(super::MAX_LIMIT), "{path}");
+                lists += 1;
+            }
+        }
+        assert_eq!(lists, 3, "the check-ins, the scan log and the registrations");
+    }
+}

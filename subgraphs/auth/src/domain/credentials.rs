@@ -105,6 +105,16 @@ impl std::fmt::Debug for NewPassword {
 mod tests {
     use super::*;
 
+    /// The document's bounds on a password are literals (utoipa's attributes
+    /// take no constants): they must be the limits checked here.
+    #[test]
+    fn the_documents_password_bounds_are_the_codes() {
+        let api = serde_json::to_value(crate::rest::openapi()).expect("a document");
+        let password = &api["components"]["schemas"]["RegisterInput"]["properties"]["password"];
+        let bound = |key: &str| password[key].as_u64().and_then(|n| usize::try_from(n).ok());
+        assert_eq!((bound("minLength"), bound("maxLength")), (Some(MIN_PASSWORD_CHARS), Some(MAX_PASSWORD_BYTES)));
+    }
+
     #[test]
     fn emails_are_normalised_and_checked() {
         assert_eq!(Email::parse("  User@Example.COM ").unwrap().as_str(), "user@example.com");

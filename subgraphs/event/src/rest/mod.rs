@@ -164,3 +164,31 @@ async fn cancel(
 ) -> Result<Json<Event>, ApiError> {
     Ok(Json(state.service.cancel(&caller, id).await?.into()))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+
+    use crate::domain::{MAX_DESCRIPTION_CHARS, MAX_LOCATION_CHARS, MAX_TITLE_CHARS};
+
+    /// The document's bounds are literals (utoipa's attributes take no
+    /// constants): each must be the limit the code enforces.
+    #[test]
+    fn the_documents_bounds_are_the_codes() {
+        let api = serde_json::to_value(super::openapi()).expect("a document");
+        let at = |pointer: &str| api.pointer(pointer).and_then(Value::as_u64).unwrap_or_else(|| panic!("{pointer}"));
+        let limits =
+            [(MAX_TITLE_CHARS, "title"), (MAX_DESCRIPTION_CHARS, "description"), (MAX_LOCATION_CHARS, "location")];
+        for (limit, field) in limits {
+            for schema in ["EventDetails", "UpdateEventInput"] {
+                assert_eq!(at(&format!("/components/schemas/{schema}/properties/{field}/maxLength")), limit as u64);
+            }
+        }
+        let list = &api["paths"]["/events"]["get"]["parameters"];
+        let maximum = |name: &str| {
+            let found = list.as_array().into_iter().flatten().find(|p| p["name"] == name);
+            found.and_then(|p| p["schema"]["maximum"].as_u64()).unwrap_or_else(|| panic!("{name}"))
+        };
+        assert_eq!((maximum("limit"), maximum("offset")), (super::MAX_LIMIT, super::MAX_OFFSET));
+    }
+}
