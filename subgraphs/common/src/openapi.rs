@@ -151,7 +151,8 @@ pub fn to_json(api: &OpenApi) -> String {
 
 /// `GET /openapi.json`, and in development Swagger UI at `/docs`.
 pub fn router(api: &OpenApi, app_env: AppEnv) -> Router {
-    let json = to_json(api);
+    // Rendered once; each answer shares the bytes.
+    let json = axum::body::Bytes::from(to_json(api));
     let document = Router::new().route(
         "/openapi.json",
         get(move || {
