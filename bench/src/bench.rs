@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statemen
 use serde::Serialize;
 use serde_json::json;
 use test_support::{stack::Stack, test_password};
+use uuid::Uuid;
 
 use crate::{
     cpu,
@@ -115,6 +116,27 @@ impl Bench {
             }
         })
         .await
+    }
+
+    /// A live event of the big event's organizer, started `minutes_ago` on a
+    /// whole minute and ending in ten hours.
+    pub(crate) async fn seed_event(
+        &self,
+        title: &str,
+        capacity: Option<i64>,
+        minutes_ago: u32,
+    ) -> anyhow::Result<Uuid> {
+        let id = Uuid::new_v4();
+        let capacity = capacity.map_or("NULL".to_owned(), |c| c.to_string());
+        self.sql(&format!(
+            "INSERT INTO event_schema.events (id, title, start_time, end_time, organizer_id, capacity)
+             SELECT '{id}', '{title}', date_trunc('minute', now()) - interval '{minutes_ago} minutes',
+                    now() + interval '10 hours', organizer_id, {capacity}
+             FROM event_schema.events WHERE id = '{big}'",
+            big = self.big
+        ))
+        .await?;
+        Ok(id)
     }
 
     /// Runs SQL as the admin (seeding).

@@ -43,7 +43,7 @@ impl Bench {
     /// 9a. 32 clients, each request a new person registering, for the last
     /// 100 places of a 10,000-place event with a waitlist.
     async fn registrations_race(&self) -> anyhow::Result<Scenario> {
-        let event = self.seed_event("Registrations", Some(PLACES)).await?;
+        let event = self.seed_event("Registrations", Some(PLACES), 30).await?;
         self.sql(&format!(
             "INSERT INTO attendance_schema.event_registrations (event_id, waitlist, confirmed) VALUES ('{event}', true, {TAKEN});
              INSERT INTO attendance_schema.registrations (id, event_id, user_id, status)
@@ -93,7 +93,7 @@ impl Bench {
     /// ticket; 9c. what checking one ticket's signature costs, against the
     /// attendance service's CPU per redemption.
     async fn redemptions(&self) -> anyhow::Result<(Scenario, Scenario)> {
-        let event = self.seed_event("Door with tickets", None).await?;
+        let event = self.seed_event("Door with tickets", None, 30).await?;
         let tickets = if self.config.smoke { 2_000 } else { 200_000 };
         let keys = TicketKeys::new(common::keys::KeySource::DevFile(self.stack.config.ticket_key_file()).load()?)
             .context("no ticket key")?;
@@ -184,22 +184,6 @@ impl Bench {
         measure(&self.probes, self.config.clients(8), self.config.duration, move |_| rest(http.get(&url))).await
     }
 
-    /// A live event (started half an hour ago on a whole minute, ending in
-    /// ten hours) of the big event's organizer.
-    async fn seed_event(&self, title: &str, capacity: Option<i64>) -> anyhow::Result<Uuid> {
-        let id = Uuid::new_v4();
-        let capacity = capacity.map_or("NULL".to_owned(), |c| c.to_string());
-        self.sql(&format!(
-            "INSERT INTO event_schema.events (id, title, start_time, end_time, organizer_id, capacity)
-             SELECT '{id}', '{title}', date_trunc('minute', now()) - interval '30 minutes', now() + interval '10 hours',
-                    organizer_id, {capacity}
-             FROM event_schema.events WHERE id = '{big}'",
-            big = self.big
-        ))
-        .await?;
-        Ok(id)
-    }
-
     /// `n` confirmed registrations with tickets signed by `key`: the tickets' ids.
     async fn seed_tickets(
         &self,
@@ -230,7 +214,7 @@ impl Bench {
     /// An event with `n` confirmed registrations and `n` check-ins (and their
     /// entry scans) spread over the hour around its start.
     async fn seed_crowd(&self, n: usize) -> anyhow::Result<Uuid> {
-        let event = self.seed_event(&format!("Crowd of {n}"), None).await?;
+        let event = self.seed_event(&format!("Crowd of {n}"), None, 30).await?;
         self.sql(&format!(
             "INSERT INTO attendance_schema.registrations (id, event_id, user_id, status)
              SELECT gen_random_uuid(), '{event}', gen_random_uuid(), 'CONFIRMED' FROM generate_series(1, {n});

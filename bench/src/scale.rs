@@ -35,7 +35,8 @@ impl Bench {
     /// 10a to 10f.
     pub(crate) async fn scale(&self) -> anyhow::Result<Vec<Scenario>> {
         let (small, large) = if self.config.smoke { (1_000, 5_000) } else { (10_000, 1_000_000) };
-        let event = self.crowd_event().await?;
+        // Two hours ago: first by start time, so in scenario 5's page.
+        let event = self.seed_event("A crowd", None, 120).await?;
         self.grow_crowd(event, 0, small).await?;
         let at_small = self.measure_at(event).await?;
         self.grow_crowd(event, small, large).await?;
@@ -84,20 +85,6 @@ impl Bench {
             eprintln!("door list: {calls} × {mean_ms:.3} ms: {query}");
         }
         Ok(AtSize { page, stats, door })
-    }
-
-    /// The crowd's event: the big event's organizer's, live, first by start time.
-    async fn crowd_event(&self) -> anyhow::Result<Uuid> {
-        let id = Uuid::new_v4();
-        self.sql(&format!(
-            "INSERT INTO event_schema.events (id, title, start_time, end_time, organizer_id)
-             SELECT '{id}', 'A crowd', date_trunc('minute', now()) - interval '2 hours',
-                    now() + interval '10 hours', organizer_id
-             FROM event_schema.events WHERE id = '{big}'",
-            big = self.big
-        ))
-        .await?;
-        Ok(id)
     }
 
     /// People `from + 1` to `to` of the crowd: users, confirmed registrations,
