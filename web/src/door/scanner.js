@@ -11,9 +11,13 @@ const EVERY_MS = 150;
 // the picture, and a smaller frame keeps each read well under a frame's time.
 const READ_WIDTH = 640;
 
-/** Fetches and compiles the reader now (the door calls it while online, so that it is kept for offline). */
+// One object for every call: zxing-wasm compiles the module again when the
+// overrides it is given differ from the last ones (compared key by key).
+const OVERRIDES = { locateFile: (path, prefix) => (path.endsWith(".wasm") ? wasmUrl : prefix + path) };
+
+/** Fetches and compiles the reader, once (the door calls it while online, so that it is kept for offline). */
 export function prepareReader() {
-  return prepareZXingModule({ overrides: { locateFile: (path, prefix) => (path.endsWith(".wasm") ? wasmUrl : prefix + path) }, fireImmediately: true });
+  return prepareZXingModule({ overrides: OVERRIDES, fireImmediately: true });
 }
 
 async function nativeDetector() {
