@@ -129,11 +129,20 @@ pub async fn roles_at(db: &Pool, user: Uuid, events: &[Uuid]) -> Result<HashMap<
 /// Of `users`, those registered themselves (in any status but declined) for
 /// an event that `organizer` organizes: the people whose profile (email,
 /// role) the organizer may see. Consent, not a scan: checking someone in by
-/// id grants nothing. One statement.
+/// id grants nothing. One statement, answered as one array rather than a
+/// row per person (a door list asks about a thousand at once).
+///
+/// The people asked about are looked up first, fenced off as a materialized
+/// CTE: their registrations are few, while an organizer's events may hold a
+/// million. Left to choose, the planner's generic plan walked the organizer's
+/// events instead (78 ms a call with a million registrations, against 4 ms).
 pub async fn profiles_visible_to(db: &Pool, organizer: Uuid, users: &[Uuid]) -> Result<Vec<Uuid>, StorageError> {
-    let sql = "SELECT DISTINCT r.user_id FROM event_checkins c
-               JOIN registrations r ON r.event_id = c.event_id AND r.user_id = ANY($2) AND r.status <> 'DECLINED'
+    let sql = "WITH asked AS MATERIALIZED (
+                   SELECT user_id, event_id FROM registrations WHERE user_id = ANY($2) AND status <> 'DECLINED'
+               )
+               SELECT coalesce(array_agg(DISTINCT a.user_id), '{}') AS users
+               FROM asked a JOIN event_checkins c ON c.event_id = a.event_id
                WHERE c.organizer_id = $1";
-    let rows = db.query_all_raw(stmt(sql, [organizer.into(), users.to_vec().into()])).await?;
-    Ok(rows.iter().map(|row| row.try_get("", "user_id")).collect::<Result<_, DbErr>>()?)
+    let row = db.query_one_raw(stmt(sql, [organizer.into(), users.to_vec().into()])).await?;
+    Ok(row.map(|row| row.try_get("", "users")).transpose()?.unwrap_or_default())
 }
