@@ -62,7 +62,10 @@ pub async fn seed(
              INSERT INTO attendance_schema.registrations (id, event_id, user_id, status)
              SELECT gen_random_uuid(), event_id, user_id, 'CONFIRMED' FROM attendance_schema.attendances;
              INSERT INTO attendance_schema.event_registrations (event_id, confirmed)
-             SELECT event_id, count(*) FROM attendance_schema.registrations GROUP BY event_id;",
+             SELECT event_id, count(*) FROM attendance_schema.registrations GROUP BY event_id;
+             -- Planned on statistics, as autovacuum keeps them in a running database.
+             ANALYZE auth_schema.users, event_schema.events, attendance_schema.attendances, attendance_schema.scans,
+                     attendance_schema.event_checkins, attendance_schema.registrations, attendance_schema.event_registrations;",
             big = events[0]
         ))
         .await?;
