@@ -107,16 +107,15 @@ async fn pooled_connections_get_the_schema_and_timeouts_from_their_role() {
             &db.pool(),
             common::db::statement(
                 "SELECT current_setting('search_path') AS a, current_setting('statement_timeout') AS b, \
-                 current_setting('jit') AS c",
+                 current_setting('jit') AS c, current_setting('random_page_cost') AS d",
                 [],
             ),
         )
         .await
         .unwrap()
         .unwrap();
-        let got: (String, String, String) =
-            (row.try_get("", "a").unwrap(), row.try_get("", "b").unwrap(), row.try_get("", "c").unwrap());
-        assert_eq!(got, (kind.schema().to_owned(), "30s".to_owned(), "off".to_owned()), "{kind:?}");
+        let got: Vec<String> = ["a", "b", "c", "d"].iter().map(|c| row.try_get("", c).unwrap()).collect();
+        assert_eq!(got, [kind.schema(), "30s", "off", "1.1"], "{kind:?}");
     }
     // The same URL without `pgbouncer=true` sends startup options the pooler refuses.
     let url = bouncer.pooled_url(&s.db.service_url(ServiceKind::Event)).replace("pgbouncer=true", "pgbouncer=false");

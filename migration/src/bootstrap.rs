@@ -78,12 +78,18 @@ pub async fn bootstrap_with(
 /// What every connection of a service role starts with in this database.
 /// A transaction-mode pooler keeps no session state, so these cannot be
 /// set per connection there; as the role's own settings they always apply.
-fn role_settings(kind: ServiceKind) -> [(&'static str, &'static str); 3] {
+fn role_settings(kind: ServiceKind) -> [(&'static str, &'static str); 4] {
     [
         ("search_path", kind.schema()),
         ("statement_timeout", "30s"),
         // JIT costs more than it saves on the services' short statements.
         ("jit", "off"),
+        // Random reads cost about what sequential ones do on SSDs and cached
+        // tables (PostgreSQL's advice for them). At the default 4 the planner,
+        // guessing an event's size from the average of many small events,
+        // read all of a million-check-in event's rows and sorted them for a
+        // door list of 1,000 (400 ms) rather than walk its time index (2 ms).
+        ("random_page_cost", "1.1"),
     ]
 }
 

@@ -236,16 +236,18 @@ async fn status_reset_and_fresh_work_per_service() {
 }
 
 #[tokio::test]
-async fn service_sessions_have_their_schema_a_statement_timeout_and_no_jit() {
+async fn service_sessions_have_their_schema_a_statement_timeout_no_jit_and_ssd_costs() {
     let db = TestDb::new().await;
     for kind in ServiceKind::ALL {
         let conn = db.connect_as(kind).await.conn;
         let settings = rows(
             &conn,
-            "SELECT current_setting('search_path'), current_setting('statement_timeout'), current_setting('jit')",
+            "SELECT current_setting('search_path'), current_setting('statement_timeout'), current_setting('jit'), \
+             current_setting('random_page_cost')",
         )
         .await;
-        assert_eq!(settings, vec![vec![kind.schema().to_owned(), "30s".to_owned(), "off".to_owned()]], "{kind:?}");
+        let expected = [kind.schema(), "30s", "off", "1.1"].map(str::to_owned).to_vec();
+        assert_eq!(settings, vec![expected], "{kind:?}");
     }
 }
 
@@ -287,7 +289,12 @@ async fn bootstrap_works_for_a_database_owner_who_is_no_superuser_and_leaves_pub
     .await;
     let expected: Vec<Vec<String>> = ServiceKind::ALL
         .iter()
-        .map(|k| vec![k.db_user().to_owned(), format!("search_path={} statement_timeout=30s jit=off", k.schema())])
+        .map(|k| {
+            vec![
+                k.db_user().to_owned(),
+                format!("search_path={} statement_timeout=30s jit=off random_page_cost=1.1", k.schema()),
+            ]
+        })
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
