@@ -51,6 +51,9 @@ impl Report {
                 s.measured.cpu_ms_per_request.total()
             ));
         }
+        if let Some(door) = self.scenarios.iter().find(|s| s.name.starts_with("1.")) {
+            out.push_str(&door_list_cpu(&door.measured.cpu_ms_per_request));
+        }
         let rss: Vec<String> = self.idle_rss_mib.iter().map(|(n, m)| format!("{n} {m:.1} MiB")).collect();
         out.push_str(&format!("\nIdle RSS (target < 30 MiB each): {}\n", rss.join(", ")));
         if let Some(live) = &self.live {
@@ -86,4 +89,19 @@ pub(crate) fn machine() -> String {
         .unwrap_or_else(|| "unknown CPU".into());
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cores} cores, {cpu}")
+}
+
+/// Scenario 1's CPU outside the router against the router's own (issue 35's
+/// target: ours at most the router's, with the same rights applied).
+fn door_list_cpu(cpu: &crate::cpu::CpuPerRequest) -> String {
+    let parts = ["auth", "attendance", "event", "postgres"];
+    let ours: f64 = parts.iter().map(|p| cpu.of(p)).sum();
+    let router = cpu.of("router");
+    let ratio = if router > 0.0 { ours / router } else { f64::INFINITY };
+    format!(
+        "\n1. door list: our CPU per request {ours:.2} ms ({}) = {ratio:.2}× the router's {router:.2} ms \
+         (target ≤ 1.00: {})\n",
+        parts.map(|p| format!("{p} {:.2}", cpu.of(p))).join(", "),
+        if ratio <= 1.0 { "met" } else { "not met" }
+    )
 }
