@@ -23,10 +23,10 @@ pub mod text;
 pub mod time;
 
 pub use error::{ApiError, ErrorCode};
+pub use service::ServiceKind;
 
 /// Every binary built on these pieces allocates with jemalloc, as the router
 /// does: a request that builds a thousand small JSON values and futures spent
 /// a third of its CPU in glibc's malloc and free.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
-pub use service::ServiceKind;
