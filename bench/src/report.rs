@@ -1,7 +1,7 @@
 //! The benchmark's report: a Markdown table of every scenario beside its
 //! reference, CPU per request by process, idle memory.
 
-use crate::Report;
+use crate::{bench::scenario_id, Report};
 
 impl Report {
     /// A Markdown table, as in the README.
@@ -51,7 +51,7 @@ impl Report {
                 s.measured.cpu_ms_per_request.total()
             ));
         }
-        if let Some(door) = self.scenarios.iter().find(|s| s.name.starts_with("1.")) {
+        if let Some(door) = self.scenarios.iter().find(|s| scenario_id(&s.name) == "1") {
             out.push_str(&door_list_cpu(&door.measured.cpu_ms_per_request));
         }
         let rss: Vec<String> = self.idle_rss_mib.iter().map(|(n, m)| format!("{n} {m:.1} MiB")).collect();
