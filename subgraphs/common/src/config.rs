@@ -368,7 +368,7 @@ pub struct CommonSettings {
     pub run_migrations: bool,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
-    /// How long GraphQL DataLoaders wait to gather keys into one batch
+    /// How long GraphQL loaders wait to gather keys into one batch
     /// (`GRAPHQL_BATCH_DELAY`, default 1ms).
     pub batch_delay: Duration,
     /// Peers whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma

@@ -2,9 +2,9 @@
 //! `User`) with the fields it contributes to them, the fields of its own
 //! objects that point at those entities, and the lists of check-ins.
 
-use async_graphql::{dataloader::DataLoader, ComplexObject, Context, Object, ID};
+use async_graphql::{ComplexObject, Context, Object, ID};
 use common::{
-    graphql::{caller, PageInfo},
+    graphql::{caller, load_one, PageInfo},
     page::{page_size, Cursor, Page},
     time::Timestamp,
     ApiError,
@@ -39,7 +39,7 @@ pub(super) struct AttendanceConnection {
 impl AttendanceConnection {
     /// The check-ins of this list the reader may see.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32, ApiError> {
-        let count = ctx.data_unchecked::<DataLoader<CountLoader>>().load_one(self.count_key).await?.unwrap_or(0);
+        let count = load_one::<CountLoader, _>(ctx, self.count_key).await?.unwrap_or(0);
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
@@ -72,7 +72,7 @@ pub(super) async fn connection(
     let (first, after) = page_args(first, after)?;
     let viewer = Viewer::of(caller(ctx));
     let key = PageKey { by, owner, viewer, first, after };
-    let page = ctx.data_unchecked::<DataLoader<PageLoader>>().load_one(key).await?;
+    let page = load_one::<PageLoader, _>(ctx, key).await?;
     let page = page.unwrap_or_else(Page::empty);
     Ok(AttendanceConnection { page, count_key: CountKey { by, owner, viewer } })
 }
@@ -81,7 +81,7 @@ pub(super) async fn connection(
 /// null with `FORBIDDEN`, or `UNAUTHENTICATED` without a token, for a hidden one).
 pub(super) async fn readable_attendance(ctx: &Context<'_>, id: Uuid) -> Result<Option<Attendance>, ApiError> {
     let caller = caller(ctx);
-    let found = ctx.data_unchecked::<DataLoader<AttendanceLoader>>().load_one((Viewer::of(caller), id)).await?;
+    let found = load_one::<AttendanceLoader, _>(ctx, (Viewer::of(caller), id)).await?;
     match found {
         None => Ok(None),
         Some(Visible::Shown(attendance)) => Ok(Some(attendance.into())),
@@ -175,13 +175,13 @@ impl EventRef {
     /// the organizer and ADMINs; empty for everyone else.
     async fn check_in_staff(&self, ctx: &Context<'_>) -> Result<Vec<UserRef>, ApiError> {
         let key = (Viewer::of(caller(ctx)), self.id);
-        let staff = ctx.data_unchecked::<DataLoader<StaffLoader>>().load_one(key).await?;
+        let staff = load_one::<StaffLoader, _>(ctx, key).await?;
         Ok(user_refs(staff.unwrap_or_default()))
     }
 
     /// How this event's door works (the defaults until the organizer sets it).
     async fn check_in_policy(&self, ctx: &Context<'_>) -> Result<CheckInPolicy, ApiError> {
-        let policy = ctx.data_unchecked::<DataLoader<PolicyLoader>>().load_one(self.id).await?;
+        let policy = load_one::<PolicyLoader, _>(ctx, self.id).await?;
         Ok(policy.unwrap_or_default().into())
     }
 
@@ -198,14 +198,14 @@ impl EventRef {
         let (first, after) = page_args(first, after)?;
         let filter = filter.unwrap_or_default().try_into()?;
         let key = ScanLogKey { event: self.id, viewer: Viewer::of(caller(ctx)), filter, first, after };
-        let page = ctx.data_unchecked::<DataLoader<ScanLogLoader>>().load_one(key).await?;
+        let page = load_one::<ScanLogLoader, _>(ctx, key).await?;
         Ok(ScanPage::new(page.unwrap_or_else(Page::empty)))
     }
 
     #[graphql(requires = "startTime")]
     async fn attendance_stats(&self, ctx: &Context<'_>) -> Result<AttendanceStats, ApiError> {
         let stats = match self.start_time {
-            Some(start) => ctx.data_unchecked::<DataLoader<StatsLoader>>().load_one((self.id, start)).await?,
+            Some(start) => load_one::<StatsLoader, _>(ctx, (self.id, start)).await?,
             // Not through the router: ask the event service for the start time.
             None => Some(ctx.data_unchecked::<AttendanceService>().event_stats(self.id).await?),
         };
@@ -254,7 +254,7 @@ impl UserRef {
     /// ADMINs; empty for everyone else.
     async fn check_in_staff_at(&self, ctx: &Context<'_>) -> Result<Vec<EventRef>, ApiError> {
         let key = (Viewer::of(caller(ctx)), self.id);
-        let events = ctx.data_unchecked::<DataLoader<StaffedEventsLoader>>().load_one(key).await?;
+        let events = load_one::<StaffedEventsLoader, _>(ctx, key).await?;
         Ok(events.unwrap_or_default().into_iter().map(|id| EventRef::new(id, None)).collect())
     }
 }

@@ -1,4 +1,4 @@
-//! DataLoaders: every per-parent lookup goes through one of these, so the
+//! Loaders: every per-parent lookup goes through one of these, so the
 //! router's batched `_entities` calls become one SQL statement per kind.
 
 use std::collections::HashMap;

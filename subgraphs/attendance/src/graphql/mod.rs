@@ -2,7 +2,7 @@
 //! contributes `Event.attendance`, `Event.attendanceStats`,
 //! `Event.registrations` (and the other fields in `entities`),
 //! `User.attendances` and `User.registrations` to the other subgraphs'
-//! entities. Every list and count is batched across parents (DataLoader), so
+//! entities. Every list and count is batched across parents (loaders), so
 //! a page of events with their attendance costs a constant number of queries.
 
 mod entities;

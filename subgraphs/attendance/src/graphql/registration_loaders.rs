@@ -1,4 +1,4 @@
-//! DataLoaders of registrations: every per-parent lookup of a registration,
+//! Loaders of registrations: every per-parent lookup of a registration,
 //! a list, a count, a policy, a summary or a revoked list goes through one of
 //! these, so a page of events costs one SQL statement per kind.
 

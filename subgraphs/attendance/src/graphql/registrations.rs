@@ -2,10 +2,10 @@
 //! event's or a person's registrations, and the fields `Event` gains from
 //! them (resolved here, called from `entities`).
 
-use async_graphql::{dataloader::DataLoader, ComplexObject, Context, Object};
+use async_graphql::{ComplexObject, Context, Object};
 use chrono::{DateTime, Utc};
 use common::{
-    graphql::{caller, PageInfo},
+    graphql::{caller, load_one, PageInfo},
     page::{Cursor, Page},
     time::Timestamp,
     ApiError,
@@ -35,8 +35,7 @@ pub(super) struct RegistrationConnection {
 impl RegistrationConnection {
     /// The registrations of this list the reader may see.
     async fn total_count(&self, ctx: &Context<'_>) -> Result<i32, ApiError> {
-        let loader = ctx.data_unchecked::<DataLoader<RegistrationCountLoader>>();
-        let count = loader.load_one(self.count_key).await?.unwrap_or(0);
+        let count = load_one::<RegistrationCountLoader, _>(ctx, self.count_key).await?.unwrap_or(0);
         Ok(i32::try_from(count).unwrap_or(i32::MAX))
     }
 
@@ -65,7 +64,7 @@ pub(super) async fn connection(
     let viewer = Viewer::of(caller(ctx));
     let count_key = RegistrationCountKey { by, owner, viewer, status: status.map(Into::into) };
     let key = RegistrationPageKey { list: count_key, first, after };
-    let page = ctx.data_unchecked::<DataLoader<RegistrationPageLoader>>().load_one(key).await?;
+    let page = load_one::<RegistrationPageLoader, _>(ctx, key).await?;
     Ok(RegistrationConnection { page: page.unwrap_or_else(Page::empty), count_key })
 }
 
@@ -74,7 +73,7 @@ pub(super) async fn connection(
 /// hidden one).
 pub(super) async fn readable_registration(ctx: &Context<'_>, id: Uuid) -> Result<Option<Registration>, ApiError> {
     let caller = caller(ctx);
-    let found = ctx.data_unchecked::<DataLoader<RegistrationLoader>>().load_one((Viewer::of(caller), id)).await?;
+    let found = load_one::<RegistrationLoader, _>(ctx, (Viewer::of(caller), id)).await?;
     match found {
         None => Ok(None),
         Some(Visible::Shown(registration)) => Ok(Some(registration.into())),
@@ -85,7 +84,7 @@ pub(super) async fn readable_registration(ctx: &Context<'_>, id: Uuid) -> Result
 }
 
 pub(super) async fn policy(ctx: &Context<'_>, event: Uuid) -> Result<RegistrationPolicy, ApiError> {
-    let policy = ctx.data_unchecked::<DataLoader<RegistrationPolicyLoader>>().load_one(event).await?;
+    let policy = load_one::<RegistrationPolicyLoader, _>(ctx, event).await?;
     Ok(policy.unwrap_or_default().into())
 }
 
@@ -94,7 +93,7 @@ pub(super) async fn summary(
     event: Uuid,
     capacity: Option<Option<i32>>,
 ) -> Result<RegistrationSummary, ApiError> {
-    let summary = ctx.data_unchecked::<DataLoader<SummaryLoader>>().load_one((event, capacity)).await?;
+    let summary = load_one::<SummaryLoader, _>(ctx, (event, capacity)).await?;
     summary.map(Into::into).ok_or_else(|| ApiError::internal("no registration summary"))
 }
 
@@ -105,7 +104,7 @@ pub(super) async fn revoked(
 ) -> Result<Vec<RevokedTicket>, ApiError> {
     let since: Option<DateTime<Utc>> = since.map(|t| t.0);
     let key = (Viewer::of(caller(ctx)), since, event);
-    let revoked = ctx.data_unchecked::<DataLoader<RevokedLoader>>().load_one(key).await?;
+    let revoked = load_one::<RevokedLoader, _>(ctx, key).await?;
     Ok(revoked.unwrap_or_default().into_iter().map(Into::into).collect())
 }
 

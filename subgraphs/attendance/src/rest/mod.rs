@@ -354,7 +354,7 @@ async fn set_policy(
 }
 
 /// The most people one `visible-profiles` call may ask about (the auth
-/// service's DataLoader batches are at most this large).
+/// service's loader batches are at most this large).
 const MAX_PROFILES: usize = 5_000;
 
 #[derive(Deserialize)]

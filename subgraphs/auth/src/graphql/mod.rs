@@ -2,12 +2,9 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{
-    dataloader::{DataLoader, Loader},
-    Context, EmptySubscription, Object, Schema, ID,
-};
+use async_graphql::{dataloader::Loader, Context, EmptySubscription, Object, Schema, ID};
 use common::{
-    graphql::{caller, client_address, parse_id},
+    graphql::{caller, client_address, load_one, parse_id},
     ApiError,
 };
 use uuid::Uuid;
@@ -33,7 +30,7 @@ pub fn sdl() -> String {
 /// of the same moment, see [`UserLoader`]).
 async fn load_user(ctx: &Context<'_>, id: Uuid) -> Result<Option<User>, ApiError> {
     let viewer = ProfileViewer::of(caller(ctx));
-    ctx.data_unchecked::<DataLoader<UserLoader>>().load_one((viewer, id)).await
+    load_one::<UserLoader, _>(ctx, (viewer, id)).await
 }
 
 /// Batches user lookups (entity references, `user(id)`, `me`) per viewer:

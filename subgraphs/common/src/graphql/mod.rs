@@ -5,12 +5,14 @@
 
 mod http;
 pub mod limits;
+mod loader;
 mod schema;
 mod subscriptions;
 
 pub use http::{error_response, router, MediaType};
+pub use loader::{load_one, loader, BatchLoader};
 pub use schema::{
-    caller, client_address, federation_sdl, grouped, harden, loader, parse_id, subgraph, subgraph_sdl,
+    caller, client_address, federation_sdl, grouped, harden, parse_id, subgraph, subgraph_sdl,
     subgraph_with_subscription, PageInfo, MAX_DEPTH,
 };
 pub use subscriptions::SubscriptionsOnly;

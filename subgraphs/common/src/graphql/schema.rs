@@ -1,5 +1,5 @@
 //! Building a subgraph's schema: federation on, hardened against hostile
-//! operations, the federation SDL, DataLoaders, and what resolvers read from
+//! operations, the federation SDL, and what resolvers read from
 //! the request (the caller, the client address, ids).
 
 use async_graphql::{
@@ -81,21 +81,7 @@ where
     schema.sdl_with_options(SDLExportOptions::new().federation())
 }
 
-/// A DataLoader as every subgraph uses them: loads issued within `delay` of
-/// each other become one batch (one SQL statement).
-pub fn loader<T, K>(inner: T, delay: std::time::Duration) -> async_graphql::dataloader::DataLoader<T>
-where
-    T: async_graphql::dataloader::Loader<K>,
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-{
-    // A batch runs in the span of the request that opened it, so that its
-    // SQL shows in that request's trace (loaders are shared: a batch may
-    // answer other requests too).
-    let spawn = |batch| tokio::spawn(tracing::Instrument::in_current_span(batch));
-    async_graphql::dataloader::DataLoader::new(inner, spawn).delay(delay).max_batch_size(5_000)
-}
-
-/// The keys of one DataLoader batch grouped by what one query shares
+/// The keys of one loader batch grouped by what one query shares
 /// (`split` gives a key's group and its owner): one statement per group, in
 /// practice one per request. Keys carry the viewer wherever rights apply:
 /// loaders are shared by concurrent requests, and what one reader may see

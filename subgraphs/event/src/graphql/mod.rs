@@ -2,12 +2,9 @@
 
 use std::collections::HashMap;
 
-use async_graphql::{
-    dataloader::{DataLoader, Loader},
-    Context, EmptySubscription, InputObject, Object, Schema, ID,
-};
+use async_graphql::{dataloader::Loader, Context, EmptySubscription, InputObject, Object, Schema, ID};
 use common::{
-    graphql::{caller, parse_id, PageInfo},
+    graphql::{caller, load_one, parse_id, PageInfo},
     page::{page_size, Cursor},
     time::Timestamp,
     ApiError,
@@ -113,7 +110,7 @@ impl Query {
 
     async fn event(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Event>, ApiError> {
         let id = parse_id("id", &id)?;
-        Ok(ctx.data_unchecked::<DataLoader<EventLoader>>().load_one(id).await?.map(Event::from))
+        Ok(load_one::<EventLoader, _>(ctx, id).await?.map(Event::from))
     }
 
     /// Resolves `Event` references from other subgraphs; unknown or malformed
@@ -123,7 +120,7 @@ impl Query {
         let Ok(id) = Uuid::parse_str(&id) else {
             return Ok(None);
         };
-        Ok(ctx.data_unchecked::<DataLoader<EventLoader>>().load_one(id).await?.map(Event::from))
+        Ok(load_one::<EventLoader, _>(ctx, id).await?.map(Event::from))
     }
 }
 
