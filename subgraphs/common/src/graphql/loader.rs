@@ -111,10 +111,11 @@ where
 
         // A batch runs in the span of the request that opened it, so that
         // its SQL shows in that request's trace (it may answer others too).
-        let shared = self.shared.clone();
         if let Some(full) = full {
+            let shared = self.shared.clone();
             tokio::spawn(async move { shared.send(full).await }.in_current_span());
         } else if let Some(number) = timer {
+            let shared = self.shared.clone();
             tokio::spawn(
                 async move {
                     async_io::Timer::after(shared.delay).await;
